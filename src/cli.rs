@@ -1,0 +1,201 @@
+//! Command-line flags. `lnwarm [FLAGS]` trains (the same as `lnwarm train [FLAGS]`).
+//!
+//! Every training flag is optional: unset flags keep the value from `--config FILE` or, without
+//! one, the defaults (= `configs/cpu-small.json`). Flag names are a stable interface.
+
+use crate::config::{Activation, Arch, DeviceKind, OptimizerKind, Positions, RunConfig};
+use crate::error::Result;
+use crate::schedule::Warmup;
+use clap::{Args, Parser, Subcommand};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// lnwarm: Post-LN vs Pre-LN Transformers and learning-rate warmup, measured.
+#[derive(Debug, Parser)]
+#[command(name = "lnwarm", version, args_conflicts_with_subcommands = true, allow_negative_numbers = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train one model and write its result JSON (the default command).
+    Train(TrainArgs),
+}
+
+/// Flags of a training run.
+#[derive(Debug, Args, Default, Clone)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    /// Run config JSON (e.g. configs/cpu-small.json); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// LayerNorm placement.
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
+    /// Linear warmup updates, then inverse-sqrt decay lr*sqrt(N/t); 0 = no warmup (constant lr).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Number of updates [default: 8000].
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Sequences per batch [default: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Characters per sequence [default: 128].
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Number of Transformer blocks [default: 6].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Model width [default: 128].
+    #[arg(long)]
+    pub d_model: Option<usize>,
+    /// Attention heads; must divide --d-model [default: 4].
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// FFN inner width [default: 512].
+    #[arg(long)]
+    pub d_ff: Option<usize>,
+    /// FFN activation [default: relu].
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
+    /// Positional encoding [default: sinusoidal].
+    #[arg(long, value_enum)]
+    pub positions: Option<Positions>,
+    /// Optimizer [default: adam, beta 0.9/0.98, eps 1e-8].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Weight decay (adamw: decoupled; sgd: L2).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// SGD momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Clip the global gradient norm to this value (off by default).
+    #[arg(long)]
+    pub clip: Option<f64>,
+    /// Seed of the initial weights and the training batches.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// moby-dick | synthetic | PATH (UTF-8 text) | FILE.parquet[:COLUMN] | hf:OWNER/NAME[:COLUMN].
+    #[arg(long, value_name = "SOURCE")]
+    pub data: Option<String>,
+    /// Evaluate on the fixed validation batches every N updates [default: 100].
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Number of fixed validation batches [default: 8].
+    #[arg(long, value_name = "N")]
+    pub eval_batches: Option<usize>,
+    /// Log loss, lr and gradient norms every N updates [default: 10].
+    #[arg(long, value_name = "N")]
+    pub log_every: Option<u64>,
+    /// Training loss above which the run counts as diverged [default: 3 ln(vocab size)].
+    #[arg(long)]
+    pub diverge_loss: Option<f64>,
+    /// Compute device (cuda needs a build with --features cuda).
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceKind>,
+    /// Result file [default: results/<run name>.json].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run name [default: derived from the config: <arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<hash>].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+macro_rules! set {
+    ($flag:expr => $field:expr) => {
+        if let Some(value) = $flag.clone() {
+            $field = value;
+        }
+    };
+}
+
+impl TrainArgs {
+    /// Defaults, then the config file, then the flags.
+    pub fn resolve(&self) -> Result<RunConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => RunConfig::from_file(path)?,
+            None => RunConfig::default(),
+        };
+        self.apply(&mut cfg);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn apply(&self, cfg: &mut RunConfig) {
+        set!(self.arch => cfg.model.arch);
+        set!(self.layers => cfg.model.n_layers);
+        set!(self.d_model => cfg.model.d_model);
+        set!(self.heads => cfg.model.n_heads);
+        set!(self.d_ff => cfg.model.d_ff);
+        set!(self.activation => cfg.model.activation);
+        set!(self.positions => cfg.model.positions);
+        set!(self.data => cfg.data.source);
+        set!(self.seq_len => cfg.data.seq_len);
+        set!(self.batch_size => cfg.data.batch_size);
+        set!(self.eval_batches => cfg.data.eval_batches);
+        set!(self.optimizer => cfg.optim.kind);
+        set!(self.weight_decay => cfg.optim.weight_decay);
+        set!(self.momentum => cfg.optim.momentum);
+        if self.clip.is_some() {
+            cfg.optim.clip = self.clip;
+        }
+        set!(self.lr => cfg.schedule.peak_lr);
+        if let Some(steps) = self.warmup {
+            cfg.schedule.warmup = Warmup::linear(steps);
+        }
+        set!(self.steps => cfg.train.steps);
+        set!(self.seed => cfg.train.seed);
+        set!(self.eval_every => cfg.train.eval_every);
+        set!(self.log_every => cfg.train.log_every);
+        set!(self.device => cfg.train.device);
+        if self.diverge_loss.is_some() {
+            cfg.train.diverge_loss = self.diverge_loss;
+        }
+    }
+
+    /// `--name`, else a name derived from the config (stable: same config, same name).
+    pub fn run_name(&self, cfg: &RunConfig) -> String {
+        self.name.clone().unwrap_or_else(|| default_run_name(cfg))
+    }
+
+    pub fn out_path(&self, run_name: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{run_name}.json")))
+    }
+}
+
+/// `<arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<8 hex of the config's SHA-256>`.
+pub fn default_run_name(cfg: &RunConfig) -> String {
+    let json = serde_json::to_string(cfg).unwrap_or_default();
+    let hash: String = Sha256::digest(json.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-w{}-lr{:e}-s{}-{hash}",
+        cfg.model.arch.name(),
+        crate::config::optimizer_name(cfg.optim.kind),
+        cfg.schedule.warmup.steps,
+        cfg.schedule.peak_lr,
+        cfg.train.seed
+    )
+}
+
+/// Condense a clap error into one line (clap prints usage blocks over several lines).
+pub fn one_line_error(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

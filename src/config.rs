@@ -1,0 +1,316 @@
+//! The run configuration: one serde struct, defaults = `configs/cpu-small.json`.
+//!
+//! Precedence is Default -> `--config FILE` -> command-line flags. Unknown keys in a config file
+//! are errors (`deny_unknown_fields`), and `validate` rejects impossible values with a message
+//! that names the field, before any work starts.
+
+use crate::error::{Error, Result};
+use crate::schedule::ScheduleConfig;
+use crate::usage;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Where the LayerNorm sits (Xiong et al. 2020, Table 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// x = LN(x + F(x)); no final LN (the original Transformer).
+    PostLn,
+    /// x = x + F(LN(x)); plus a final LN before the output projection.
+    PreLn,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::PostLn => "post-ln",
+            Arch::PreLn => "pre-ln",
+        }
+    }
+}
+
+/// The FFN non-linearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// max(0, x), as in the paper.
+    Relu,
+    /// GELU, tanh approximation.
+    Gelu,
+}
+
+/// How positions enter the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Positions {
+    /// Fixed sinusoids (fairseq's default, the paper's setup); no parameters.
+    Sinusoidal,
+    /// A learned (seq_len, d_model) table, `pos_emb.weight`.
+    Learned,
+}
+
+/// The optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// Adam without weight decay (paper: beta 0.9/0.98, eps 1e-8).
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// SGD, optional momentum and L2 weight decay.
+    Sgd,
+    /// Rectified Adam (Liu et al. 2020): the paper's warmup-free control.
+    Radam,
+}
+
+/// Compute device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    Cpu,
+    Cuda,
+}
+
+/// Model shape and parameterisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    pub n_layers: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_ff: usize,
+    pub activation: Activation,
+    pub positions: Positions,
+    /// Multiply token embeddings by sqrt(d_model) (fairseq; with N(0, 1/d) init the input has unit-variance entries).
+    pub emb_scale: bool,
+    /// Output projection = token embedding matrix (the paper's loss uses W_emb).
+    pub tie_embeddings: bool,
+    pub ln_eps: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            arch: Arch::PreLn,
+            n_layers: 6,
+            d_model: 128,
+            n_heads: 4,
+            d_ff: 512,
+            activation: Activation::Relu,
+            positions: Positions::Sinusoidal,
+            emb_scale: true,
+            tie_embeddings: true,
+            ln_eps: 1e-5,
+        }
+    }
+}
+
+/// Optimizer hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    pub kind: OptimizerKind,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Decoupled (AdamW) or L2 (SGD) weight decay; must be 0 for Adam and RAdam.
+    pub weight_decay: f64,
+    /// SGD momentum (0 = plain SGD).
+    pub momentum: f64,
+    /// Clip the global gradient norm to this value; `null` = no clipping.
+    pub clip: Option<f64>,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            kind: OptimizerKind::Adam,
+            beta1: 0.9,
+            beta2: 0.98,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            clip: None,
+        }
+    }
+}
+
+/// Data source and batching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// `moby-dick`, `synthetic`, a text file path, `FILE.parquet[:COLUMN]` or `hf:OWNER/NAME[:COLUMN]`.
+    pub source: String,
+    pub seq_len: usize,
+    pub batch_size: usize,
+    /// Fraction of the text (taken from its end) held out for validation.
+    pub val_fraction: f64,
+    /// Number of fixed validation batches per evaluation.
+    pub eval_batches: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            source: "moby-dick".into(),
+            seq_len: 128,
+            batch_size: 32,
+            val_fraction: 0.1,
+            eval_batches: 8,
+        }
+    }
+}
+
+/// Loop control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Number of updates.
+    pub steps: u64,
+    pub seed: u64,
+    pub log_every: u64,
+    pub eval_every: u64,
+    /// Stop as `diverged` when the training loss exceeds this; `null` = 3 ln(vocab), see README.
+    pub diverge_loss: Option<f64>,
+    pub device: DeviceKind,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 8000,
+            seed: 0,
+            log_every: 10,
+            eval_every: 100,
+            diverge_loss: None,
+            device: DeviceKind::Cpu,
+        }
+    }
+}
+
+/// Everything a run needs; embedded verbatim (resolved) in its result JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ModelConfig,
+    pub data: DataConfig,
+    pub optim: OptimConfig,
+    pub schedule: ScheduleConfig,
+    pub train: TrainConfig,
+}
+
+impl RunConfig {
+    /// Read a config file; unknown keys, wrong types and bad JSON are usage errors.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage!("--config {}: cannot read: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| usage!("--config {}: {e}", path.display()))
+    }
+
+    /// Reject impossible values, naming the field and what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_model()?;
+        self.validate_data()?;
+        self.validate_optim()?;
+        self.validate_train()?;
+        self.schedule.validate(self.train.steps)
+    }
+
+    fn validate_model(&self) -> Result<()> {
+        let m = &self.model;
+        positive("--layers (model.n_layers)", m.n_layers)?;
+        positive("--d-model (model.d_model)", m.d_model)?;
+        positive("--heads (model.n_heads)", m.n_heads)?;
+        positive("--d-ff (model.d_ff)", m.d_ff)?;
+        if m.d_model % m.n_heads != 0 {
+            return Err(usage!(
+                "--heads {} does not divide --d-model {}: allowed are divisors of d_model",
+                m.n_heads,
+                m.d_model
+            ));
+        }
+        if !(m.ln_eps > 0.0 && m.ln_eps.is_finite()) {
+            return Err(usage!("model.ln_eps {}: must be a positive number", m.ln_eps));
+        }
+        Ok(())
+    }
+
+    fn validate_data(&self) -> Result<()> {
+        let d = &self.data;
+        positive("--seq-len (data.seq_len)", d.seq_len)?;
+        positive("--batch-size (data.batch_size)", d.batch_size)?;
+        positive("data.eval_batches", d.eval_batches)?;
+        if !(d.val_fraction > 0.0 && d.val_fraction < 1.0) {
+            return Err(usage!("data.val_fraction {}: must be in (0, 1)", d.val_fraction));
+        }
+        if d.source.trim().is_empty() {
+            return Err(usage!("--data '': allowed are moby-dick, synthetic, a text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]"));
+        }
+        Ok(())
+    }
+
+    fn validate_optim(&self) -> Result<()> {
+        let o = &self.optim;
+        for (name, beta) in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(usage!("{name} {beta}: must be in [0, 1)"));
+            }
+        }
+        if !(o.eps > 0.0 && o.eps.is_finite()) {
+            return Err(usage!("optim.eps {}: must be a positive number", o.eps));
+        }
+        if !(o.weight_decay >= 0.0 && o.weight_decay.is_finite()) {
+            return Err(usage!("--weight-decay {}: must be >= 0", o.weight_decay));
+        }
+        if o.weight_decay > 0.0 && matches!(o.kind, OptimizerKind::Adam | OptimizerKind::Radam) {
+            return Err(usage!(
+                "--weight-decay {} with --optimizer {}: allowed only with adamw or sgd (adam means no decay)",
+                o.weight_decay,
+                optimizer_name(o.kind)
+            ));
+        }
+        if !(0.0..1.0).contains(&o.momentum) {
+            return Err(usage!("--momentum {}: must be in [0, 1)", o.momentum));
+        }
+        if o.momentum > 0.0 && o.kind != OptimizerKind::Sgd {
+            return Err(usage!("--momentum {}: allowed only with --optimizer sgd", o.momentum));
+        }
+        if let Some(clip) = o.clip {
+            if !(clip > 0.0 && clip.is_finite()) {
+                return Err(usage!("--clip {clip}: must be a positive number (omit it for no clipping)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_train(&self) -> Result<()> {
+        let t = &self.train;
+        positive("--steps (train.steps)", t.steps as usize)?;
+        positive("--log-every (train.log_every)", t.log_every as usize)?;
+        positive("--eval-every (train.eval_every)", t.eval_every as usize)?;
+        if let Some(l) = t.diverge_loss {
+            if !(l > 0.0 && l.is_finite()) {
+                return Err(usage!("--diverge-loss {l}: must be a positive number"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn optimizer_name(kind: OptimizerKind) -> &'static str {
+    match kind {
+        OptimizerKind::Adam => "adam",
+        OptimizerKind::Adamw => "adamw",
+        OptimizerKind::Sgd => "sgd",
+        OptimizerKind::Radam => "radam",
+    }
+}
+
+fn positive(name: &str, value: usize) -> Result<()> {
+    if value == 0 {
+        Err(Error::Usage(format!("{name} 0: must be a positive integer")))
+    } else {
+        Ok(())
+    }
+}

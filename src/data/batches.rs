@@ -1,0 +1,44 @@
+//! Seeded random windows of a token stream, batched with candle-datasets' `Batcher`.
+
+use crate::error::Result;
+use candle_core::{Device, Tensor};
+use candle_datasets::Batcher;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Draws (B, T) input / target batches from uniformly random window starts.
+pub struct WindowSampler {
+    tokens: Vec<u32>,
+    seq_len: usize,
+    batch_size: usize,
+    rng: ChaCha8Rng,
+    device: Device,
+}
+
+impl WindowSampler {
+    /// `tokens` must be longer than `seq_len` (checked by the caller with a usage error).
+    pub fn new(tokens: Vec<u32>, seq_len: usize, batch_size: usize, seed: u64, device: &Device) -> Self {
+        Self { tokens, seq_len, batch_size, rng: ChaCha8Rng::seed_from_u64(seed), device: device.clone() }
+    }
+
+    /// One (inputs, targets) pair of u32 tensors, each (B, T); targets are inputs shifted by one.
+    pub fn next_batch(&mut self) -> Result<(Tensor, Tensor)> {
+        let max_start = self.tokens.len() - self.seq_len - 1;
+        let windows = (0..self.batch_size).map(|_| {
+            let start = self.rng.random_range(0..=max_start);
+            let x = &self.tokens[start..start + self.seq_len];
+            let y = &self.tokens[start + 1..start + self.seq_len + 1];
+            Ok((Tensor::new(x, &self.device)?, Tensor::new(y, &self.device)?))
+        });
+        let mut batcher = Batcher::new_r2(windows).batch_size(self.batch_size);
+        match batcher.next() {
+            Some(batch) => Ok(batch?),
+            None => unreachable!("the window iterator yields exactly batch_size items"),
+        }
+    }
+
+    /// `n` batches drawn now (a fixed validation set when the seed is fixed).
+    pub fn take(&mut self, n: usize) -> Result<Vec<(Tensor, Tensor)>> {
+        (0..n).map(|_| self.next_batch()).collect()
+    }
+}

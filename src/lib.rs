@@ -1,0 +1,37 @@
+//! lnwarm: how LayerNorm placement (Post-LN vs Pre-LN) and learning-rate warmup interact in
+//! Transformer training, measured (Xiong et al., "On Layer Normalization in the Transformer
+//! Architecture", ICML 2020, arXiv 2002.04745).
+//!
+//! Modules: `config` (run configuration), `model` (the Transformer), `schedule` (warmup and
+//! decay), `optim`, `data`, `metrics` (gradient norms), `train` (the loop), `results` (the JSON),
+//! `cli` (flags) and `progress`.
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod progress;
+pub mod results;
+pub mod schedule;
+pub mod train;
+
+pub use error::{Error, Result};
+
+/// Version, git revision and candle version baked in at build time, plus the runtime device.
+pub fn provenance(device: &candle_core::Device, started_at_unix: u64) -> results::Provenance {
+    results::Provenance {
+        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: env!("LNWARM_GIT_REV").to_string(),
+        candle_version: env!("LNWARM_CANDLE_VERSION").to_string(),
+        device: match device {
+            candle_core::Device::Cpu => "cpu".to_string(),
+            other => format!("{other:?}"),
+        },
+        threads: candle_core::utils::get_num_threads(),
+        started_at_unix,
+        command: std::env::args().collect(),
+    }
+}

@@ -1,0 +1,68 @@
+//! The `lnwarm` binary: parse flags, dispatch, map errors to one line and an exit code
+//! (2 = bad input, 1 = runtime failure).
+
+use clap::Parser;
+use lnwarm::cli::{one_line_error, Cli, Command, TrainArgs};
+use lnwarm::train::{train, Setup};
+use std::process::ExitCode;
+
+// A global allocator that keeps freed pages: glibc malloc returns every large temporary to the
+// OS and page faults then cost ~27% of a training step (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("{}", one_line_error(&err));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &cli.command {
+        Some(Command::Train(args)) => run_train(args),
+        None => run_train(&cli.train),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
+    let cfg = args.resolve()?;
+    let run_name = args.run_name(&cfg);
+    let out = args.out_path(&run_name);
+    if !args.quiet {
+        let json = serde_json::to_string(&cfg).unwrap_or_default();
+        println!("lnwarm: config {json}");
+    }
+    let setup = Setup::new(&cfg)?;
+    let result = train(&cfg, setup, &run_name, args.quiet)?;
+    result.write(&out)?;
+    if !args.quiet {
+        let s = &result.summary;
+        println!(
+            "lnwarm: wrote {}: status {}, {} steps, final val loss {}, best {}, {:.0} tok/s, {:.1} s",
+            out.display(),
+            result.status.name(),
+            s.steps_done,
+            fmt_loss(s.final_val_loss),
+            fmt_loss(s.best_val_loss),
+            s.mean_tokens_per_s,
+            s.wall_time_s
+        );
+    }
+    Ok(())
+}
+
+fn fmt_loss(loss: Option<f64>) -> String {
+    loss.map_or_else(|| "-".into(), |l| format!("{l:.4}"))
+}

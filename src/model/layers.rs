@@ -1,0 +1,161 @@
+//! The differentiable building blocks: Linear, LayerNorm, FFN, causal self-attention.
+//!
+//! TRAP (candle 0.11): `candle_nn::LayerNorm`, `ops::layer_norm`, `ops::rms_norm` and
+//! `ops::softmax_last_dim` have no backward pass and silently cut the graph. Everything here is
+//! built from differentiable primitives; `tests/gradients.rs` proves it by finite differences.
+
+use super::params::ParamStore;
+use crate::config::Activation;
+use crate::error::Result;
+use candle_core::{DType, Device, Tensor, D};
+
+/// y = x W^T + b, on a 2-D input (N, in) so the matmul stays one large GEMM.
+pub struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// Xavier weight (out, in), zero bias; parameters `{name}.weight`, `{name}.bias`.
+    pub fn new(store: &mut ParamStore, name: &str, d_in: usize, d_out: usize) -> Result<Self> {
+        Ok(Self {
+            weight: store.xavier(&format!("{name}.weight"), d_out, d_in)?,
+            bias: Some(store.zeros(&format!("{name}.bias"), d_out)?),
+        })
+    }
+
+    /// Xavier weight only, parameter `{name}.weight`.
+    pub fn no_bias(store: &mut ParamStore, name: &str, d_in: usize, d_out: usize) -> Result<Self> {
+        let weight = store.xavier(&format!("{name}.weight"), d_out, d_in)?;
+        Ok(Self { weight, bias: None })
+    }
+
+    /// (N, in) -> (N, out)
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let ys = xs.matmul(&self.weight.t()?)?;
+        match &self.bias {
+            Some(bias) => Ok(ys.broadcast_add(bias)?),
+            None => Ok(ys),
+        }
+    }
+}
+
+/// LayerNorm over the last dimension with biased variance, gain 1 and bias 0 at init:
+/// LN(v) = gamma * (v - mean) / sqrt(var + eps) + beta.
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(store: &mut ParamStore, name: &str, d: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: store.ones(&format!("{name}.weight"), d)?,
+            bias: store.zeros(&format!("{name}.bias"), d)?,
+            eps,
+        })
+    }
+
+    /// (N, d) -> (N, d)
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let mean = xs.mean_keepdim(D::Minus1)?;
+        let centered = xs.broadcast_sub(&mean)?;
+        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        Ok(normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)?)
+    }
+}
+
+/// Position-wise feed-forward: act(x W1 + b1) W2 + b2.
+pub struct FeedForward {
+    w1: Linear,
+    w2: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    pub fn new(store: &mut ParamStore, name: &str, d: usize, d_ff: usize, activation: Activation) -> Result<Self> {
+        Ok(Self {
+            w1: Linear::new(store, &format!("{name}.w1"), d, d_ff)?,
+            w2: Linear::new(store, &format!("{name}.w2"), d_ff, d)?,
+            activation,
+        })
+    }
+
+    /// (N, d) -> (N, d)
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let hidden = self.w1.forward(xs)?;
+        let hidden = match self.activation {
+            Activation::Relu => hidden.relu()?,
+            Activation::Gelu => hidden.gelu()?,
+        };
+        self.w2.forward(&hidden)
+    }
+}
+
+/// Multi-head causal self-attention with separate Q, K, V and output projections.
+///
+/// K has no bias: a key bias adds q.b_k to every score of a query row, which softmax ignores, so
+/// its gradient is identically zero (a parameter that can never learn).
+pub struct CausalSelfAttention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    n_heads: usize,
+}
+
+impl CausalSelfAttention {
+    pub fn new(store: &mut ParamStore, name: &str, d: usize, n_heads: usize) -> Result<Self> {
+        Ok(Self {
+            q: Linear::new(store, &format!("{name}.q"), d, d)?,
+            k: Linear::no_bias(store, &format!("{name}.k"), d, d)?,
+            v: Linear::new(store, &format!("{name}.v"), d, d)?,
+            out: Linear::new(store, &format!("{name}.out"), d, d)?,
+            n_heads,
+        })
+    }
+
+    /// (B*T, d) -> (B*T, d); `mask` is the (T, T) additive causal mask.
+    pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
+        let d = xs.dim(D::Minus1)?;
+        let head_dim = d / self.n_heads;
+        // (B*T, d) -> (B, h, T, head_dim)
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.reshape((batch, seq, self.n_heads, head_dim))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = split(self.q.forward(xs)?)?;
+        let k = split(self.k.forward(xs)?)?;
+        let v = split(self.v.forward(xs)?)?;
+        // (B, h, T, T)
+        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask)?;
+        // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch * seq, d))?;
+        self.out.forward(&context)
+    }
+}
+
+/// (T, T) additive mask: 0 on and below the diagonal, -inf above (a position sees only its past).
+pub fn causal_mask(seq: usize, device: &Device) -> Result<Tensor> {
+    let values: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+        .collect();
+    Ok(Tensor::from_vec(values, (seq, seq), device)?)
+}
+
+/// fairseq's sinusoidal positions: row p = [sin(p * f_k), cos(p * f_k)], f_k = 10000^(-k/(half-1)).
+pub fn sinusoidal_positions(seq: usize, d: usize, device: &Device) -> Result<Tensor> {
+    let half = d / 2;
+    let step = (10000f64).ln() / (half.max(2) - 1) as f64;
+    let mut values = vec![0f32; seq * d];
+    for p in 0..seq {
+        for k in 0..half {
+            let angle = p as f64 * (-(k as f64) * step).exp();
+            values[p * d + k] = angle.sin() as f32;
+            values[p * d + half + k] = angle.cos() as f32;
+        }
+    }
+    Ok(Tensor::from_vec(values, (seq, d), device)?.to_dtype(DType::F32)?)
+}

@@ -1,0 +1,142 @@
+//! The result JSON: one file per run, written atomically (temp file + rename).
+//!
+//! Schema (version 1) is documented in `docs/result-schema.md`. Every number in it is
+//! reproducible from the embedded resolved config, seed, git revision and versions.
+
+use crate::config::RunConfig;
+use crate::error::{io_err, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    Ok,
+    /// Non-finite loss/gradient or loss above `diverge_loss`; the run stopped at `diverged_at_step`.
+    Diverged,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Diverged => "diverged",
+        }
+    }
+}
+
+/// One logged training step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainPoint {
+    pub step: u64,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub grad_norm: f64,
+    pub tokens_per_s: f64,
+}
+
+/// One validation evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub step: u64,
+    pub val_loss: f64,
+}
+
+/// Per-parameter gradient Frobenius norms at one logged step, keyed by parameter name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradNormPoint {
+    pub step: u64,
+    pub norms: BTreeMap<String, f64>,
+}
+
+/// Where and how the numbers were produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub lnwarm_version: String,
+    pub git_revision: String,
+    pub candle_version: String,
+    pub device: String,
+    pub threads: usize,
+    pub started_at_unix: u64,
+    pub command: Vec<String>,
+}
+
+/// Headline numbers of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub steps_done: u64,
+    pub final_val_loss: Option<f64>,
+    pub best_val_loss: Option<f64>,
+    pub best_val_step: Option<u64>,
+    pub final_train_loss: Option<f64>,
+    pub wall_time_s: f64,
+    pub mean_tokens_per_s: f64,
+    /// Unigram entropy (nats) of the validation text: the loss of a context-free model.
+    pub val_unigram_entropy: f64,
+}
+
+/// Data facts needed to reproduce or interpret the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    pub source: String,
+    pub n_chars: usize,
+    pub train_tokens: usize,
+    pub val_tokens: usize,
+    /// The vocabulary, in id order (an `unk` id follows when `has_unk`).
+    pub vocab: Vec<String>,
+    pub has_unk: bool,
+}
+
+/// The whole result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub run_name: String,
+    pub config: RunConfig,
+    pub seed: u64,
+    pub vocab_size: usize,
+    pub param_count: usize,
+    /// The divergence threshold actually used (resolved from `train.diverge_loss`).
+    pub diverge_loss: f64,
+    pub provenance: Provenance,
+    pub data: DataInfo,
+    pub status: RunStatus,
+    pub diverged_at_step: Option<u64>,
+    pub diverged_reason: Option<String>,
+    pub train: Vec<TrainPoint>,
+    pub eval: Vec<EvalPoint>,
+    pub grad_norms: Vec<GradNormPoint>,
+    pub summary: Summary,
+}
+
+impl RunResult {
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| crate::error::Error::Data(e.to_string()))?;
+        write_atomic(path, &json)
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        serde_json::from_str(&text).map_err(|e| crate::usage!("{}: not an lnwarm result: {e}", path.display()))
+    }
+}
+
+/// Write `bytes` to `path` via a temp file in the same folder and a rename, so readers see
+/// either the old file or the complete new one, never a partial write.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+    tmp.persist(path).map_err(|e| crate::error::Error::Io { path: path.into(), source: e.error })?;
+    Ok(())
+}
