@@ -12,7 +12,12 @@ use std::path::PathBuf;
 
 /// lnwarm: Post-LN vs Pre-LN Transformers and learning-rate warmup, measured.
 #[derive(Debug, Parser)]
-#[command(name = "lnwarm", version, args_conflicts_with_subcommands = true, allow_negative_numbers = true)]
+#[command(
+    name = "lnwarm",
+    version,
+    args_conflicts_with_subcommands = true,
+    allow_negative_numbers = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -171,14 +176,20 @@ impl TrainArgs {
     }
 
     pub fn out_path(&self, run_name: &str) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("{run_name}.json")))
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("results").join(format!("{run_name}.json")))
     }
 }
 
 /// `<arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<8 hex of the config's SHA-256>`.
 pub fn default_run_name(cfg: &RunConfig) -> String {
     let json = serde_json::to_string(cfg).unwrap_or_default();
-    let hash: String = Sha256::digest(json.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hash: String = Sha256::digest(json.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!(
         "{}-{}-w{}-lr{:e}-s{}-{hash}",
         cfg.model.arch.name(),
@@ -195,7 +206,9 @@ pub fn one_line_error(err: &clap::Error) -> String {
     rendered
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -223,7 +223,7 @@ impl RunConfig {
         positive("--d-model (model.d_model)", m.d_model)?;
         positive("--heads (model.n_heads)", m.n_heads)?;
         positive("--d-ff (model.d_ff)", m.d_ff)?;
-        if m.d_model % m.n_heads != 0 {
+        if !m.d_model.is_multiple_of(m.n_heads) {
             return Err(usage!(
                 "--heads {} does not divide --d-model {}: allowed are divisors of d_model",
                 m.n_heads,
@@ -231,7 +231,10 @@ impl RunConfig {
             ));
         }
         if !(m.ln_eps > 0.0 && m.ln_eps.is_finite()) {
-            return Err(usage!("model.ln_eps {}: must be a positive number", m.ln_eps));
+            return Err(usage!(
+                "model.ln_eps {}: must be a positive number",
+                m.ln_eps
+            ));
         }
         Ok(())
     }
@@ -242,7 +245,10 @@ impl RunConfig {
         positive("--batch-size (data.batch_size)", d.batch_size)?;
         positive("data.eval_batches", d.eval_batches)?;
         if !(d.val_fraction > 0.0 && d.val_fraction < 1.0) {
-            return Err(usage!("data.val_fraction {}: must be in (0, 1)", d.val_fraction));
+            return Err(usage!(
+                "data.val_fraction {}: must be in (0, 1)",
+                d.val_fraction
+            ));
         }
         if d.source.trim().is_empty() {
             return Err(usage!("--data '': allowed are moby-dick, synthetic, a text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]"));
@@ -274,11 +280,16 @@ impl RunConfig {
             return Err(usage!("--momentum {}: must be in [0, 1)", o.momentum));
         }
         if o.momentum > 0.0 && o.kind != OptimizerKind::Sgd {
-            return Err(usage!("--momentum {}: allowed only with --optimizer sgd", o.momentum));
+            return Err(usage!(
+                "--momentum {}: allowed only with --optimizer sgd",
+                o.momentum
+            ));
         }
         if let Some(clip) = o.clip {
             if !(clip > 0.0 && clip.is_finite()) {
-                return Err(usage!("--clip {clip}: must be a positive number (omit it for no clipping)"));
+                return Err(usage!(
+                    "--clip {clip}: must be a positive number (omit it for no clipping)"
+                ));
             }
         }
         Ok(())
@@ -309,7 +320,9 @@ pub fn optimizer_name(kind: OptimizerKind) -> &'static str {
 
 fn positive(name: &str, value: usize) -> Result<()> {
     if value == 0 {
-        Err(Error::Usage(format!("{name} 0: must be a positive integer")))
+        Err(Error::Usage(format!(
+            "{name} 0: must be a positive integer"
+        )))
     } else {
         Ok(())
     }

@@ -23,16 +23,22 @@ impl GradNorms {
         let mut names = Vec::with_capacity(store.named_vars().len());
         let mut sums = Vec::with_capacity(store.named_vars().len());
         for (name, var) in store.named_vars() {
-            let grad = grads
-                .get(var)
-                .ok_or_else(|| Error::Data(format!("parameter {name} received no gradient (graph cut)")))?;
+            let grad = grads.get(var).ok_or_else(|| {
+                Error::Data(format!("parameter {name} received no gradient (graph cut)"))
+            })?;
             sums.push(grad.sqr()?.sum_all()?);
             names.push(name.clone());
         }
-        let squares = Tensor::stack(&sums, 0)?.to_dtype(candle_core::DType::F64)?.to_vec1::<f64>()?;
+        let squares = Tensor::stack(&sums, 0)?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?;
         let global = squares.iter().sum::<f64>().sqrt();
         let norms = squares.into_iter().map(f64::sqrt).collect();
-        Ok(Self { names, norms, global })
+        Ok(Self {
+            names,
+            norms,
+            global,
+        })
     }
 
     pub fn is_finite(&self) -> bool {
@@ -40,13 +46,21 @@ impl GradNorms {
     }
 
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.names.iter().position(|n| n == name).map(|i| self.norms[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.norms[i])
     }
 }
 
 /// Scale every gradient by max_norm / global when global > max_norm (torch's clip_grad_norm_).
 /// Returns the factor applied (1.0 when no clipping happened).
-pub fn clip_global_norm(store: &ParamStore, grads: &mut GradStore, global: f64, max_norm: f64) -> Result<f64> {
+pub fn clip_global_norm(
+    store: &ParamStore,
+    grads: &mut GradStore,
+    global: f64,
+    max_norm: f64,
+) -> Result<f64> {
     if global <= max_norm {
         return Ok(1.0);
     }

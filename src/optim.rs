@@ -29,7 +29,9 @@ impl Optimizer {
                 };
                 Self::Adam(AdamW::new(vars, params)?)
             }
-            OptimizerKind::Sgd => Self::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay)),
+            OptimizerKind::Sgd => {
+                Self::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
+            }
             OptimizerKind::Radam => Self::Radam(Radam::new(vars, lr, cfg)?),
         })
     }
@@ -61,7 +63,12 @@ pub struct SgdMomentum {
 
 impl SgdMomentum {
     pub fn new(vars: Vec<Var>, lr: f64, momentum: f64, weight_decay: f64) -> Self {
-        Self { vars: vars.into_iter().map(|v| (v, None)).collect(), lr, momentum, weight_decay }
+        Self {
+            vars: vars.into_iter().map(|v| (v, None)).collect(),
+            lr,
+            momentum,
+            weight_decay,
+        }
     }
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
@@ -105,7 +112,14 @@ impl Radam {
                 Ok((v, zeros.clone(), zeros))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { vars, lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, step: 0 })
+        Ok(Self {
+            vars,
+            lr,
+            beta1: cfg.beta1,
+            beta2: cfg.beta2,
+            eps: cfg.eps,
+            step: 0,
+        })
     }
 
     /// (rectification r_t, or None while the variance is intractable) for step t.
@@ -114,7 +128,8 @@ impl Radam {
         let b2t = beta2.powi(t);
         let rho_t = rho_inf - 2.0 * t as f64 * b2t / (1.0 - b2t);
         (rho_t > 5.0).then(|| {
-            ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt()
+            ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                .sqrt()
         })
     }
 

@@ -21,7 +21,12 @@ impl Progress {
             bar.set_style(style);
             bar
         });
-        Self { bar, total, started: Instant::now(), quiet }
+        Self {
+            bar,
+            total,
+            started: Instant::now(),
+            quiet,
+        }
     }
 
     /// A message line that does not disturb the bar.
@@ -46,7 +51,11 @@ impl Progress {
                 bar.set_position(step);
                 bar.set_message(msg);
             }
-            None => println!("step {step}/{} | {msg} | eta {}", self.total, format_eta(self.eta(step))),
+            None => println!(
+                "step {step}/{} | {msg} | eta {}",
+                self.total,
+                format_eta(self.eta(step))
+            ),
         }
     }
 

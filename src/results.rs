@@ -116,13 +116,15 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| crate::error::Error::Data(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| crate::error::Error::Data(e.to_string()))?;
         write_atomic(path, &json)
     }
 
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        serde_json::from_str(&text).map_err(|e| crate::usage!("{}: not an lnwarm result: {e}", path.display()))
+        serde_json::from_str(&text)
+            .map_err(|e| crate::usage!("{}: not an lnwarm result: {e}", path.display()))
     }
 }
 
@@ -136,7 +138,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
     tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    // NamedTempFile is created 0600; results are meant to be shared (sweeps, Slurm users).
+    set_readable(tmp.as_file()).map_err(io_err(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    tmp.persist(path).map_err(|e| crate::error::Error::Io { path: path.into(), source: e.error })?;
+    tmp.persist(path).map_err(|e| crate::error::Error::Io {
+        path: path.into(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }

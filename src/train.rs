@@ -34,8 +34,18 @@ impl Setup {
         let device = make_device(cfg.train.device)?;
         let corpus = Corpus::load(&cfg.data)?;
         let mut store = ParamStore::new(cfg.train.seed, &device);
-        let model = Transformer::new(&cfg.model, corpus.vocab.size(), cfg.data.seq_len, &mut store, &device)?;
-        Ok(Self { device, corpus, store, model })
+        let model = Transformer::new(
+            &cfg.model,
+            corpus.vocab.size(),
+            cfg.data.seq_len,
+            &mut store,
+        )?;
+        Ok(Self {
+            device,
+            corpus,
+            store,
+            model,
+        })
     }
 }
 
@@ -50,26 +60,41 @@ pub fn make_device(kind: DeviceKind) -> Result<Device> {
 
 /// The loss above which a run counts as diverged: the configured value, else 3 ln(vocab).
 pub fn diverge_threshold(cfg: &RunConfig, vocab_size: usize) -> f64 {
-    cfg.train.diverge_loss.unwrap_or(3.0 * (vocab_size as f64).ln())
+    cfg.train
+        .diverge_loss
+        .unwrap_or(3.0 * (vocab_size as f64).ln())
 }
 
 /// Train `setup`'s model as `cfg` says; returns the complete result (not yet written).
 pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Result<RunResult> {
-    let Setup { device, corpus, store, model } = setup;
+    let Setup {
+        device,
+        corpus,
+        store,
+        model,
+    } = setup;
     let started_at_unix = unix_now();
     let mut result = empty_result(cfg, &corpus, &store, &device, run_name, started_at_unix);
     let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
     let mut sampler = WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, &device);
-    let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, &device).take(cfg.data.eval_batches)?;
+    let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, &device)
+        .take(cfg.data.eval_batches)?;
     let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, cfg.schedule.lr(1))?;
     let progress = Progress::new(cfg.train.steps, quiet);
     progress.println(&format!(
         "lnwarm: {run_name}: {} params, vocab {}, {} train tokens, device {}, {} threads",
-        result.param_count, result.vocab_size, corpus.train.len(), result.provenance.device, result.provenance.threads
+        result.param_count,
+        result.vocab_size,
+        corpus.train.len(),
+        result.provenance.device,
+        result.provenance.threads
     ));
     let wall = Instant::now();
     let mut clock = TrainClock::default();
-    result.eval.push(EvalPoint { step: 0, val_loss: evaluate(&model, &val_batches)? });
+    result.eval.push(EvalPoint {
+        step: 0,
+        val_loss: evaluate(&model, &val_batches)?,
+    });
     for step in 1..=cfg.train.steps {
         let lr = cfg.schedule.lr(step);
         opt.set_lr(lr);
@@ -77,7 +102,7 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
         let (xs, ys) = sampler.next_batch()?;
         let loss = model.loss(&xs, &ys)?;
         let mut grads = loss.backward()?;
-        let train_loss = loss.to_scalar::<f32>()? as f64;
+        let train_loss = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         let norms = GradNorms::compute(&store, &grads)?;
         if let Some(reason) = divergence(train_loss, norms.global, result.diverge_loss) {
             mark_diverged(&mut result, &progress, step, reason);
@@ -92,14 +117,28 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
         result.summary.final_train_loss = Some(train_loss);
         if step % cfg.train.log_every == 0 || step == cfg.train.steps {
             let tokens_per_s = clock.interval_rate();
-            result.train.push(TrainPoint { step, lr, train_loss, grad_norm: norms.global, tokens_per_s });
-            result.grad_norms.push(GradNormPoint { step, norms: norms_map(&norms) });
+            result.train.push(TrainPoint {
+                step,
+                lr,
+                train_loss,
+                grad_norm: norms.global,
+                tokens_per_s,
+            });
+            result.grad_norms.push(GradNormPoint {
+                step,
+                norms: norms_map(&norms),
+            });
             progress.update(step, train_loss, lr, tokens_per_s);
         }
         if step % cfg.train.eval_every == 0 || step == cfg.train.steps {
             let val_loss = evaluate(&model, &val_batches)?;
             if !val_loss.is_finite() {
-                mark_diverged(&mut result, &progress, step, format!("non-finite validation loss ({val_loss})"));
+                mark_diverged(
+                    &mut result,
+                    &progress,
+                    step,
+                    format!("non-finite validation loss ({val_loss})"),
+                );
                 break;
             }
             progress.println(&format!("step {step}: val_loss {val_loss:.4}"));
@@ -115,7 +154,10 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
 pub fn evaluate(model: &Transformer, batches: &[(Tensor, Tensor)]) -> Result<f64> {
     let mut total = 0.0;
     for (xs, ys) in batches {
-        total += model.loss(xs, ys)?.to_scalar::<f32>()? as f64;
+        total += model
+            .loss(xs, ys)?
+            .to_dtype(candle_core::DType::F64)?
+            .to_scalar::<f64>()?;
     }
     Ok(total / batches.len() as f64)
 }
@@ -127,7 +169,9 @@ pub fn divergence(loss: f64, grad_norm: f64, threshold: f64) -> Option<String> {
     } else if !grad_norm.is_finite() {
         Some(format!("non-finite gradient norm ({grad_norm})"))
     } else if loss > threshold {
-        Some(format!("training loss {loss:.4} above the divergence threshold {threshold:.4}"))
+        Some(format!(
+            "training loss {loss:.4} above the divergence threshold {threshold:.4}"
+        ))
     } else {
         None
     }
@@ -141,7 +185,12 @@ fn mark_diverged(result: &mut RunResult, progress: &Progress, step: u64, reason:
 }
 
 fn norms_map(norms: &GradNorms) -> BTreeMap<String, f64> {
-    norms.names.iter().cloned().zip(norms.norms.iter().copied()).collect()
+    norms
+        .names
+        .iter()
+        .cloned()
+        .zip(norms.norms.iter().copied())
+        .collect()
 }
 
 /// Time spent in updates only (evaluation excluded), for tokens/s.
@@ -174,7 +223,14 @@ impl TrainClock {
     }
 }
 
-fn empty_result(cfg: &RunConfig, corpus: &Corpus, store: &ParamStore, device: &Device, run_name: &str, started: u64) -> RunResult {
+fn empty_result(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    store: &ParamStore,
+    device: &Device,
+    run_name: &str,
+    started: u64,
+) -> RunResult {
     let vocab_size = corpus.vocab.size();
     RunResult {
         schema_version: SCHEMA_VERSION,
@@ -217,7 +273,11 @@ fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_tokens_per_s: f
     s.wall_time_s = wall_time_s;
     s.mean_tokens_per_s = mean_tokens_per_s;
     s.final_val_loss = result.eval.last().map(|e| e.val_loss);
-    if let Some(best) = result.eval.iter().min_by(|a, b| a.val_loss.total_cmp(&b.val_loss)) {
+    if let Some(best) = result
+        .eval
+        .iter()
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+    {
         s.best_val_loss = Some(best.val_loss);
         s.best_val_step = Some(best.step);
     }

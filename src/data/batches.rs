@@ -17,8 +17,20 @@ pub struct WindowSampler {
 
 impl WindowSampler {
     /// `tokens` must be longer than `seq_len` (checked by the caller with a usage error).
-    pub fn new(tokens: Vec<u32>, seq_len: usize, batch_size: usize, seed: u64, device: &Device) -> Self {
-        Self { tokens, seq_len, batch_size, rng: ChaCha8Rng::seed_from_u64(seed), device: device.clone() }
+    pub fn new(
+        tokens: Vec<u32>,
+        seq_len: usize,
+        batch_size: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Self {
+        Self {
+            tokens,
+            seq_len,
+            batch_size,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            device: device.clone(),
+        }
     }
 
     /// One (inputs, targets) pair of u32 tensors, each (B, T); targets are inputs shifted by one.

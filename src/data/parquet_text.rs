@@ -14,9 +14,14 @@ pub const DEFAULT_COLUMN: &str = "text";
 
 /// All rows of `column` in a local Parquet file.
 pub fn read_file(path: &Path, column: &str) -> Result<String> {
-    let file = File::open(path).map_err(|e| crate::usage!("--data {}: cannot open: {e}", path.display()))?;
-    let reader = SerializedFileReader::new(file)
-        .map_err(|e| crate::usage!("--data {}: not a readable Parquet file: {e}", path.display()))?;
+    let file = File::open(path)
+        .map_err(|e| crate::usage!("--data {}: cannot open: {e}", path.display()))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| {
+        crate::usage!(
+            "--data {}: not a readable Parquet file: {e}",
+            path.display()
+        )
+    })?;
     read_column(&reader, column, &path.display().to_string())
 }
 
@@ -28,7 +33,8 @@ pub fn read_hub(dataset: &str, column: &str) -> Result<String> {
         ))
     };
     let api = hf_hub::HFClientSync::new().map_err(|e| fail(format!("hub client: {e}")))?;
-    let readers = candle_datasets::hub::from_hub(&api, dataset.to_string()).map_err(|e| fail(e.to_string()))?;
+    let readers = candle_datasets::hub::from_hub(&api, dataset.to_string())
+        .map_err(|e| fail(e.to_string()))?;
     if readers.is_empty() {
         return Err(fail("the dataset has no Parquet files".into()));
     }
@@ -41,9 +47,16 @@ pub fn read_hub(dataset: &str, column: &str) -> Result<String> {
 
 fn read_column<R: FileReader>(reader: &R, column: &str, what: &str) -> Result<String> {
     let schema = reader.metadata().file_metadata().schema_descr();
-    let names: Vec<String> = schema.columns().iter().map(|c| c.name().to_string()).collect();
+    let names: Vec<String> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
     if !names.iter().any(|n| n == column) {
-        return Err(crate::usage!("--data {what}: no column '{column}'; columns are: {}", names.join(", ")));
+        return Err(crate::usage!(
+            "--data {what}: no column '{column}'; columns are: {}",
+            names.join(", ")
+        ));
     }
     let rows = reader
         .get_row_iter(None)
@@ -59,7 +72,9 @@ fn read_column<R: FileReader>(reader: &R, column: &str, what: &str) -> Result<St
                 Field::Str(s) => out.push(s.clone()),
                 Field::Null => {}
                 other => {
-                    return Err(crate::usage!("--data {what}: column '{column}' holds {other:?}, not text"));
+                    return Err(crate::usage!(
+                        "--data {what}: column '{column}' holds {other:?}, not text"
+                    ));
                 }
             }
         }

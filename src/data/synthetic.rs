@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const SYLLABLES: [&str; 24] = [
-    "ka", "lo", "mi", "ne", "su", "ta", "ri", "ve", "do", "pa", "gu", "sho", "an", "el", "or", "is", "qu", "bra",
-    "th", "en", "wy", "ze", "fa", "mo",
+    "ka", "lo", "mi", "ne", "su", "ta", "ri", "ve", "do", "pa", "gu", "sho", "an", "el", "or",
+    "is", "qu", "bra", "th", "en", "wy", "ze", "fa", "mo",
 ];
 
 /// About `n_chars` characters of synthetic text.
@@ -22,7 +22,11 @@ pub fn text(n_chars: usize) -> String {
         let words = rng.random_range(4..14);
         for i in 0..words {
             // Zipf-like rank draw, nudged towards a successor of the previous word.
-            let rank = if rng.random_bool(0.4) { (prev * 7 + 3) % lexicon.len() } else { zipf(&mut rng, lexicon.len()) };
+            let rank = if rng.random_bool(0.4) {
+                (prev * 7 + 3) % lexicon.len()
+            } else {
+                zipf(&mut rng, lexicon.len())
+            };
             let word = &lexicon[rank];
             if i == 0 {
                 let mut chars = word.chars();
@@ -32,7 +36,13 @@ pub fn text(n_chars: usize) -> String {
             } else {
                 out.push_str(word);
             }
-            out.push(if i + 1 == words { '.' } else if rng.random_bool(0.08) { ',' } else { ' ' });
+            out.push(if i + 1 == words {
+                '.'
+            } else if rng.random_bool(0.08) {
+                ','
+            } else {
+                ' '
+            });
             if i + 1 < words && out.ends_with(',') {
                 out.push(' ');
             }
@@ -47,7 +57,9 @@ fn lexicon(rng: &mut ChaCha8Rng, n: usize) -> Vec<String> {
     (0..n)
         .map(|_| {
             let syllables = rng.random_range(1..4);
-            (0..syllables).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect()
+            (0..syllables)
+                .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+                .collect()
         })
         .collect()
 }
@@ -55,7 +67,9 @@ fn lexicon(rng: &mut ChaCha8Rng, n: usize) -> Vec<String> {
 /// Rank in 0..n with P(rank) roughly proportional to 1/(rank+1).
 fn zipf(rng: &mut ChaCha8Rng, n: usize) -> usize {
     let u: f64 = rng.random();
-    (((n as f64 + 1.0).powf(u)) - 1.0).floor().min(n as f64 - 1.0) as usize
+    (((n as f64 + 1.0).powf(u)) - 1.0)
+        .floor()
+        .min(n as f64 - 1.0) as usize
 }
 
 #[cfg(test)]

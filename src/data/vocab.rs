@@ -15,11 +15,23 @@ pub struct CharVocab {
 
 impl CharVocab {
     pub fn build(train: &str, val: &str) -> Self {
-        let mut chars: Vec<char> = train.chars().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mut chars: Vec<char> = train
+            .chars()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         chars.shrink_to_fit();
-        let index: HashMap<char, u32> = chars.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
+        let index: HashMap<char, u32> = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as u32))
+            .collect();
         let has_unk = val.chars().any(|c| !index.contains_key(&c));
-        Self { chars, has_unk, index }
+        Self {
+            chars,
+            has_unk,
+            index,
+        }
     }
 
     pub fn size(&self) -> usize {
@@ -28,7 +40,9 @@ impl CharVocab {
 
     pub fn encode(&self, text: &str) -> Vec<u32> {
         let unk = self.chars.len() as u32;
-        text.chars().map(|c| *self.index.get(&c).unwrap_or(&unk)).collect()
+        text.chars()
+            .map(|c| *self.index.get(&c).unwrap_or(&unk))
+            .collect()
     }
 }
 

@@ -63,7 +63,9 @@ impl LayerNorm {
         let centered = xs.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        Ok(normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)?)
+        Ok(normed
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)?)
     }
 }
 
@@ -75,7 +77,13 @@ pub struct FeedForward {
 }
 
 impl FeedForward {
-    pub fn new(store: &mut ParamStore, name: &str, d: usize, d_ff: usize, activation: Activation) -> Result<Self> {
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        d: usize,
+        d_ff: usize,
+        activation: Activation,
+    ) -> Result<Self> {
         Ok(Self {
             w1: Linear::new(store, &format!("{name}.w1"), d, d_ff)?,
             w2: Linear::new(store, &format!("{name}.w2"), d_ff, d)?,
@@ -123,7 +131,9 @@ impl CausalSelfAttention {
         let head_dim = d / self.n_heads;
         // (B*T, d) -> (B, h, T, head_dim)
         let split = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((batch, seq, self.n_heads, head_dim))?.transpose(1, 2)?.contiguous()?)
+            Ok(t.reshape((batch, seq, self.n_heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
         };
         let q = split(self.q.forward(xs)?)?;
         let k = split(self.k.forward(xs)?)?;
@@ -132,21 +142,24 @@ impl CausalSelfAttention {
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask)?;
         // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
         let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch * seq, d))?;
+        let context = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((batch * seq, d))?;
         self.out.forward(&context)
     }
 }
 
 /// (T, T) additive mask: 0 on and below the diagonal, -inf above (a position sees only its past).
-pub fn causal_mask(seq: usize, device: &Device) -> Result<Tensor> {
+pub fn causal_mask(seq: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let values: Vec<f32> = (0..seq)
         .flat_map(|i| (0..seq).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
         .collect();
-    Ok(Tensor::from_vec(values, (seq, seq), device)?)
+    Ok(Tensor::from_vec(values, (seq, seq), device)?.to_dtype(dtype)?)
 }
 
 /// fairseq's sinusoidal positions: row p = [sin(p * f_k), cos(p * f_k)], f_k = 10000^(-k/(half-1)).
-pub fn sinusoidal_positions(seq: usize, d: usize, device: &Device) -> Result<Tensor> {
+pub fn sinusoidal_positions(seq: usize, d: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let half = d / 2;
     let step = (10000f64).ln() / (half.max(2) - 1) as f64;
     let mut values = vec![0f32; seq * d];
@@ -157,5 +170,5 @@ pub fn sinusoidal_positions(seq: usize, d: usize, device: &Device) -> Result<Ten
             values[p * d + half + k] = angle.cos() as f32;
         }
     }
-    Ok(Tensor::from_vec(values, (seq, d), device)?.to_dtype(DType::F32)?)
+    Ok(Tensor::from_vec(values, (seq, d), device)?.to_dtype(dtype)?)
 }

@@ -9,7 +9,7 @@ pub mod params;
 
 use crate::config::{Arch, ModelConfig, Positions};
 use crate::error::Result;
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use layers::{causal_mask, sinusoidal_positions, CausalSelfAttention, FeedForward, LayerNorm};
 pub use params::ParamStore;
 
@@ -39,7 +39,9 @@ impl Block {
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
         match self.arch {
             Arch::PostLn => {
-                let xs = self.ln_attn.forward(&(xs + self.attn.forward(xs, batch, seq, mask)?)?)?;
+                let xs = self
+                    .ln_attn
+                    .forward(&(xs + self.attn.forward(xs, batch, seq, mask)?)?)?;
                 self.ln_ffn.forward(&(&xs + self.ffn.forward(&xs)?)?)
             }
             Arch::PreLn => {
@@ -60,12 +62,18 @@ pub struct Transformer {
     final_ln: Option<LayerNorm>,
     head: Option<Tensor>,
     device: Device,
+    dtype: DType,
 }
 
 impl Transformer {
     /// Build and initialise: Xavier weights, zero biases, LN gain 1 / bias 0; token embedding
     /// N(0, 1/d) (fairseq), so after the sqrt(d) scale the input has unit-variance entries.
-    pub fn new(cfg: &ModelConfig, vocab_size: usize, max_seq: usize, store: &mut ParamStore, device: &Device) -> Result<Self> {
+    pub fn new(
+        cfg: &ModelConfig,
+        vocab_size: usize,
+        max_seq: usize,
+        store: &mut ParamStore,
+    ) -> Result<Self> {
         let d = cfg.d_model;
         let tok_emb = store.normal("tok_emb.weight", &[vocab_size, d], (d as f64).powf(-0.5))?;
         let pos_emb = match cfg.positions {
@@ -83,7 +91,17 @@ impl Transformer {
             true => None,
             false => Some(store.xavier("head.weight", vocab_size, d)?),
         };
-        Ok(Self { cfg: cfg.clone(), tok_emb, pos_emb, blocks, final_ln, head, device: device.clone() })
+        let (device, dtype) = (store.device().clone(), store.dtype());
+        Ok(Self {
+            cfg: cfg.clone(),
+            tok_emb,
+            pos_emb,
+            blocks,
+            final_ln,
+            head,
+            device,
+            dtype,
+        })
     }
 
     /// Token ids (B, T) u32 -> logits (B*T, vocab).
@@ -97,7 +115,7 @@ impl Transformer {
     pub fn forward_hidden(&self, ids: &Tensor, keep: bool) -> Result<(Tensor, Vec<Tensor>)> {
         let (batch, seq) = ids.dims2()?;
         let mut xs = self.embed(ids, batch, seq)?;
-        let mask = causal_mask(seq, &self.device)?;
+        let mask = causal_mask(seq, self.dtype, &self.device)?;
         let mut kept = Vec::new();
         for block in &self.blocks {
             if keep {
@@ -123,7 +141,7 @@ impl Transformer {
         }
         let pos = match &self.pos_emb {
             Some(table) => table.narrow(0, 0, seq)?,
-            None => sinusoidal_positions(seq, d, &self.device)?,
+            None => sinusoidal_positions(seq, d, self.dtype, &self.device)?,
         };
         let xs = xs.reshape((batch, seq, d))?.broadcast_add(&pos)?;
         Ok(xs.reshape((batch * seq, d))?)
@@ -138,7 +156,10 @@ impl Transformer {
     /// Mean next-token cross-entropy (nats) of (B, T) inputs against (B, T) targets.
     pub fn loss(&self, ids: &Tensor, targets: &Tensor) -> Result<Tensor> {
         let logits = self.forward(ids)?;
-        Ok(candle_nn::loss::cross_entropy(&logits, &targets.flatten_all()?)?)
+        Ok(candle_nn::loss::cross_entropy(
+            &logits,
+            &targets.flatten_all()?,
+        )?)
     }
 
     pub fn config(&self) -> &ModelConfig {

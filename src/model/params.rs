@@ -17,14 +17,23 @@ pub struct ParamStore {
     vars: Vec<(String, Var)>,
     rng: ChaCha8Rng,
     device: Device,
+    dtype: DType,
 }
 
 impl ParamStore {
+    /// f32 parameters (what training uses).
     pub fn new(seed: u64, device: &Device) -> Self {
+        Self::with_dtype(seed, device, DType::F32)
+    }
+
+    /// Parameters of another float dtype (f64 for finite-difference checks). The values drawn
+    /// are the same f32 numbers whatever the dtype.
+    pub fn with_dtype(seed: u64, device: &Device, dtype: DType) -> Self {
         Self {
             vars: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             device: device.clone(),
+            dtype,
         }
     }
 
@@ -59,7 +68,7 @@ impl ParamStore {
         if self.vars.iter().any(|(n, _)| n == name) {
             return Err(Error::Usage(format!("duplicate parameter name {name}")));
         }
-        let tensor = Tensor::from_vec(values, shape, &self.device)?;
+        let tensor = Tensor::from_vec(values, shape, &self.device)?.to_dtype(self.dtype)?;
         let var = Var::from_tensor(&tensor)?;
         let handle = var.as_tensor().clone();
         self.vars.push((name.to_string(), var));
@@ -85,6 +94,10 @@ impl ParamStore {
     }
 
     pub fn dtype(&self) -> DType {
-        DType::F32
+        self.dtype
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 }

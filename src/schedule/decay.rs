@@ -4,10 +4,11 @@ use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// What happens after warmup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Decay {
     /// Stay at peak.
+    #[default]
     Constant,
     /// fairseq's inverse_sqrt: peak * sqrt(w / t) for t > w. With no warmup (w = 0) there is no
     /// anchor, so the rate stays at peak unless `timescale` is given: then
@@ -16,12 +17,6 @@ pub enum Decay {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timescale: Option<u64>,
     },
-}
-
-impl Default for Decay {
-    fn default() -> Self {
-        Decay::Constant
-    }
 }
 
 impl Decay {

@@ -56,10 +56,14 @@ impl ScheduleConfig {
     /// Reject impossible parameters, naming the field.
     pub fn validate(&self, total_steps: u64) -> Result<()> {
         if !(self.peak_lr > 0.0 && self.peak_lr.is_finite()) {
-            return Err(crate::usage!("--lr {}: must be a positive number", self.peak_lr));
+            return Err(crate::usage!(
+                "--lr {}: must be a positive number",
+                self.peak_lr
+            ));
         }
         self.warmup.validate()?;
-        self.decay.validate(self.peak_lr, self.warmup.steps, total_steps)
+        self.decay
+            .validate(self.peak_lr, self.warmup.steps, total_steps)
     }
 }
 

@@ -72,7 +72,9 @@ impl Warmup {
             ));
         }
         if self.kind != WarmupKind::None && self.steps == 0 {
-            return Err(crate::usage!("warmup.steps 0 with a warmup kind: must be >= 1 (or use kind none)"));
+            return Err(crate::usage!(
+                "warmup.steps 0 with a warmup kind: must be >= 1 (or use kind none)"
+            ));
         }
         if let Some(f) = self.start_factor {
             if !(0.0..=1.0).contains(&f) {

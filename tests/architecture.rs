@@ -1,0 +1,233 @@
+//! Structure of each architecture: parameter names and counts, where the LayerNorms sit,
+//! causality, the embedding scale, and deterministic initialisation.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor, D};
+use common::*;
+use lnwarm::config::{Arch, Positions};
+
+fn names(arch: Arch) -> Vec<String> {
+    let (_, store) = tiny_model(&tiny_model_config(arch), DType::F32, 0);
+    store.named_vars().iter().map(|(n, _)| n.clone()).collect()
+}
+
+#[test]
+fn parameter_names_are_stable_and_arch_specific() {
+    let post = names(Arch::PostLn);
+    let pre = names(Arch::PreLn);
+    let block0 = [
+        "blocks.0.attn.q.weight",
+        "blocks.0.attn.q.bias",
+        "blocks.0.attn.k.weight",
+        "blocks.0.attn.v.weight",
+        "blocks.0.attn.v.bias",
+        "blocks.0.attn.out.weight",
+        "blocks.0.attn.out.bias",
+        "blocks.0.ln_attn.weight",
+        "blocks.0.ln_attn.bias",
+        "blocks.0.ffn.w1.weight",
+        "blocks.0.ffn.w1.bias",
+        "blocks.0.ffn.w2.weight",
+        "blocks.0.ffn.w2.bias",
+        "blocks.0.ln_ffn.weight",
+        "blocks.0.ln_ffn.bias",
+    ];
+    for name in block0.iter().chain(&["tok_emb.weight"]) {
+        assert!(post.iter().any(|n| n == name), "post-ln lacks {name}");
+        assert!(pre.iter().any(|n| n == name), "pre-ln lacks {name}");
+    }
+    assert!(
+        !post.iter().any(|n| n.starts_with("final_ln")),
+        "Post-LN has no final LN"
+    );
+    assert!(pre.iter().any(|n| n == "final_ln.weight"));
+    assert_eq!(pre.len(), post.len() + 2);
+    assert!(
+        !post.iter().any(|n| n == "blocks.0.attn.k.bias"),
+        "a key bias cannot learn"
+    );
+}
+
+#[test]
+fn parameter_count_matches_closed_form() {
+    let cfg = tiny_model_config(Arch::PreLn);
+    let (d, f, l, v) = (cfg.d_model, cfg.d_ff, cfg.n_layers, VOCAB);
+    // attention: 4 d^2 + 3 biases; FFN: 2 d f + f + d; two LNs: 4 d.
+    let per_block = 4 * d * d + 3 * d + 2 * d * f + f + d + 4 * d;
+    let (_, pre) = tiny_model(&cfg, DType::F32, 0);
+    assert_eq!(pre.count(), v * d + l * per_block + 2 * d);
+    let (_, post) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F32, 0);
+    assert_eq!(post.count(), v * d + l * per_block);
+}
+
+/// Per-row mean and variance of a (N, d) tensor.
+fn row_stats(xs: &Tensor) -> (Vec<f32>, Vec<f32>) {
+    let mean = xs.mean_keepdim(D::Minus1).unwrap();
+    let var = xs
+        .broadcast_sub(&mean)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .mean(D::Minus1)
+        .unwrap();
+    (
+        mean.flatten_all().unwrap().to_vec1().unwrap(),
+        var.to_vec1().unwrap(),
+    )
+}
+
+#[test]
+fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
+    let (ids, _) = tiny_batch();
+    let (post, _) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F32, 1);
+    let (_, kept) = post.forward_hidden(&ids, true).unwrap();
+    assert_eq!(kept.len(), 3, "input of each block + the output");
+    for hidden in &kept[1..] {
+        let (mean, var) = row_stats(hidden);
+        assert!(
+            mean.iter().all(|m| m.abs() < 1e-4),
+            "Post-LN block output is LN'd: mean {mean:?}"
+        );
+        assert!(
+            var.iter().all(|v| (v - 1.0).abs() < 1e-3),
+            "Post-LN block output is LN'd: var {var:?}"
+        );
+    }
+    let (pre, _) = tiny_model(&tiny_model_config(Arch::PreLn), DType::F32, 1);
+    let (final_hidden, kept) = pre.forward_hidden(&ids, true).unwrap();
+    let (_, var) = row_stats(&kept[2]);
+    assert!(
+        var.iter().any(|v| (v - 1.0).abs() > 0.05),
+        "Pre-LN residual stream is not normalised"
+    );
+    let (_, var) = row_stats(&final_hidden);
+    assert!(
+        var.iter().all(|v| (v - 1.0).abs() < 1e-3),
+        "Pre-LN ends with the final LN"
+    );
+}
+
+#[test]
+fn pre_ln_hidden_norm_grows_with_depth() {
+    // Lemma 2: E||x_l||^2 grows linearly in l for Pre-LN; stays ~constant for Post-LN.
+    let mut cfg = tiny_model_config(Arch::PreLn);
+    cfg.n_layers = 6;
+    cfg.d_model = 64;
+    cfg.n_heads = 4;
+    let (model, _) = tiny_model(&cfg, DType::F32, 2);
+    let (ids, _) = tiny_batch();
+    let (_, kept) = model.forward_hidden(&ids, true).unwrap();
+    let sq: Vec<f32> = kept
+        .iter()
+        .map(|h| {
+            h.sqr()
+                .unwrap()
+                .sum(D::Minus1)
+                .unwrap()
+                .mean_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap()
+        })
+        .collect();
+    assert!(sq[6] > 1.5 * sq[0], "squared norms by layer: {sq:?}");
+}
+
+#[test]
+fn the_model_is_causal() {
+    for arch in [Arch::PostLn, Arch::PreLn] {
+        let (model, _) = tiny_model(&tiny_model_config(arch), DType::F32, 4);
+        let a = Tensor::new(&[[1u32, 2, 3, 4, 5, 6]], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[[1u32, 2, 3, 4, 9, 10]], &Device::Cpu).unwrap();
+        let la: Vec<Vec<f32>> = model.forward(&a).unwrap().to_vec2().unwrap();
+        let lb: Vec<Vec<f32>> = model.forward(&b).unwrap().to_vec2().unwrap();
+        for t in 0..4 {
+            assert_eq!(la[t], lb[t], "{arch:?}: position {t} saw the future");
+        }
+        assert_ne!(la[4], lb[4]);
+    }
+}
+
+#[test]
+fn embedding_scale_gives_unit_variance_inputs() {
+    // tok_emb ~ N(0, 1/d), times sqrt(d): E||x||^2 = d (+ d/2 from the sinusoids).
+    let mut cfg = tiny_model_config(Arch::PreLn);
+    cfg.d_model = 64;
+    cfg.n_heads = 4;
+    let (model, store) = tiny_model(&cfg, DType::F32, 5);
+    let emb = store.get("tok_emb.weight").unwrap();
+    let row_sq: f32 = emb
+        .sqr()
+        .unwrap()
+        .sum(1)
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert!(
+        (row_sq - 1.0).abs() < 0.2,
+        "||E_i||^2 = {row_sq}, expected ~1"
+    );
+    let (ids, _) = tiny_batch();
+    let (_, kept) = model.forward_hidden(&ids, true).unwrap();
+    let input_sq: f32 = kept[0]
+        .sqr()
+        .unwrap()
+        .sum(1)
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    assert!(
+        (input_sq / 64.0 - 1.5).abs() < 0.3,
+        "input ||x||^2 / d = {}",
+        input_sq / 64.0
+    );
+}
+
+#[test]
+fn same_seed_same_weights_other_seed_other_weights() {
+    let cfg = tiny_model_config(Arch::PostLn);
+    let values = |seed| -> Vec<f32> {
+        let (_, store) = tiny_model(&cfg, DType::F32, seed);
+        store
+            .get("blocks.1.ffn.w2.weight")
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+    assert_eq!(values(9), values(9));
+    assert_ne!(values(9), values(10));
+}
+
+#[test]
+fn xavier_bound_holds() {
+    let (_, store) = tiny_model(&tiny_model_config(Arch::PreLn), DType::F32, 6);
+    let w: Vec<f32> = store
+        .get("blocks.0.ffn.w1.weight")
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let bound = (6.0f32 / (16.0 + 24.0)).sqrt();
+    assert!(w.iter().all(|x| x.abs() <= bound));
+    let var = w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32;
+    assert!(
+        (var / (2.0 / 40.0) - 1.0).abs() < 0.25,
+        "Xavier variance 2/(fan_in+fan_out), got {var}"
+    );
+}
+
+#[test]
+fn learned_positions_add_a_parameter() {
+    let mut cfg = tiny_model_config(Arch::PreLn);
+    cfg.positions = Positions::Learned;
+    let (_, store) = tiny_model(&cfg, DType::F32, 0);
+    assert_eq!(store.get("pos_emb.weight").unwrap().dims(), &[8, 16]);
+}

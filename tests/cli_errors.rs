@@ -1,0 +1,229 @@
+//! Bad input: one line on stderr naming the bad value and what is allowed, exit code 2, no
+//! panic, no backtrace, and no result file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Outcome {
+    code: i32,
+    stderr: String,
+}
+
+fn run(args: &[&str], out: &Path) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run lnwarm");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `args`, expects exit 2 and exactly `expected` as the only stderr line.
+fn expect_usage_error(args: &[&str], expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.json");
+    let outcome = run(args, &out);
+    assert_eq!(outcome.code, 2, "{args:?}: stderr {}", outcome.stderr);
+    assert_eq!(outcome.stderr.trim_end(), expected, "{args:?}");
+    assert_eq!(outcome.stderr.lines().count(), 1, "{args:?}: one line only");
+    assert!(!outcome.stderr.contains("panicked"));
+    assert!(!out.exists(), "{args:?}: no result file on bad input");
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn unknown_arch_and_optimizer_list_the_allowed_values() {
+    expect_usage_error(
+        &["--arch", "mid-ln"],
+        "error: invalid value 'mid-ln' for '--arch <ARCH>' [possible values: post-ln, pre-ln]",
+    );
+    expect_usage_error(
+        &["--optimizer", "lion"],
+        "error: invalid value 'lion' for '--optimizer <OPTIMIZER>' [possible values: adam, adamw, sgd, radam]",
+    );
+}
+
+#[test]
+fn sizes_must_be_positive_and_heads_divide_width() {
+    expect_usage_error(
+        &["--layers", "0"],
+        "error: --layers (model.n_layers) 0: must be a positive integer",
+    );
+    expect_usage_error(
+        &["--layers", "-3"],
+        "error: invalid value '-3' for '--layers <LAYERS>': invalid digit found in string",
+    );
+    expect_usage_error(
+        &["--batch-size", "0"],
+        "error: --batch-size (data.batch_size) 0: must be a positive integer",
+    );
+    expect_usage_error(
+        &["--heads", "3"],
+        "error: --heads 3 does not divide --d-model 128: allowed are divisors of d_model",
+    );
+    expect_usage_error(&["--lr", "-1"], "error: --lr -1: must be a positive number");
+    expect_usage_error(
+        &["--steps", "0"],
+        "error: --steps (train.steps) 0: must be a positive integer",
+    );
+}
+
+#[test]
+fn unknown_flag_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = run(&["--frobnicate", "3"], &dir.path().join("r.json"));
+    assert_eq!(outcome.code, 2);
+    assert_eq!(outcome.stderr.lines().count(), 1, "{}", outcome.stderr);
+    assert!(outcome
+        .stderr
+        .starts_with("error: unexpected argument '--frobnicate' found"));
+}
+
+#[test]
+fn optimizer_specific_flags_are_checked() {
+    expect_usage_error(
+        &["--weight-decay", "0.1"],
+        "error: --weight-decay 0.1 with --optimizer adam: allowed only with adamw or sgd (adam means no decay)",
+    );
+    expect_usage_error(
+        &["--momentum", "0.9"],
+        "error: --momentum 0.9: allowed only with --optimizer sgd",
+    );
+    expect_usage_error(
+        &["--clip", "0"],
+        "error: --clip 0: must be a positive number (omit it for no clipping)",
+    );
+}
+
+#[test]
+fn bad_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let missing = missing.to_str().unwrap();
+    expect_usage_error(
+        &["--data", missing],
+        &format!("error: --data {missing}: cannot read (No such file or directory (os error 2)); allowed: moby-dick, synthetic, a UTF-8 text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]"),
+    );
+    let empty = write_file(dir.path(), "empty.txt", b"");
+    let empty = empty.to_str().unwrap();
+    expect_usage_error(
+        &["--data", empty],
+        &format!("error: --data {empty}: the text is empty"),
+    );
+    let latin1 = write_file(dir.path(), "latin1.txt", b"caf\xe9 au lait");
+    let latin1 = latin1.to_str().unwrap();
+    expect_usage_error(
+        &["--data", latin1],
+        &format!("error: --data {latin1}: not UTF-8 text (invalid byte at offset 3)"),
+    );
+    let short = write_file(dir.path(), "short.txt", b"far too short");
+    let short = short.to_str().unwrap();
+    expect_usage_error(
+        &["--data", short],
+        &format!("error: --data {short}: 13 characters is too short for --seq-len 128 (each split needs at least 130)"),
+    );
+}
+
+#[test]
+fn bad_config_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = write_file(dir.path(), "unknown.json", br#"{"model": {"n_layer": 4}}"#);
+    let unknown = unknown.to_str().unwrap();
+    let outcome = run(&["--config", unknown], &dir.path().join("r.json"));
+    assert_eq!(outcome.code, 2);
+    assert_eq!(outcome.stderr.lines().count(), 1);
+    assert!(
+        outcome.stderr.starts_with(&format!("error: --config {unknown}: unknown field `n_layer`, expected one of `arch`, `n_layers`")),
+        "{}",
+        outcome.stderr
+    );
+    let broken = write_file(dir.path(), "broken.json", b"{\"model\": ");
+    let broken = broken.to_str().unwrap();
+    expect_usage_error(
+        &["--config", broken],
+        &format!("error: --config {broken}: EOF while parsing a value at line 1 column 10"),
+    );
+    let missing = dir.path().join("nope.json");
+    let missing = missing.to_str().unwrap();
+    expect_usage_error(
+        &["--config", missing],
+        &format!("error: --config {missing}: cannot read: No such file or directory (os error 2)"),
+    );
+    let bad_arch = write_file(dir.path(), "arch.json", br#"{"model": {"arch": "mid-ln"}}"#);
+    let bad_arch = bad_arch.to_str().unwrap();
+    expect_usage_error(
+        &["--config", bad_arch],
+        &format!("error: --config {bad_arch}: unknown variant `mid-ln`, expected `post-ln` or `pre-ln` at line 1 column 27"),
+    );
+}
+
+#[test]
+fn cuda_without_the_feature_is_a_usage_error() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let outcome = run(&["--device", "cuda", "--data", "synthetic"], &out);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .starts_with("error: --device cuda: not available"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(outcome.stderr.lines().count(), 1);
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_diverged_run_is_a_result_with_exit_code_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("diverged.json");
+    let args = [
+        "--data",
+        "synthetic",
+        "--arch",
+        "post-ln",
+        "--layers",
+        "1",
+        "--d-model",
+        "16",
+        "--heads",
+        "2",
+        "--d-ff",
+        "32",
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "4",
+        "--steps",
+        "200",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--warmup",
+        "0",
+        "--quiet",
+    ];
+    let outcome = run(&args, &out);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["status"], "diverged");
+    let step = json["diverged_at_step"].as_u64().unwrap();
+    assert!((1..200).contains(&step), "diverged at {step}");
+    assert!(json["diverged_reason"].as_str().unwrap().len() > 10);
+}

@@ -1,0 +1,63 @@
+//! Shared helpers for the integration tests: tiny configs and models.
+#![allow(dead_code)]
+
+use candle_core::{DType, Device, Tensor};
+use lnwarm::config::{Arch, ModelConfig, Positions, RunConfig};
+use lnwarm::model::{ParamStore, Transformer};
+
+pub const VOCAB: usize = 11;
+
+pub fn tiny_model_config(arch: Arch) -> ModelConfig {
+    ModelConfig {
+        arch,
+        n_layers: 2,
+        d_model: 16,
+        n_heads: 2,
+        d_ff: 24,
+        ..ModelConfig::default()
+    }
+}
+
+/// A tiny model and its parameters, in `dtype`.
+pub fn tiny_model(cfg: &ModelConfig, dtype: DType, seed: u64) -> (Transformer, ParamStore) {
+    let mut store = ParamStore::with_dtype(seed, &Device::Cpu, dtype);
+    let model = Transformer::new(cfg, VOCAB, 8, &mut store).unwrap();
+    (model, store)
+}
+
+/// A fixed (B=2, T=6) batch of ids and targets.
+pub fn tiny_batch() -> (Tensor, Tensor) {
+    let ids: Vec<u32> = vec![1, 4, 2, 7, 3, 9, 0, 5, 10, 6, 8, 2];
+    let targets: Vec<u32> = vec![4, 2, 7, 3, 9, 1, 5, 10, 6, 8, 2, 0];
+    let dev = Device::Cpu;
+    (
+        Tensor::from_vec(ids, (2, 6), &dev).unwrap(),
+        Tensor::from_vec(targets, (2, 6), &dev).unwrap(),
+    )
+}
+
+/// A run config small enough for a test: synthetic data, d 32, 2 layers.
+pub fn tiny_run_config(arch: Arch, steps: u64) -> RunConfig {
+    let mut cfg = RunConfig {
+        model: ModelConfig {
+            arch,
+            n_layers: 2,
+            d_model: 32,
+            n_heads: 2,
+            d_ff: 64,
+            positions: Positions::Sinusoidal,
+            ..ModelConfig::default()
+        },
+        ..RunConfig::default()
+    };
+    cfg.data.source = "synthetic".into();
+    cfg.data.seq_len = 32;
+    cfg.data.batch_size = 8;
+    cfg.data.eval_batches = 4;
+    cfg.schedule.peak_lr = 3e-3;
+    cfg.schedule.warmup = lnwarm::schedule::Warmup::linear(20);
+    cfg.train.steps = steps;
+    cfg.train.log_every = 10;
+    cfg.train.eval_every = 50;
+    cfg
+}

