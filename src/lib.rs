@@ -13,6 +13,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod progress;
 pub mod results;
 pub mod schedule;

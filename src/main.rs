@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Some(Command::Train(args)) => run_train(args),
+        Some(Command::Schedule(args)) => lnwarm::cli::schedule_cmd::run(args),
         None => run_train(&cli.train),
     };
     match result {

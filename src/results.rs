@@ -108,6 +108,13 @@ pub struct RunResult {
     pub status: RunStatus,
     pub diverged_at_step: Option<u64>,
     pub diverged_reason: Option<String>,
+    /// Explanations of non-obvious schedule semantics (e.g. Noam ignores `peak_lr`).
+    #[serde(default)]
+    pub schedule_notes: Vec<String>,
+    /// For a constant warmup with `until_loss`: the update whose training loss first dropped
+    /// below the threshold (the decay starts after it); the schedule is a pure function of it.
+    #[serde(default)]
+    pub warmup_ended_at_step: Option<u64>,
     pub train: Vec<TrainPoint>,
     pub eval: Vec<EvalPoint>,
     pub grad_norms: Vec<GradNormPoint>,

@@ -79,7 +79,8 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
     let mut sampler = WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, &device);
     let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, &device)
         .take(cfg.data.eval_batches)?;
-    let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, cfg.schedule.lr(1))?;
+    let mut schedule = cfg.schedule.build(cfg.train.steps)?;
+    let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, schedule.lr(1))?;
     let progress = Progress::new(cfg.train.steps, quiet);
     progress.println(&format!(
         "lnwarm: {run_name}: {} params, vocab {}, {} train tokens, device {}, {} threads",
@@ -96,7 +97,7 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
         val_loss: evaluate(&model, &val_batches)?,
     });
     for step in 1..=cfg.train.steps {
-        let lr = cfg.schedule.lr(step);
+        let lr = schedule.lr(step);
         opt.set_lr(lr);
         let t0 = Instant::now();
         let (xs, ys) = sampler.next_batch()?;
@@ -107,6 +108,13 @@ pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Resu
         if let Some(reason) = divergence(train_loss, norms.global, result.diverge_loss) {
             mark_diverged(&mut result, &progress, step, reason);
             break;
+        }
+        if schedule.loss_ends_warmup(step, train_loss) {
+            schedule.end_warmup_at(step);
+            result.warmup_ended_at_step = Some(step);
+            progress.println(&format!(
+                "lnwarm: training loss {train_loss:.4} ends the constant warmup at step {step}"
+            ));
         }
         if let Some(max_norm) = cfg.optim.clip {
             clip_global_norm(&store, &mut grads, norms.global, max_norm)?;
@@ -252,6 +260,8 @@ fn empty_result(
         status: RunStatus::Ok,
         diverged_at_step: None,
         diverged_reason: None,
+        schedule_notes: cfg.schedule.notes(),
+        warmup_ended_at_step: None,
         train: Vec::new(),
         eval: Vec::new(),
         grad_norms: Vec::new(),

@@ -31,7 +31,10 @@ fn flags_override_the_file() {
     let args = TrainArgs {
         config: Some("configs/paper-iwslt.json".into()),
         layers: Some(2),
-        warmup: Some(0),
+        schedule: lnwarm::cli::ScheduleArgs {
+            warmup: Some(0),
+            ..Default::default()
+        },
         lr: Some(2e-4),
         ..TrainArgs::default()
     };

@@ -94,8 +94,9 @@ fn same_seed_same_run_other_seed_other_run() {
 fn logged_lr_is_the_schedule() {
     let cfg = tiny_run_config(Arch::PreLn, 40);
     let result = run(&cfg);
+    let schedule = cfg.schedule.build(cfg.train.steps).unwrap();
     for point in &result.train {
-        assert_eq!(point.lr, cfg.schedule.lr(point.step));
+        assert_eq!(point.lr, schedule.lr(point.step));
     }
     assert_eq!(
         result.train[0].lr,
@@ -160,4 +161,34 @@ fn divergence_rule() {
         .unwrap()
         .contains("above the divergence threshold"));
     assert!(divergence(9.0, 1.0, 10.0).is_none());
+}
+
+#[test]
+fn constant_warmup_until_loss_is_recorded() {
+    use lnwarm::schedule::{Warmup, WarmupKind};
+    let mut cfg = tiny_run_config(Arch::PreLn, 120);
+    let mut warmup = Warmup::of_kind(WarmupKind::Constant, 0);
+    warmup.start_factor = Some(0.3);
+    warmup.until_loss = Some(3.0);
+    cfg.schedule.warmup = warmup;
+    cfg.schedule.decay = lnwarm::schedule::Decay::Cosine {
+        decay_steps: Some(50),
+        alpha: 0.0,
+    };
+    let result = run(&cfg);
+    let crossed = result
+        .warmup_ended_at_step
+        .expect("the loss falls below 3.0 nats");
+    let mut schedule = cfg.schedule.build(cfg.train.steps).unwrap();
+    schedule.end_warmup_at(crossed);
+    for point in &result.train {
+        assert_eq!(point.lr, schedule.lr(point.step), "step {}", point.step);
+        if point.step <= crossed {
+            assert_eq!(point.lr, 3e-3 * 0.3);
+        }
+    }
+    assert!(result
+        .train
+        .iter()
+        .any(|p| p.step > crossed && p.lr < 3e-3 * 0.99));
 }

@@ -5,8 +5,12 @@
 
 use crate::config::{Activation, Arch, DeviceKind, OptimizerKind, Positions, RunConfig};
 use crate::error::Result;
-use crate::schedule::Warmup;
+
+mod schedule_args;
+pub mod schedule_cmd;
 use clap::{Args, Parser, Subcommand};
+pub use schedule_args::{DecayKind, ScheduleArgs};
+pub use schedule_cmd::ScheduleCmdArgs;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -28,7 +32,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train one model and write its result JSON (the default command).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
+    /// Print and plot lr(t) for a schedule (or overlay several) without training.
+    Schedule(Box<ScheduleCmdArgs>),
 }
 
 /// Flags of a training run.
@@ -41,9 +47,8 @@ pub struct TrainArgs {
     /// LayerNorm placement.
     #[arg(long, value_enum)]
     pub arch: Option<Arch>,
-    /// Linear warmup updates, then inverse-sqrt decay lr*sqrt(N/t); 0 = no warmup (constant lr).
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u64>,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
     /// Peak learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
@@ -133,12 +138,13 @@ impl TrainArgs {
             Some(path) => RunConfig::from_file(path)?,
             None => RunConfig::default(),
         };
-        self.apply(&mut cfg);
+        self.apply(&mut cfg)?;
+        cfg.schedule = cfg.schedule.with_model_width(cfg.model.d_model);
         cfg.validate()?;
         Ok(cfg)
     }
 
-    fn apply(&self, cfg: &mut RunConfig) {
+    fn apply(&self, cfg: &mut RunConfig) -> Result<()> {
         set!(self.arch => cfg.model.arch);
         set!(self.layers => cfg.model.n_layers);
         set!(self.d_model => cfg.model.d_model);
@@ -157,9 +163,7 @@ impl TrainArgs {
             cfg.optim.clip = self.clip;
         }
         set!(self.lr => cfg.schedule.peak_lr);
-        if let Some(steps) = self.warmup {
-            cfg.schedule.warmup = Warmup::linear(steps);
-        }
+        self.schedule.apply(&mut cfg.schedule)?;
         set!(self.steps => cfg.train.steps);
         set!(self.seed => cfg.train.seed);
         set!(self.eval_every => cfg.train.eval_every);
@@ -168,6 +172,7 @@ impl TrainArgs {
         if self.diverge_loss.is_some() {
             cfg.train.diverge_loss = self.diverge_loss;
         }
+        Ok(())
     }
 
     /// `--name`, else a name derived from the config (stable: same config, same name).

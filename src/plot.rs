@@ -1,0 +1,144 @@
+//! SVG line charts with plotters (no system fonts needed: the SVG backend leaves text to the viewer).
+
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// One labelled line.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What to draw around the lines.
+#[derive(Debug, Clone)]
+pub struct ChartSpec<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub log_y: bool,
+}
+
+const PALETTE: [RGBColor; 14] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+];
+
+/// The i-th colour of the palette (cycled).
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Draw `series` as lines into an SVG file at `path`.
+pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()> {
+    let plot_err = |e: String| Error::Data(format!("plot {}: {e}", path.display()));
+    let (x_range, y_range) =
+        bounds(series, spec.log_y).ok_or_else(|| plot_err("nothing to plot".into()))?;
+    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(spec.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80);
+    if spec.log_y {
+        let mut chart = builder
+            .build_cartesian_2d(x_range, (y_range.0..y_range.1).log_scale())
+            .map_err(|e| plot_err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(spec.x_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc(spec.y_label)
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .draw()
+            .map_err(|e| plot_err(e.to_string()))?;
+        draw_lines(&mut chart, series).map_err(plot_err)?;
+    } else {
+        let mut chart = builder
+            .build_cartesian_2d(x_range, y_range.0..y_range.1)
+            .map_err(|e| plot_err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(spec.x_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc(spec.y_label)
+            .y_label_formatter(&|v| format!("{v:.2e}"))
+            .draw()
+            .map_err(|e| plot_err(e.to_string()))?;
+        draw_lines(&mut chart, series).map_err(plot_err)?;
+    }
+    root.present().map_err(|e| plot_err(e.to_string()))
+}
+
+fn draw_lines<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    series: &[Series],
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    for (i, s) in series.iter().enumerate() {
+        let style = color(i).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), style))
+            .map_err(|e| e.to_string())?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color(i).stroke_width(2))
+            });
+    }
+    if series.len() > 1 || series.first().is_some_and(|s| !s.label.is_empty()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// (x range, y range) over all finite points; y > 0 only when `log_y`.
+fn bounds(series: &[Series], log_y: bool) -> Option<(std::ops::Range<f64>, (f64, f64))> {
+    let points = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_y || *y > 0.0));
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return None;
+    }
+    if x1 == x0 {
+        x1 = x0 + 1.0;
+    }
+    let (y0, y1) = if log_y {
+        (y0 / 1.5, y1 * 1.5)
+    } else {
+        let pad = ((y1 - y0) * 0.05).max(y1.abs() * 0.05).max(1e-12);
+        ((y0 - pad).min(0.0f64.max(y0 - pad)), y1 + pad)
+    };
+    Some((x0..x1, (y0, y1)))
+}
