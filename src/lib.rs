@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod grad_init;
 pub mod metrics;
 pub mod model;
 pub mod optim;
@@ -17,7 +18,9 @@ pub mod plot;
 pub mod progress;
 pub mod results;
 pub mod schedule;
+pub mod stats;
 pub mod train;
+pub mod verdict;
 
 pub use error::{Error, Result};
 

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Train(args)) => run_train(args),
         Some(Command::Schedule(args)) => lnwarm::cli::schedule_cmd::run(args),
+        Some(Command::GradInit(args)) => lnwarm::cli::grad_init_cmd::run_cmd(args),
         None => run_train(&cli.train),
     };
     match result {

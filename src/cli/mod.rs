@@ -6,6 +6,7 @@
 use crate::config::{Activation, Arch, DeviceKind, OptimizerKind, Positions, RunConfig};
 use crate::error::Result;
 
+pub mod grad_init_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +36,8 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Print and plot lr(t) for a schedule (or overlay several) without training.
     Schedule(Box<ScheduleCmdArgs>),
+    /// Gradient and hidden-state norms at initialization: the paper's Figure 3 and Theorem 1.
+    GradInit(Box<grad_init_cmd::GradInitArgs>),
 }
 
 /// Flags of a training run.

@@ -37,20 +37,44 @@ impl Block {
 
     /// (B*T, d) -> (B*T, d). The only place the two architectures differ inside a layer.
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_probe(xs, batch, seq, mask)?.0)
+    }
+
+    /// The block output and, for Post-LN, the residual sum entering its last LN
+    /// (x^{post,5} of the paper, whose squared norm Lemma 2 puts at 1.5 d).
+    pub fn forward_probe(
+        &self,
+        xs: &Tensor,
+        batch: usize,
+        seq: usize,
+        mask: &Tensor,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         match self.arch {
             Arch::PostLn => {
                 let xs = self
                     .ln_attn
                     .forward(&(xs + self.attn.forward(xs, batch, seq, mask)?)?)?;
-                self.ln_ffn.forward(&(&xs + self.ffn.forward(&xs)?)?)
+                let sum = (&xs + self.ffn.forward(&xs)?)?;
+                Ok((self.ln_ffn.forward(&sum)?, Some(sum)))
             }
             Arch::PreLn => {
                 let attn_in = self.ln_attn.forward(xs)?;
                 let xs = (xs + self.attn.forward(&attn_in, batch, seq, mask)?)?;
-                Ok((&xs + self.ffn.forward(&self.ln_ffn.forward(&xs)?)?)?)
+                Ok(((&xs + self.ffn.forward(&self.ln_ffn.forward(&xs)?)?)?, None))
             }
         }
     }
+}
+
+/// Hidden states recorded by `Transformer::probe`, each (B*T, d).
+pub struct Probe {
+    /// The state entering each block, then the state leaving the last block (entering the final
+    /// LN for Pre-LN): L + 1 tensors.
+    pub entering: Vec<Tensor>,
+    /// Post-LN only: each block's residual sum before its last LN (x^{post,5}); empty for Pre-LN.
+    pub residual_sums: Vec<Tensor>,
+    /// Logits (B*T, vocab).
+    pub logits: Tensor,
 }
 
 /// Token embedding (+ positions), `n_layers` blocks, optional final LN, output projection.
@@ -130,6 +154,29 @@ impl Transformer {
             xs = ln.forward(&xs)?;
         }
         Ok((xs, kept))
+    }
+
+    /// Forward pass that keeps the hidden states of Lemma 2 (see `Probe`).
+    pub fn probe(&self, ids: &Tensor) -> Result<Probe> {
+        let (batch, seq) = ids.dims2()?;
+        let mut xs = self.embed(ids, batch, seq)?;
+        let mask = causal_mask(seq, self.dtype, &self.device)?;
+        let (mut entering, mut residual_sums) = (Vec::new(), Vec::new());
+        for block in &self.blocks {
+            entering.push(xs.clone());
+            let (out, sum) = block.forward_probe(&xs, batch, seq, &mask)?;
+            residual_sums.extend(sum);
+            xs = out;
+        }
+        entering.push(xs.clone());
+        if let Some(ln) = &self.final_ln {
+            xs = ln.forward(&xs)?;
+        }
+        Ok(Probe {
+            entering,
+            residual_sums,
+            logits: self.logits(&xs)?,
+        })
     }
 
     /// (B, T) -> (B*T, d): scaled token embedding plus positions.

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Cross-check lnwarm's gradients against an independent PyTorch implementation.
+
+Usage:
+    lnwarm grad-init --layers 6 --seeds 1 --batches 1 --export /tmp/gradcheck
+    python3 scripts/grad_check_torch.py /tmp/gradcheck
+
+For each architecture exported into the folder, it rebuilds the same model in PyTorch (same
+equations as src/model/: fairseq sinusoids, sqrt(d) embedding scale, biased-variance LayerNorm,
+no key bias, tied output projection), loads lnwarm's initial weights and batch from the
+safetensors files, runs one forward/backward in float32 and compares the loss and every
+parameter's gradient Frobenius norm with lnwarm's. Exits 1 if any relative difference exceeds
+the tolerance (default 1e-3). Needs `pip install torch safetensors`.
+"""
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+
+def sinusoids(seq, d):
+    half = d // 2
+    step = math.log(10000.0) / (max(half, 2) - 1)
+    freqs = torch.exp(-torch.arange(half, dtype=torch.float64) * step)
+    angles = torch.arange(seq, dtype=torch.float64)[:, None] * freqs[None, :]
+    out = torch.zeros(seq, d, dtype=torch.float64)
+    out[:, :half] = torch.sin(angles)
+    out[:, half : 2 * half] = torch.cos(angles)
+    return out.float()
+
+
+def layer_norm(x, p, name, eps):
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * p[f"{name}.weight"] + p[f"{name}.bias"]
+
+
+def linear(x, p, name):
+    y = x @ p[f"{name}.weight"].T
+    bias = p.get(f"{name}.bias")
+    return y if bias is None else y + bias
+
+
+def attention(x, p, name, heads, batch, seq):
+    d = x.shape[-1]
+    hd = d // heads
+
+    def split(t):
+        return t.reshape(batch, seq, heads, hd).transpose(1, 2)
+
+    q, k, v = (split(linear(x, p, f"{name}.{m}")) for m in ("q", "k", "v"))
+    scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+    mask = torch.triu(torch.ones(seq, seq, dtype=torch.bool), diagonal=1)
+    scores = scores.masked_fill(mask, float("-inf"))
+    ctx = torch.softmax(scores, -1) @ v
+    return linear(ctx.transpose(1, 2).reshape(batch * seq, d), p, f"{name}.out")
+
+
+def ffn(x, p, name, activation):
+    h = linear(x, p, f"{name}.w1")
+    h = F.relu(h) if activation == "relu" else F.gelu(h, approximate="tanh")
+    return linear(h, p, f"{name}.w2")
+
+
+def loss_of(p, cfg, ids, targets):
+    batch, seq = ids.shape
+    d, eps = cfg["d_model"], cfg["ln_eps"]
+    x = p["tok_emb.weight"][ids.reshape(-1)]
+    if cfg["emb_scale"]:
+        x = x * math.sqrt(d)
+    pos = p["pos_emb.weight"][:seq] if cfg["positions"] == "learned" else sinusoids(seq, d)
+    x = (x.reshape(batch, seq, d) + pos).reshape(batch * seq, d)
+    for l in range(cfg["n_layers"]):
+        b = f"blocks.{l}"
+        if cfg["arch"] == "post-ln":
+            x = layer_norm(x + attention(x, p, f"{b}.attn", cfg["n_heads"], batch, seq), p, f"{b}.ln_attn", eps)
+            x = layer_norm(x + ffn(x, p, f"{b}.ffn", cfg["activation"]), p, f"{b}.ln_ffn", eps)
+        else:
+            x = x + attention(layer_norm(x, p, f"{b}.ln_attn", eps), p, f"{b}.attn", cfg["n_heads"], batch, seq)
+            x = x + ffn(layer_norm(x, p, f"{b}.ln_ffn", eps), p, f"{b}.ffn", cfg["activation"])
+    if cfg["arch"] == "pre-ln":
+        x = layer_norm(x, p, "final_ln", eps)
+    head = p["tok_emb.weight"] if cfg["tie_embeddings"] else p["head.weight"]
+    return F.cross_entropy(x @ head.T, targets.reshape(-1))
+
+
+def check(folder, arch, tol):
+    exported = json.loads((folder / f"{arch}-grads.json").read_text())
+    params = {k: v.float().requires_grad_(True) for k, v in load_file(folder / f"{arch}-weights.safetensors").items()}
+    data = load_file(folder / f"{arch}-batch.safetensors")
+    ids, targets = data["ids"].long(), data["targets"].long()
+    loss = loss_of(params, exported["model"], ids, targets)
+    loss.backward()
+    worst, worst_name = 0.0, None
+    for name, theirs in exported["grad_norms"].items():
+        ours = params[name].grad.norm().item()
+        rel = abs(ours - theirs) / max(abs(theirs), 1e-12)
+        if rel > worst:
+            worst, worst_name = rel, name
+    loss_rel = abs(loss.item() - exported["loss"]) / exported["loss"]
+    print(
+        f"{arch}: {len(exported['grad_norms'])} parameters, loss torch {loss.item():.6f} vs lnwarm {exported['loss']:.6f} "
+        f"(rel {loss_rel:.2e}); max relative difference of gradient norms {worst:.2e} ({worst_name})"
+    )
+    return worst <= tol and loss_rel <= tol
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    folder = Path(sys.argv[1])
+    tol = float(sys.argv[2]) if len(sys.argv) > 2 else 1e-3
+    archs = sorted(p.name[: -len("-grads.json")] for p in folder.glob("*-grads.json"))
+    if not archs:
+        print(f"error: no *-grads.json in {folder}; run lnwarm grad-init --export {folder}", file=sys.stderr)
+        return 2
+    ok = all([check(folder, arch, tol) for arch in archs])
+    print("OK" if ok else f"FAIL: a difference exceeds {tol}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

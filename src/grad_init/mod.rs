@@ -1,0 +1,235 @@
+//! `lnwarm grad-init`: the instrument for the paper's first claim (Figure 3, Theorem 1, Lemma 2).
+//!
+//! For each architecture, depth and seed, at initialization (and optionally after N warmup
+//! updates), over K batches of real data: the expected-gradient norm ‖mean_k ∇W‖_F and the mean
+//! per-batch norm of every weight matrix of every layer, and the hidden-state norms; then seed
+//! means with 95% intervals, trends over layer index, Theorem 1's exponents and plain verdicts.
+
+pub mod measure;
+pub mod report;
+
+use crate::config::{Arch, RunConfig};
+use crate::data::{batches::WindowSampler, Corpus};
+use crate::error::{io_err, Result};
+use crate::model::{ParamStore, Transformer};
+use crate::optim::Optimizer;
+use crate::results::{write_atomic, Provenance};
+use crate::verdict::Verdict;
+use candle_core::Tensor;
+use measure::{measure, Measurement};
+use report::{DepthSummary, Theorem1};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct GradInitSpec {
+    /// Model/data/optimizer settings; `model.arch` and `model.n_layers` are overridden per run.
+    pub base: RunConfig,
+    pub archs: Vec<Arch>,
+    pub depths: Vec<usize>,
+    /// Number of seeds, starting at `base.train.seed`.
+    pub seeds: usize,
+    pub batches: usize,
+    pub after_warmup: Option<u64>,
+    /// Export weights, batch and gradient norms of the first seed and depth for the PyTorch check.
+    pub export_dir: Option<PathBuf>,
+}
+
+/// The grad-init result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradInitResult {
+    pub schema_version: u32,
+    pub kind: String,
+    pub config: RunConfig,
+    pub archs: Vec<Arch>,
+    pub depths: Vec<usize>,
+    pub seeds: Vec<u64>,
+    pub batches: usize,
+    pub after_warmup: Option<u64>,
+    pub provenance: Provenance,
+    pub data_source: String,
+    pub vocab_size: usize,
+    pub measurements: Vec<Measurement>,
+    pub summaries: Vec<DepthSummary>,
+    pub theorem1: Vec<Theorem1>,
+    pub verdicts: Vec<Verdict>,
+    pub wall_time_s: f64,
+}
+
+impl GradInitResult {
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| crate::error::Error::Data(e.to_string()))?;
+        write_atomic(path, &json)
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        serde_json::from_str(&text)
+            .map_err(|e| crate::usage!("{}: not a grad-init result: {e}", path.display()))
+    }
+}
+
+/// Run every (arch, depth, seed) and aggregate.
+pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
+    let started = std::time::Instant::now();
+    let device = crate::train::make_device(spec.base.train.device)?;
+    let corpus = Corpus::load(&spec.base.data)?;
+    let seeds: Vec<u64> = (0..spec.seeds as u64)
+        .map(|i| spec.base.train.seed + i)
+        .collect();
+    let mut measurements = Vec::new();
+    for &arch in &spec.archs {
+        for &depth in &spec.depths {
+            for &seed in &seeds {
+                let mut cfg = spec.base.clone();
+                cfg.model.arch = arch;
+                cfg.model.n_layers = depth;
+                cfg.train.seed = seed;
+                let mut store = ParamStore::new(seed, &device);
+                let model = Transformer::new(
+                    &cfg.model,
+                    corpus.vocab.size(),
+                    cfg.data.seq_len,
+                    &mut store,
+                )?;
+                let batches = measurement_batches(&cfg, &corpus, spec.batches, &device)?;
+                let m = measure(&model, &store, &batches, seed, "init")?;
+                log(&format!(
+                    "{} L={depth} seed {seed}: loss {:.3}, last ‖E∇W2‖ {:.4}",
+                    arch.name(),
+                    m.loss,
+                    m.grad(depth - 1, "ffn.w2").expected
+                ));
+                let first = depth == spec.depths[0] && seed == seeds[0];
+                if let (Some(dir), true) = (&spec.export_dir, first) {
+                    export(dir, arch, &store, &model, &batches[0])?;
+                }
+                measurements.push(m);
+                if let Some(n) = spec.after_warmup {
+                    warm_up(&cfg, &corpus, &store, &model, n, &device)?;
+                    let phase = format!("after-warmup-{n}");
+                    measurements.push(measure(&model, &store, &batches, seed, &phase)?);
+                }
+            }
+        }
+    }
+    let summaries = report::summarize(&measurements, spec.base.model.d_model);
+    let mut phases = vec!["init".to_string()];
+    phases.extend(spec.after_warmup.map(|n| format!("after-warmup-{n}")));
+    let theorem1: Vec<Theorem1> = phases
+        .iter()
+        .map(|p| report::theorem1(&measurements, p, seeds.len()))
+        .collect();
+    let verdicts = report::verdicts(&summaries, &theorem1[0]);
+    Ok(GradInitResult {
+        schema_version: SCHEMA_VERSION,
+        kind: "grad-init".into(),
+        config: spec.base.clone(),
+        archs: spec.archs.clone(),
+        depths: spec.depths.clone(),
+        seeds,
+        batches: spec.batches,
+        after_warmup: spec.after_warmup,
+        provenance: crate::provenance(&device, unix_now()),
+        data_source: corpus.source.clone(),
+        vocab_size: corpus.vocab.size(),
+        measurements,
+        summaries,
+        theorem1,
+        verdicts,
+        wall_time_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// K training batches for one seed (the same for both architectures and every depth).
+fn measurement_batches(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    k: usize,
+    device: &candle_core::Device,
+) -> Result<Vec<(Tensor, Tensor)>> {
+    let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
+    // Seeded by the run seed only, so Post-LN and Pre-LN of one seed see the same text.
+    let mut sampler = WindowSampler::new(
+        corpus.train.clone(),
+        seq,
+        batch,
+        cfg.train.seed ^ 0x6772_6164,
+        device,
+    );
+    sampler.take(k)
+}
+
+/// N updates with the run's optimizer and a linear warmup from 0 to `peak_lr` over exactly N.
+fn warm_up(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    store: &ParamStore,
+    model: &Transformer,
+    n: u64,
+    device: &candle_core::Device,
+) -> Result<()> {
+    let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, 0.0)?;
+    let mut sampler = WindowSampler::new(
+        corpus.train.clone(),
+        cfg.data.seq_len,
+        cfg.data.batch_size,
+        cfg.train.seed,
+        device,
+    );
+    for t in 1..=n {
+        opt.set_lr(cfg.schedule.peak_lr * t as f64 / n as f64);
+        let (xs, ys) = sampler.next_batch()?;
+        let grads = model.loss(&xs, &ys)?.backward()?;
+        opt.step(&grads)?;
+    }
+    Ok(())
+}
+
+/// Weights, the first batch and per-parameter gradient norms on it, for `scripts/grad_check_torch.py`.
+fn export(
+    dir: &Path,
+    arch: Arch,
+    store: &ParamStore,
+    model: &Transformer,
+    batch: &(Tensor, Tensor),
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let name = arch.name();
+    let weights: std::collections::HashMap<String, Tensor> = store
+        .named_vars()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    candle_core::safetensors::save(&weights, dir.join(format!("{name}-weights.safetensors")))?;
+    let data: std::collections::HashMap<String, Tensor> = [
+        ("ids".to_string(), batch.0.clone()),
+        ("targets".to_string(), batch.1.clone()),
+    ]
+    .into();
+    candle_core::safetensors::save(&data, dir.join(format!("{name}-batch.safetensors")))?;
+    let loss = model.loss(&batch.0, &batch.1)?;
+    let grads = loss.backward()?;
+    let norms = crate::metrics::GradNorms::compute(store, &grads)?;
+    let json = serde_json::json!({
+        "arch": name,
+        "model": model.config(),
+        "loss": loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?,
+        "grad_norms": norms.names.iter().zip(&norms.norms).map(|(n, v)| (n.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    write_atomic(
+        &dir.join(format!("{name}-grads.json")),
+        json.to_string().as_bytes(),
+    )
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
