@@ -6,7 +6,9 @@
 //! decay), `optim`, `data`, `metrics` (gradient norms), `train` (the loop), `results` (the JSON),
 //! `cli` (flags) and `progress`.
 
+pub mod claims;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -14,11 +16,13 @@ pub mod grad_init;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod outcome;
 pub mod plot;
 pub mod progress;
 pub mod results;
 pub mod schedule;
 pub mod stats;
+pub mod study;
 pub mod train;
 pub mod verdict;
 

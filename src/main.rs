@@ -27,6 +27,9 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => run_train(args),
         Some(Command::Schedule(args)) => lnwarm::cli::schedule_cmd::run(args),
         Some(Command::GradInit(args)) => lnwarm::cli::grad_init_cmd::run_cmd(args),
+        Some(Command::Sweep(cmd)) => lnwarm::cli::sweep_cmd::run(cmd),
+        Some(Command::Compare(args)) => lnwarm::cli::compare_cmd::compare(args),
+        Some(Command::Claims(args)) => lnwarm::cli::compare_cmd::claims(args),
         None => run_train(&cli.train),
     };
     match result {
@@ -52,9 +55,9 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
     if !args.quiet {
         let s = &result.summary;
         println!(
-            "lnwarm: wrote {}: status {}, {} steps, final val loss {}, best {}, {:.0} tok/s, {:.1} s",
+            "lnwarm: wrote {}: {}, {} steps, final val loss {}, best {}, {:.0} tok/s, {:.1} s",
             out.display(),
-            result.status.name(),
+            result.summary.outcome.name(),
             s.steps_done,
             fmt_loss(s.final_val_loss),
             fmt_loss(s.best_val_loss),

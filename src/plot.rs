@@ -4,11 +4,12 @@ use crate::error::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;
 
-/// One labelled line.
-#[derive(Debug, Clone)]
+/// One labelled line, optionally with a shaded band (x, lo, hi) around it.
+#[derive(Debug, Clone, Default)]
 pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
+    pub band: Option<Vec<(f64, f64, f64)>>,
 }
 
 /// What to draw around the lines.
@@ -64,7 +65,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
             .x_desc(spec.x_label)
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc(spec.y_label)
-            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| plot_err(e.to_string()))?;
         draw_lines(&mut chart, series).map_err(plot_err)?;
@@ -77,7 +78,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
             .x_desc(spec.x_label)
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc(spec.y_label)
-            .y_label_formatter(&|v| format!("{v:.2e}"))
+            .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| plot_err(e.to_string()))?;
         draw_lines(&mut chart, series).map_err(plot_err)?;
@@ -94,6 +95,16 @@ where
     CT: CoordTranslate<From = (f64, f64)>,
 {
     for (i, s) in series.iter().enumerate() {
+        if let Some(band) = s.band.as_ref().filter(|b| b.len() > 1) {
+            let mut outline: Vec<(f64, f64)> = band.iter().map(|&(x, _, hi)| (x, hi)).collect();
+            outline.extend(band.iter().rev().map(|&(x, lo, _)| (x, lo)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    color(i).mix(0.18).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
         let style = color(i).stroke_width(2);
         chart
             .draw_series(LineSeries::new(s.points.iter().copied(), style))
@@ -141,4 +152,16 @@ fn bounds(series: &[Series], log_y: bool) -> Option<(std::ops::Range<f64>, (f64,
         ((y0 - pad).min(0.0f64.max(y0 - pad)), y1 + pad)
     };
     Some((x0..x1, (y0, y1)))
+}
+
+/// Tick labels: plain decimals for ordinary magnitudes, scientific for tiny or huge ones.
+fn fmt_tick(v: &f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if (0.01..10_000.0).contains(&a) {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1e}")
+    }
 }

@@ -78,6 +78,12 @@ pub struct Summary {
     pub mean_tokens_per_s: f64,
     /// Unigram entropy (nats) of the validation text: the loss of a context-free model.
     pub val_unigram_entropy: f64,
+    /// `ok`, `stalled` (never clearly below the unigram entropy) or `diverged`.
+    #[serde(default)]
+    pub outcome: crate::outcome::Outcome,
+    /// Updates spent with the validation loss at the unigram entropy (see `outcome`).
+    #[serde(default)]
+    pub plateau_steps: u64,
 }
 
 /// Data facts needed to reproduce or interpret the run.

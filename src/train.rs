@@ -274,6 +274,8 @@ fn empty_result(
             wall_time_s: 0.0,
             mean_tokens_per_s: 0.0,
             val_unigram_entropy: unigram_entropy(&corpus.val, vocab_size),
+            outcome: crate::outcome::Outcome::Ok,
+            plateau_steps: 0,
         },
     }
 }

@@ -6,9 +6,11 @@
 use crate::config::{Activation, Arch, DeviceKind, OptimizerKind, Positions, RunConfig};
 use crate::error::Result;
 
+pub mod compare_cmd;
 pub mod grad_init_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
+pub mod sweep_cmd;
 use clap::{Args, Parser, Subcommand};
 pub use schedule_args::{DecayKind, ScheduleArgs};
 pub use schedule_cmd::ScheduleCmdArgs;
@@ -38,6 +40,13 @@ pub enum Command {
     Schedule(Box<ScheduleCmdArgs>),
     /// Gradient and hidden-state norms at initialization: the paper's Figure 3 and Theorem 1.
     GradInit(Box<grad_init_cmd::GradInitArgs>),
+    /// Expand a study (experiments/NAME.json) and run its runs; see scripts/sweep.sh.
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
+    /// Table, plots and an HTML page over a study's result JSONs.
+    Compare(compare_cmd::CompareArgs),
+    /// Verdicts on the paper's three claims from a study's results (and a grad-init JSON).
+    Claims(compare_cmd::ClaimsArgs),
 }
 
 /// Flags of a training run.

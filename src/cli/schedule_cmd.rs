@@ -380,6 +380,7 @@ fn plot(path: &Path, shown: &[Labelled], total: u64, log_y: bool) -> Result<()> 
                 .filter(|t| t % stride == 0 || *t == 1 || *t == total)
                 .map(|t| (t as f64, s.schedule.lr(t)))
                 .collect(),
+            band: None,
         })
         .collect();
     let spec = ChartSpec {

@@ -335,6 +335,7 @@ pub fn plots(summaries: &[DepthSummary], stem: &Path) -> Result<Vec<std::path::P
                 .enumerate()
                 .map(|(l, i)| ((l + 1) as f64, i.mean))
                 .collect(),
+            band: None,
         })
         .collect();
     let layer_path = with_suffix(stem, "-by-layer.svg");
@@ -360,6 +361,7 @@ pub fn plots(summaries: &[DepthSummary], stem: &Path) -> Result<Vec<std::path::P
                 last.push(Series {
                     label: format!("{} {phase}", arch.name()),
                     points,
+                    band: None,
                 });
             }
         }

@@ -1,0 +1,155 @@
+//! `lnwarm sweep plan|run`: expand a study, and run one of its runs (what `scripts/sweep.sh` and
+//! the Slurm array call). A finished run (complete result JSON with the same config) is skipped;
+//! a run another process is executing (its lock is held) is waited for, then skipped.
+
+use crate::error::{io_err, Result};
+use crate::results::{write_atomic, RunResult, SCHEMA_VERSION};
+use crate::study::plan::{describe, expand, PlannedRun};
+use crate::study::Study;
+use crate::train::{train, Setup};
+use crate::usage;
+use clap::{Args, Subcommand};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum SweepCommand {
+    /// Print the expanded runs: id, status, grid point and the exact command.
+    Plan(PlanArgs),
+    /// Run one planned run (skipped if already complete; waits if another process runs it).
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// The study, e.g. experiments/smoke.json.
+    pub study: PathBuf,
+    /// Results root; the study writes into <results>/<study name>/.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Print only run ids.
+    #[arg(long)]
+    pub ids: bool,
+    /// Only runs without a complete result.
+    #[arg(long)]
+    pub pending: bool,
+    /// Print only the study's results folder.
+    #[arg(long)]
+    pub dir: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    pub study: PathBuf,
+    /// The run id (from `lnwarm sweep plan`).
+    #[arg(long)]
+    pub id: String,
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(cmd: &SweepCommand) -> Result<()> {
+    match cmd {
+        SweepCommand::Plan(args) => plan(args),
+        SweepCommand::Run(args) => run_one(args),
+    }
+}
+
+fn plan(args: &PlanArgs) -> Result<()> {
+    let (study, name) = Study::load(&args.study)?;
+    let runs = expand(&study)?;
+    let dir = Study::results_dir(&args.results, &name);
+    if args.dir {
+        println!("{}", dir.display());
+        return Ok(());
+    }
+    for run in &runs {
+        let done = is_complete(&result_path(&dir, &run.id), run);
+        if args.pending && done {
+            continue;
+        }
+        if args.ids {
+            println!("{}", run.id);
+        } else {
+            let status = if done { "done" } else { "pending" };
+            println!(
+                "{}\t{status}\t{}\t{}",
+                run.id,
+                describe(&run.point),
+                command(args, run)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn command(args: &PlanArgs, run: &PlannedRun) -> String {
+    format!(
+        "lnwarm sweep run {} --id {} --results {}",
+        args.study.display(),
+        run.id,
+        args.results.display()
+    )
+}
+
+pub fn result_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.json"))
+}
+
+/// A result is complete when it parses, has this schema version and the planned config.
+pub fn is_complete(path: &Path, run: &PlannedRun) -> bool {
+    match RunResult::read(path) {
+        Ok(r) => r.schema_version == SCHEMA_VERSION && r.config == run.config,
+        Err(_) => false,
+    }
+}
+
+fn run_one(args: &RunArgs) -> Result<()> {
+    let (study, name) = Study::load(&args.study)?;
+    let runs = expand(&study)?;
+    let run = runs.iter().find(|r| r.id == args.id).ok_or_else(|| {
+        usage!(
+            "--id {}: not a run of {} (see lnwarm sweep plan)",
+            args.id,
+            args.study.display()
+        )
+    })?;
+    let dir = Study::results_dir(&args.results, &name);
+    let out = result_path(&dir, &run.id);
+    if is_complete(&out, run) {
+        if !args.quiet {
+            println!("lnwarm: {} already complete", run.id);
+        }
+        return Ok(());
+    }
+    let locks = dir.join(".locks");
+    std::fs::create_dir_all(&locks).map_err(io_err(&locks))?;
+    let lock_path = locks.join(format!("{}.lock", run.id));
+    let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
+    if lock.try_lock().is_err() {
+        // Another process (say, an orphan of a killed sweep) runs it: wait for it, then re-check.
+        if !args.quiet {
+            println!(
+                "lnwarm: {} is running in another process; waiting for it",
+                run.id
+            );
+        }
+        lock.lock().map_err(io_err(&lock_path))?;
+    }
+    // The lock is held: re-check, another process may have just finished it.
+    if is_complete(&out, run) {
+        return Ok(());
+    }
+    let study_copy = serde_json::to_vec_pretty(&study).map_err(|e| usage!("{e}"))?;
+    write_atomic(&dir.join("study.json"), &study_copy)?;
+    let setup = Setup::new(&run.config)?;
+    let result = train(&run.config, setup, &run.id, args.quiet)?;
+    result.write(&out)?;
+    if !args.quiet {
+        println!("lnwarm: wrote {} ({})", out.display(), result.status.name());
+    }
+    Ok(())
+}

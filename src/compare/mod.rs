@@ -1,0 +1,279 @@
+//! `lnwarm compare`: read every result JSON of a study, aggregate seeds per configuration, and
+//! write a markdown table, SVG plots and a self-contained `index.html` (with the claim verdicts).
+//!
+//! Files of another schema version, other kinds of JSON and unreadable files are reported, one
+//! line each, and skipped; they never stop the comparison.
+
+pub mod html;
+pub mod plots;
+pub mod table;
+
+use crate::error::{io_err, Result};
+use crate::outcome::{of_result, Outcome};
+use crate::results::{RunResult, SCHEMA_VERSION};
+use crate::stats::Interval;
+use crate::study::Study;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A configuration: the runs of a study that differ only by seed.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// (axis key, value) in display order, for the axes that vary across the study (seed excluded).
+    pub axes: Vec<(String, Value)>,
+    pub runs: Vec<RunResult>,
+}
+
+/// Everything `compare` and `claims` need from a study folder.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub dir: PathBuf,
+    pub groups: Vec<Group>,
+    /// The axes, in display order.
+    pub axis_keys: Vec<String>,
+    pub target_loss: f64,
+    /// One line per skipped file.
+    pub rejected: Vec<String>,
+}
+
+/// Read a study folder. `target` overrides the study's `target_loss`; the fallback is the
+/// unigram entropy minus 0.5 nats.
+pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| crate::usage!("{}: cannot read the folder: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name().is_some_and(|n| n != "study.json")
+        })
+        .collect();
+    paths.sort();
+    let (mut runs, mut rejected) = (Vec::new(), Vec::new());
+    for path in paths {
+        match read_result(&path) {
+            Ok(r) => runs.push(r),
+            Err(why) => rejected.push(format!("skipped {}: {why}", path.display())),
+        }
+    }
+    if runs.is_empty() {
+        return Err(crate::usage!(
+            "{}: no lnwarm result JSON (schema {SCHEMA_VERSION}) in the folder",
+            dir.display()
+        ));
+    }
+    let study = std::fs::read_to_string(dir.join("study.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Study>(&t).ok());
+    let preferred: Vec<String> = study
+        .as_ref()
+        .map(|s| s.scientific.keys().cloned().collect())
+        .unwrap_or_default();
+    let target_loss = target
+        .or(study.as_ref().and_then(|s| s.target_loss))
+        .unwrap_or_else(|| {
+            runs.iter()
+                .map(|r| r.summary.val_unigram_entropy)
+                .sum::<f64>()
+                / runs.len() as f64
+                - 0.5
+        });
+    let (groups, axis_keys) = group(runs, &preferred);
+    Ok(Loaded {
+        dir: dir.to_path_buf(),
+        groups,
+        axis_keys,
+        target_loss,
+        rejected,
+    })
+}
+
+fn read_result(path: &Path) -> std::result::Result<RunResult, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("unreadable ({e})"))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))?;
+    match value.get("schema_version").and_then(Value::as_u64) {
+        Some(v) if v == SCHEMA_VERSION as u64 => {}
+        Some(v) => {
+            return Err(format!(
+                "schema_version {v}, this lnwarm reads {SCHEMA_VERSION}"
+            ))
+        }
+        None => return Err("not an lnwarm run result (no schema_version)".into()),
+    }
+    if value.get("kind").is_some() {
+        return Err("not a training run result (a grad-init file?)".into());
+    }
+    serde_json::from_value(value).map_err(|e| format!("malformed lnwarm result ({e})"))
+}
+
+/// Group runs by config without the seed; axes = config keys that vary across groups.
+fn group(runs: Vec<RunResult>, preferred: &[String]) -> (Vec<Group>, Vec<String>) {
+    let mut by_key: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
+    let mut flat_of: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for r in runs {
+        let mut flat = flatten(&serde_json::to_value(&r.config).unwrap_or(Value::Null));
+        flat.remove("train.seed");
+        let key = serde_json::to_string(&flat).unwrap_or_default();
+        flat_of.entry(key.clone()).or_insert(flat);
+        by_key.entry(key).or_default().push(r);
+    }
+    let all_keys: std::collections::BTreeSet<&String> =
+        flat_of.values().flat_map(|f| f.keys()).collect();
+    let varying: Vec<String> = all_keys
+        .into_iter()
+        .filter(|k| {
+            let mut values = flat_of.values().map(|f| f.get(*k));
+            let first = values.next().flatten();
+            values.any(|v| v != first)
+        })
+        .cloned()
+        .collect();
+    let mut axis_keys: Vec<String> = preferred
+        .iter()
+        .filter(|k| varying.contains(k))
+        .cloned()
+        .collect();
+    axis_keys.extend(varying.into_iter().filter(|k| !preferred.contains(k)));
+    let mut groups: Vec<Group> = by_key
+        .into_iter()
+        .map(|(key, mut runs)| {
+            runs.sort_by_key(|r| r.seed);
+            let flat = &flat_of[&key];
+            let axes = axis_keys
+                .iter()
+                .map(|k| (k.clone(), flat.get(k).cloned().unwrap_or(Value::Null)))
+                .collect();
+            Group { axes, runs }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        a.axes
+            .iter()
+            .zip(&b.axes)
+            .map(|(x, y)| cmp_values(&x.1, &y.1))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    (groups, axis_keys)
+}
+
+fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// `{"a": {"b": 1}}` -> `{"a.b": 1}`.
+pub fn flatten(v: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, child, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
+            }
+        }
+    }
+    walk("", v, &mut out);
+    out
+}
+
+impl Group {
+    /// Short label: `model.arch=post-ln, schedule.warmup.steps=0` -> `post-ln w=0`.
+    pub fn label(&self) -> String {
+        self.axes
+            .iter()
+            .map(|(k, v)| short(k, v))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn arch(&self) -> Option<crate::config::Arch> {
+        self.runs.first().map(|r| r.config.model.arch)
+    }
+
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        self.runs.iter().map(|r| of_result(r).0).collect()
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes().iter().filter(|o| **o == outcome).count()
+    }
+
+    /// Final validation loss of runs that did not diverge.
+    pub fn final_val(&self) -> Interval {
+        Interval::of(
+            &self
+                .runs
+                .iter()
+                .filter_map(|r| {
+                    (r.status == crate::results::RunStatus::Ok)
+                        .then_some(r.summary.final_val_loss)
+                        .flatten()
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    pub fn best_val(&self) -> Interval {
+        Interval::of(
+            &self
+                .runs
+                .iter()
+                .filter_map(|r| r.summary.best_val_loss)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Per seed: the first evaluated step with validation loss <= target (None: never).
+    pub fn steps_to(&self, target: f64) -> Vec<Option<u64>> {
+        self.runs
+            .iter()
+            .map(|r| r.eval.iter().find(|e| e.val_loss <= target).map(|e| e.step))
+            .collect()
+    }
+}
+
+fn short(key: &str, value: &Value) -> String {
+    let v = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match key {
+        "model.arch" => v,
+        "schedule.warmup.steps" => format!("w={v}"),
+        "schedule.peak_lr" => format!("lr={v}"),
+        "optim.kind" => v,
+        other => format!("{}={v}", other.rsplit('.').next().unwrap_or(other)),
+    }
+}
+
+/// Run `compare`: write table.md, the SVGs and index.html into `out`; returns the paths written.
+pub fn write_report(
+    loaded: &Loaded,
+    verdicts: &[crate::verdict::Verdict],
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let markdown = table::markdown(loaded);
+    let table_path = out.join("table.md");
+    crate::results::write_atomic(&table_path, markdown.as_bytes())?;
+    let plot_paths = plots::all(loaded, out)?;
+    let html_path = out.join("index.html");
+    let page = html::page(loaded, verdicts, &plot_paths)?;
+    crate::results::write_atomic(&html_path, page.as_bytes())?;
+    let mut written = vec![table_path, html_path];
+    written.extend(plot_paths);
+    Ok(written)
+}

@@ -1,0 +1,151 @@
+//! The comparison plots (SVG): validation loss, lr and global gradient norm against the update,
+//! per configuration (seed mean with a 95% band), and per-layer gradient norms for each
+//! architecture side by side.
+
+use super::{Group, Loaded};
+use crate::config::Arch;
+use crate::error::Result;
+use crate::plot::{line_chart, ChartSpec, Series};
+use crate::stats::Interval;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A band: (x, lo, hi) points.
+type Band = Vec<(f64, f64, f64)>;
+
+/// Seed mean and band of (step, value) curves.
+fn mean_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
+    let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for curve in curves {
+        for &(step, v) in curve {
+            if v.is_finite() {
+                by_step.entry(step).or_default().push(v);
+            }
+        }
+    }
+    let mut points = Vec::new();
+    let mut band = Vec::new();
+    for (step, values) in by_step {
+        let i = Interval::of(&values);
+        points.push((step as f64, i.mean));
+        band.push((step as f64, i.lo, i.hi));
+    }
+    (points, band)
+}
+
+fn series_of(
+    groups: &[Group],
+    curve: impl Fn(&crate::results::RunResult) -> Vec<(u64, f64)>,
+    band: bool,
+) -> Vec<Series> {
+    groups
+        .iter()
+        .map(|g| {
+            let curves: Vec<Vec<(u64, f64)>> = g.runs.iter().map(&curve).collect();
+            let (points, b) = mean_band(&curves);
+            Series {
+                label: g.label(),
+                points,
+                band: band.then_some(b),
+            }
+        })
+        .collect()
+}
+
+/// Write every plot into `out`; returns their paths (in display order).
+pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
+    let g = &loaded.groups;
+    let mut paths = Vec::new();
+    let mut chart = |name: &str, spec: ChartSpec, series: Vec<Series>| -> Result<()> {
+        let path = out.join(name);
+        line_chart(&path, &spec, &series)?;
+        paths.push(path);
+        Ok(())
+    };
+    let val = series_of(
+        g,
+        |r| r.eval.iter().map(|e| (e.step, e.val_loss)).collect(),
+        true,
+    );
+    chart(
+        "val-loss.svg",
+        ChartSpec {
+            title: "validation loss (seed mean, 95% band)",
+            x_label: "update",
+            y_label: "val loss (nats/char)",
+            log_y: false,
+        },
+        val,
+    )?;
+    let lr = series_of(
+        g,
+        |r| r.train.iter().map(|p| (p.step, p.lr)).collect(),
+        false,
+    );
+    chart(
+        "lr.svg",
+        ChartSpec {
+            title: "learning rate",
+            x_label: "update",
+            y_label: "lr",
+            log_y: false,
+        },
+        lr,
+    )?;
+    let gn = series_of(
+        g,
+        |r| r.train.iter().map(|p| (p.step, p.grad_norm)).collect(),
+        true,
+    );
+    chart(
+        "grad-norm.svg",
+        ChartSpec {
+            title: "global gradient norm (seed mean, 95% band)",
+            x_label: "update",
+            y_label: "‖∇‖",
+            log_y: true,
+        },
+        gn,
+    )?;
+    for arch in [Arch::PostLn, Arch::PreLn] {
+        if let Some(group) = g.iter().find(|x| x.arch() == Some(arch)) {
+            let series = per_layer(group);
+            if !series.is_empty() {
+                let title = format!("‖∇W2‖ per layer, {}", group.label());
+                let spec = ChartSpec {
+                    title: &title,
+                    x_label: "update",
+                    y_label: "‖∇W2‖_F",
+                    log_y: true,
+                };
+                chart(&format!("grad-layers-{}.svg", arch.name()), spec, series)?;
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// One line per layer: the FFN W2 gradient norm (seed mean) against the update.
+fn per_layer(group: &Group) -> Vec<Series> {
+    let n = group.runs.first().map_or(0, |r| r.config.model.n_layers);
+    (0..n)
+        .map(|l| {
+            let key = format!("blocks.{l}.ffn.w2.weight");
+            let curves: Vec<Vec<(u64, f64)>> = group
+                .runs
+                .iter()
+                .map(|r| {
+                    r.grad_norms
+                        .iter()
+                        .filter_map(|p| p.norms.get(&key).map(|v| (p.step, *v)))
+                        .collect()
+                })
+                .collect();
+            Series {
+                label: format!("layer {}", l + 1),
+                points: mean_band(&curves).0,
+                band: None,
+            }
+        })
+        .collect()
+}

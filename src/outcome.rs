@@ -1,0 +1,112 @@
+//! How a run ended, beyond ok/diverged: `stalled` names the way Post-LN without warmup fails at
+//! small scale: the validation loss sits at the unigram entropy of the text (the loss of a model
+//! that ignores context) instead of producing NaN.
+
+use crate::results::{EvalPoint, RunResult, RunStatus};
+use serde::{Deserialize, Serialize};
+
+/// Within this many nats of the unigram entropy counts as "at the unigram entropy".
+pub const PLATEAU_MARGIN: f64 = 0.1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    #[default]
+    Ok,
+    /// Never got PLATEAU_MARGIN below the unigram entropy.
+    Stalled,
+    Diverged,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Stalled => "stalled",
+            Outcome::Diverged => "diverged",
+        }
+    }
+}
+
+/// The outcome and the number of updates spent on the unigram plateau: from the first
+/// evaluation within the margin of the entropy to the last one not clearly below it.
+pub fn classify(
+    status: RunStatus,
+    eval: &[EvalPoint],
+    unigram_entropy: f64,
+    steps_done: u64,
+) -> (Outcome, u64) {
+    let plateau = plateau_steps(eval, unigram_entropy, steps_done);
+    if status == RunStatus::Diverged {
+        return (Outcome::Diverged, plateau);
+    }
+    let best = eval
+        .iter()
+        .map(|e| e.val_loss)
+        .fold(f64::INFINITY, f64::min);
+    let outcome = if best > unigram_entropy - PLATEAU_MARGIN {
+        Outcome::Stalled
+    } else {
+        Outcome::Ok
+    };
+    (outcome, plateau)
+}
+
+fn plateau_steps(eval: &[EvalPoint], h: f64, steps_done: u64) -> u64 {
+    let Some(start) = eval.iter().find(|e| e.val_loss <= h + PLATEAU_MARGIN) else {
+        return 0;
+    };
+    let escaped = eval
+        .iter()
+        .find(|e| e.step > start.step && e.val_loss < h - PLATEAU_MARGIN);
+    escaped
+        .map_or(steps_done, |e| e.step)
+        .saturating_sub(start.step)
+}
+
+/// Outcome of a stored result (recomputed, so older files classify the same way).
+pub fn of_result(r: &RunResult) -> (Outcome, u64) {
+    classify(
+        r.status,
+        &r.eval,
+        r.summary.val_unigram_entropy,
+        r.summary.steps_done,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evals(losses: &[f64]) -> Vec<EvalPoint> {
+        losses
+            .iter()
+            .enumerate()
+            .map(|(i, &val_loss)| EvalPoint {
+                step: i as u64 * 100,
+                val_loss,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stalled_ok_and_plateau_length() {
+        let h = 3.0;
+        assert_eq!(
+            classify(RunStatus::Ok, &evals(&[4.5, 3.05, 2.98, 3.0, 3.01]), h, 400),
+            (Outcome::Stalled, 300)
+        );
+        assert_eq!(
+            classify(RunStatus::Ok, &evals(&[4.5, 3.05, 3.0, 2.5, 2.2]), h, 400),
+            (Outcome::Ok, 200)
+        );
+        assert_eq!(
+            classify(RunStatus::Ok, &evals(&[4.5, 2.5, 2.0]), h, 200),
+            (Outcome::Ok, 0)
+        );
+        assert_eq!(
+            classify(RunStatus::Diverged, &evals(&[4.5]), h, 10).0,
+            Outcome::Diverged
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Studies: a grid of runs declared in `experiments/NAME.json`, expanded into a deterministic plan.
+//!
+//! A study names a base config (a `configs/` file or an inline object), `fixed` values, the
+//! `scientific` axes (what the study is about: arch, warmup, peak lr, ...) and the `nuisance`
+//! axes (seeds). Keys are dotted paths into the run config (`schedule.warmup.steps`), so every
+//! field is reachable and a typo is an error. The run id of each grid point is derived from its
+//! resolved config, so a rerun finds the runs that already finished.
+
+pub mod plan;
+
+use crate::error::{io_err, Result};
+use crate::usage;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `experiments/NAME.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    /// Folder name under `results/` (default: the file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// A config file path (relative to the repository root) or an inline (partial) run config.
+    #[serde(default)]
+    pub base: Option<serde_json::Value>,
+    /// Dotted path -> value, applied to every run.
+    #[serde(default)]
+    pub fixed: BTreeMap<String, serde_json::Value>,
+    /// Dotted path -> values: the axes the study compares.
+    #[serde(default)]
+    pub scientific: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Dotted path -> values: axes averaged over (seeds).
+    #[serde(default)]
+    pub nuisance: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Validation loss that "reaching a given loss" refers to in `compare` and `claims`.
+    #[serde(default)]
+    pub target_loss: Option<f64>,
+}
+
+impl Study {
+    pub fn load(path: &Path) -> Result<(Self, String)> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage!("study {}: cannot read: {e}", path.display()))?;
+        let study: Study =
+            serde_json::from_str(&text).map_err(|e| usage!("study {}: {e}", path.display()))?;
+        let name = study.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("study".into(), |s| s.to_string_lossy().into_owned())
+        });
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(usage!(
+                "study {}: name '{name}' must be a plain folder name",
+                path.display()
+            ));
+        }
+        Ok((study, name))
+    }
+
+    /// Where a study's results go: `<results>/<name>/`.
+    pub fn results_dir(root: &Path, name: &str) -> PathBuf {
+        root.join(name)
+    }
+}
+
+/// Read a base config file given relative to the repository root (or absolute).
+pub fn read_base_file(path: &str) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(io_err(PathBuf::from(path)))?;
+    serde_json::from_str(&text).map_err(|e| usage!("study base {path}: {e}"))
+}
