@@ -58,7 +58,7 @@ fn plateau_steps(eval: &[EvalPoint], h: f64, steps_done: u64) -> u64 {
     };
     let escaped = eval
         .iter()
-        .find(|e| e.step > start.step && e.val_loss < h - PLATEAU_MARGIN);
+        .find(|e| e.step >= start.step && e.val_loss < h - PLATEAU_MARGIN);
     escaped
         .map_or(steps_done, |e| e.step)
         .saturating_sub(start.step)
