@@ -54,7 +54,7 @@ mkdir -p "$DIR/logs" "$DIR/failed"
 TOTAL=$("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids | wc -l)
 mapfile -t PENDING < <("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids --pending)
 echo "sweep $NAME: ${#PENDING[@]} of $TOTAL runs to do; results in $DIR"
-[ ${#PENDING[@]} -gt 0 ] || exit 0
+[ ${#PENDING[@]} -gt 0 ] || { echo "sweep $NAME: all $TOTAL runs complete"; exit 0; }
 
 report_missing() {
   mapfile -t LEFT < <("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids --pending)

@@ -1,0 +1,409 @@
+//! Studies end to end: plan expansion and run ids, sweep resume after a kill, compare on a folder
+//! with bad files, and claims on hand-made results whose verdicts are known.
+
+mod common;
+
+use common::*;
+use lnwarm::compare::load;
+use lnwarm::config::Arch;
+use lnwarm::results::{EvalPoint, RunResult, RunStatus};
+use lnwarm::study::plan::expand;
+use lnwarm::study::Study;
+use lnwarm::verdict::Outcome;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[test]
+fn smoke_plan_is_stable() {
+    let (study, name) = Study::load(Path::new("experiments/smoke.json")).unwrap();
+    assert_eq!(name, "smoke");
+    let runs = expand(&study).unwrap();
+    assert_eq!(runs.len(), 8);
+    let again: Vec<String> = expand(&study).unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(runs.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), again);
+    assert!(
+        runs[0].id.starts_with("post-ln-adam-w0-lr3e-3-s0-"),
+        "{}",
+        runs[0].id
+    );
+    assert_eq!(runs[0].config.model.d_model, 32);
+    assert_eq!(
+        runs[0].config.schedule.warmup.kind,
+        lnwarm::schedule::WarmupKind::None
+    );
+    assert_eq!(
+        runs[2].config.schedule.warmup.kind,
+        lnwarm::schedule::WarmupKind::Linear
+    );
+    // Every id is distinct; the other shipped studies expand and validate too.
+    let mut ids = again.clone();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+    for file in [
+        "experiments/warmup-cpu.json",
+        "experiments/paper-iwslt.json",
+    ] {
+        let (study, _) = Study::load(Path::new(file)).unwrap();
+        assert_eq!(expand(&study).unwrap().len(), 36, "{file}");
+    }
+}
+
+#[test]
+fn bad_study_keys_are_named() {
+    let study: Study =
+        serde_json::from_str(r#"{"scientific": {"model.n_layer": [1, 2]}}"#).unwrap();
+    // A new key inside a struct with deny_unknown_fields fails when the config is parsed.
+    let err = expand(&study).unwrap_err().to_string();
+    assert!(err.contains("unknown field `n_layer`"), "{err}");
+    let study: Study = serde_json::from_str(r#"{"fixed": {"modle.arch": "pre-ln"}}"#).unwrap();
+    assert_eq!(
+        expand(&study).unwrap_err().to_string(),
+        "study key modle.arch: no field 'modle' in the run config"
+    );
+    let study: Study = serde_json::from_str(r#"{"nuisance": {"train.seed": []}}"#).unwrap();
+    assert_eq!(
+        expand(&study).unwrap_err().to_string(),
+        "study axis train.seed: needs at least one value"
+    );
+}
+
+fn tiny_study(dir: &Path) -> PathBuf {
+    let path = dir.join("tiny.json");
+    let study = r#"{
+      "base": {"data": {"source": "synthetic", "seq_len": 32, "batch_size": 8, "eval_batches": 2}},
+      "fixed": {"model.n_layers": 2, "model.d_model": 32, "model.n_heads": 2, "model.d_ff": 64,
+                "train.steps": 600, "train.eval_every": 300, "schedule.peak_lr": 0.003},
+      "scientific": {"model.arch": ["post-ln", "pre-ln"]},
+      "nuisance": {"train.seed": [0, 1, 2]}
+    }"#;
+    std::fs::write(&path, study).unwrap();
+    path
+}
+
+fn sweep(study: &Path, results: &Path) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg("scripts/sweep.sh")
+        .arg(study)
+        .arg("--results")
+        .arg(results)
+        .arg("--jobs")
+        .arg("2");
+    cmd.env("LNWARM_BIN", env!("CARGO_BIN_EXE_lnwarm"));
+    cmd
+}
+
+#[test]
+fn sweep_resumes_after_a_kill_with_every_result_once() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let study = tiny_study(dir.path());
+    let results = dir.path().join("results");
+    // Start the sweep in its own process group, then kill -9 the whole group mid-way.
+    let mut child = sweep(&study, &results)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let pgid = child.id() as i32;
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let finished_before = std::fs::read_dir(results.join("tiny")).map_or(0, |d| {
+        d.map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
+            .count()
+    });
+    assert!(
+        finished_before < 6,
+        "the kill came too late to test anything ({finished_before} results)"
+    );
+    let out = sweep(&study, &results).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
+    let jsons: Vec<PathBuf> = std::fs::read_dir(results.join("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
+        .collect();
+    assert_eq!(jsons.len(), 6);
+    for path in &jsons {
+        let r = RunResult::read(path).unwrap();
+        assert_eq!(r.summary.steps_done, 600);
+    }
+    // A third start finds nothing to do.
+    let out = sweep(&study, &results).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 of 6 runs to do"));
+}
+
+fn tiny_result(arch: Arch, seed: u64) -> RunResult {
+    let mut cfg = tiny_run_config(arch, 20);
+    cfg.train.seed = seed;
+    let setup = lnwarm::train::Setup::new(&cfg).unwrap();
+    lnwarm::train::train(&cfg, setup, "t", true).unwrap()
+}
+
+#[test]
+fn compare_skips_corrupt_and_foreign_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arch, seed) in [(Arch::PostLn, 0), (Arch::PostLn, 1), (Arch::PreLn, 0)] {
+        tiny_result(arch, seed)
+            .write(&dir.path().join(format!("{}-{seed}.json", arch.name())))
+            .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("corrupt.json"),
+        "{\"schema_version\": 1, \"run_na",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("foreign.json"),
+        r#"{"schema_version": 99, "hello": 1}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("other.json"), r#"{"loss": [1, 2]}"#).unwrap();
+    let loaded = load(dir.path(), None).unwrap();
+    assert_eq!(loaded.groups.len(), 2);
+    assert_eq!(loaded.groups[0].runs.len(), 2, "post-ln seeds grouped");
+    assert_eq!(loaded.axis_keys, vec!["model.arch".to_string()]);
+    assert_eq!(loaded.rejected.len(), 3, "{:?}", loaded.rejected);
+    assert!(loaded
+        .rejected
+        .iter()
+        .any(|r| r.contains("foreign.json: schema_version 99, this lnwarm reads 1")));
+    assert!(loaded
+        .rejected
+        .iter()
+        .any(|r| r.contains("corrupt.json: not JSON")));
+    let out = dir.path().join("report");
+    let written = lnwarm::compare::write_report(&loaded, &[], &out).unwrap();
+    assert_eq!(
+        written.len(),
+        2 + 5,
+        "table, html, 3 curves, 2 per-layer panels"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(html.matches("<figure class=\"plot\"").count(), 5);
+    assert!(html.contains("foreign.json"));
+    assert!(!html.contains("src=\"http"), "self-contained");
+}
+
+/// A hand-made result: `template` with the given config axes and a validation curve.
+fn made(
+    template: &RunResult,
+    arch: Arch,
+    warmup: u64,
+    lr: f64,
+    seed: u64,
+    curve: &[f64],
+) -> RunResult {
+    let mut r = template.clone();
+    r.config.model.arch = arch;
+    r.config.schedule.warmup = lnwarm::schedule::Warmup::linear(warmup);
+    r.config.schedule.peak_lr = lr;
+    r.config.train.seed = seed;
+    r.config.train.steps = 100 * (curve.len() as u64 - 1);
+    r.seed = seed;
+    r.status = RunStatus::Ok;
+    r.eval = curve
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| EvalPoint {
+            step: 100 * i as u64,
+            val_loss: v,
+        })
+        .collect();
+    r.summary.val_unigram_entropy = 3.0;
+    r.summary.steps_done = r.config.train.steps;
+    r.summary.final_val_loss = curve.last().copied();
+    r.summary.best_val_loss = curve.iter().copied().reduce(f64::min);
+    r
+}
+
+fn claims_on(results: Vec<RunResult>, target: f64) -> Vec<lnwarm::verdict::Verdict> {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, r) in results.iter().enumerate() {
+        r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
+    }
+    let loaded = load(dir.path(), Some(target)).unwrap();
+    lnwarm::claims::verdicts(&loaded, None)
+}
+
+fn outcome_of(verdicts: &[lnwarm::verdict::Verdict], prefix: &str) -> Outcome {
+    verdicts
+        .iter()
+        .find(|v| v.claim.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no verdict {prefix}"))
+        .outcome
+}
+
+#[test]
+fn claims_hold_fail_and_stay_inconclusive_as_the_data_say() {
+    let t = tiny_result(Arch::PreLn, 0);
+    let jitter = |s: u64| 0.01 * s as f64;
+    let mut holds = Vec::new();
+    for s in 0..3 {
+        let j = jitter(s);
+        // Post-LN without warmup stalls at the unigram entropy (3.0); with warmup it learns.
+        holds.push(made(
+            &t,
+            Arch::PostLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 3.0 + j, 3.0, 3.0 - j, 3.0],
+        ));
+        holds.push(made(
+            &t,
+            Arch::PostLn,
+            100,
+            1e-3,
+            s,
+            &[4.5, 3.0, 2.6 + j, 2.3, 2.0 + j],
+        ));
+        holds.push(made(
+            &t,
+            Arch::PostLn,
+            300,
+            1e-3,
+            s,
+            &[4.5, 3.2, 2.9 + j, 2.7, 2.5 + j],
+        ));
+        holds.push(made(
+            &t,
+            Arch::PostLn,
+            100,
+            3e-3,
+            s,
+            &[4.5, 3.1, 3.0, 2.9, 2.8 + j],
+        ));
+        // Pre-LN without warmup gets below 2.5 at update 100; Post-LN with warmup only at 300.
+        holds.push(made(
+            &t,
+            Arch::PreLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 2.4 - j, 2.1, 1.9, 1.8],
+        ));
+    }
+    let v = claims_on(holds.clone(), 2.5);
+    assert_eq!(outcome_of(&v, "2a"), Outcome::Holds, "{v:#?}");
+    assert_eq!(outcome_of(&v, "2b"), Outcome::Holds);
+    assert_eq!(outcome_of(&v, "2c"), Outcome::Holds);
+    assert_eq!(outcome_of(&v, "2 "), Outcome::Holds);
+    assert_eq!(outcome_of(&v, "3 "), Outcome::Holds);
+    assert_eq!(
+        outcome_of(&v, "1 "),
+        Outcome::Inconclusive,
+        "no grad-init given"
+    );
+
+    // Reversed: no-warmup Post-LN is better, Pre-LN is slower than Post-LN with warmup.
+    let mut fails = Vec::new();
+    for s in 0..3 {
+        let j = jitter(s);
+        fails.push(made(
+            &t,
+            Arch::PostLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 2.4, 2.0 + j, 1.8, 1.7 + j],
+        ));
+        fails.push(made(
+            &t,
+            Arch::PostLn,
+            100,
+            1e-3,
+            s,
+            &[4.5, 2.4 - j, 2.2, 2.1, 2.0 + j],
+        ));
+        fails.push(made(
+            &t,
+            Arch::PreLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 3.0, 2.9, 2.4 + j, 2.2],
+        ));
+    }
+    let v = claims_on(fails, 2.5);
+    assert_eq!(outcome_of(&v, "2a"), Outcome::DoesNotHold, "{v:#?}");
+    assert_eq!(outcome_of(&v, "3 "), Outcome::DoesNotHold);
+
+    // Within the seed spread: inconclusive.
+    let mut unclear = Vec::new();
+    for s in 0..3 {
+        let j = 0.3 * s as f64;
+        unclear.push(made(
+            &t,
+            Arch::PostLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 2.9, 2.4 + j, 2.2 + j],
+        ));
+        unclear.push(made(
+            &t,
+            Arch::PostLn,
+            100,
+            1e-3,
+            s,
+            &[4.5, 2.9, 2.5 + j / 2.0, 2.3 + j / 2.0],
+        ));
+        unclear.push(made(
+            &t,
+            Arch::PreLn,
+            0,
+            1e-3,
+            s,
+            &[4.5, 2.8, 2.5 - j / 3.0, 2.2],
+        ));
+    }
+    let v = claims_on(unclear, 2.5);
+    assert_eq!(outcome_of(&v, "2a"), Outcome::Inconclusive, "{v:#?}");
+    assert_eq!(outcome_of(&v, "3 "), Outcome::Inconclusive);
+}
+
+#[test]
+fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = tiny_study(dir.path());
+    let results = dir.path().join("results");
+    // kill -9 of the script alone: its runs live on as orphans and still write their results.
+    let mut child = sweep(&study, &results)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let out = sweep(&study, &results).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
+    let n = std::fs::read_dir(results.join("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
+        .inspect(|p| {
+            RunResult::read(p).unwrap();
+        })
+        .count();
+    assert_eq!(n, 6);
+}
