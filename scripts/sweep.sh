@@ -88,13 +88,15 @@ JOB
   J=${J%%;*}
   echo "sweep $NAME: submitted Slurm job array $J (${#PENDING[@]} tasks)"
   [ $WAIT = 1 ] || { echo "$J"; exit 0; }
-  START=$(date +%s)
+  START=$(date +%s); LAST=-1
   while squeue -h -j "$J" 2>/dev/null | grep -q .; do
     DONE=$(( TOTAL - $("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids --pending | wc -l) ))
-    printf '\rsweep %s: %d/%d done, %ds' "$NAME" "$DONE" "$TOTAL" $(( $(date +%s) - START ))
+    if [ "$DONE" != "$LAST" ]; then
+      echo "sweep $NAME: $DONE/$TOTAL done, $(( $(date +%s) - START ))s"
+      LAST=$DONE
+    fi
     sleep 1
   done
-  echo
   report_missing
   exit $?
 fi
