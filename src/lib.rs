@@ -6,6 +6,7 @@
 //! decay), `optim`, `data`, `metrics` (gradient norms), `train` (the loop), `results` (the JSON),
 //! `cli` (flags) and `progress`.
 
+pub mod bench;
 pub mod claims;
 pub mod cli;
 pub mod compare;

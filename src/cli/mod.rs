@@ -6,6 +6,7 @@
 use crate::config::{Activation, Arch, DeviceKind, OptimizerKind, Positions, RunConfig};
 use crate::error::Result;
 
+pub mod bench_cmd;
 pub mod compare_cmd;
 pub mod grad_init_cmd;
 mod schedule_args;
@@ -47,6 +48,8 @@ pub enum Command {
     Compare(compare_cmd::CompareArgs),
     /// Verdicts on the paper's three claims from a study's results (and a grad-init JSON).
     Claims(compare_cmd::ClaimsArgs),
+    /// Time training updates: tokens/s, ms per phase, GFLOP/s, peak memory.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Flags of a training run.

@@ -57,8 +57,21 @@ impl LayerNorm {
         })
     }
 
-    /// (N, d) -> (N, d)
+    /// (N, d) -> (N, d): the fused CPU kernel (`model::fused`), the composite ops elsewhere.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        if xs.device().is_cpu() && !composite_kernels() {
+            return Ok(super::fused::layer_norm(
+                xs,
+                &self.weight,
+                &self.bias,
+                self.eps,
+            )?);
+        }
+        self.forward_composite(xs)
+    }
+
+    /// The same LayerNorm from differentiable primitives (the reference for the fused kernel).
+    pub fn forward_composite(&self, xs: &Tensor) -> Result<Tensor> {
         let mean = xs.mean_keepdim(D::Minus1)?;
         let centered = xs.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
@@ -67,6 +80,13 @@ impl LayerNorm {
             .broadcast_mul(&self.weight)?
             .broadcast_add(&self.bias)?)
     }
+}
+
+/// `LNWARM_COMPOSITE=1` selects the composite (candle-op) LayerNorm and softmax on the CPU too,
+/// instead of the fused kernels of `model::fused` (for A/B checks and benchmarks).
+pub fn composite_kernels() -> bool {
+    static FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FLAG.get_or_init(|| std::env::var_os("LNWARM_COMPOSITE").is_some_and(|v| v == "1"))
 }
 
 /// Position-wise feed-forward: act(x W1 + b1) W2 + b2.
@@ -139,9 +159,15 @@ impl CausalSelfAttention {
         let k = split(self.k.forward(xs)?)?;
         let v = split(self.v.forward(xs)?)?;
         // (B, h, T, T)
-        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask)?;
-        // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let probs = if xs.device().is_cpu() && !composite_kernels() {
+            // Fused scale + causal mask + softmax with its own backward (model::fused).
+            super::fused::causal_softmax(&q.matmul(&k.t()?)?, scale)?
+        } else {
+            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+            // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        };
         let context = probs
             .matmul(&v)?
             .transpose(1, 2)?

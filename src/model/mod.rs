@@ -4,6 +4,7 @@
 //! Pre-LN:  x = x + Attn(LN(x)); x = x + FFN(LN(x)); a final LN before the output projection.
 //! One `Block` type; the placement is matched in one place (`Block::forward`).
 
+pub mod fused;
 pub mod layers;
 pub mod params;
 

@@ -1,0 +1,162 @@
+//! The fused LayerNorm kernel equals the composite one, values and gradients, in f32 and f64
+//! (the finite-difference tests in gradients.rs also run through it).
+
+use candle_core::{DType, Device, Tensor, Var};
+use lnwarm::model::layers::LayerNorm;
+use lnwarm::model::ParamStore;
+
+fn check(dtype: DType, tol: f64) {
+    let dev = Device::Cpu;
+    let mut store = ParamStore::with_dtype(3, &dev, dtype);
+    let ln = LayerNorm::new(&mut store, "ln", 48, 1e-5).unwrap();
+    // Non-trivial gain and bias.
+    for (name, var) in store.named_vars() {
+        let n = var.elem_count();
+        let values: Vec<f64> = (0..n)
+            .map(|i| {
+                if name.ends_with("weight") {
+                    0.5 + i as f64 / n as f64
+                } else {
+                    (i as f64 - 20.0) / 30.0
+                }
+            })
+            .collect();
+        var.set(
+            &Tensor::from_vec(values, n, &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    let x = Var::from_tensor(
+        &(Tensor::randn(0f32, 3.0, (70, 48), &dev).unwrap() + 1.5)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap(),
+    )
+    .unwrap();
+    let weights = Tensor::randn(0f32, 1.0, (70, 48), &dev)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap();
+    let run = |fused: bool| {
+        let y = if fused {
+            ln.forward(x.as_tensor()).unwrap()
+        } else {
+            ln.forward_composite(x.as_tensor()).unwrap()
+        };
+        let loss = (&y * &weights).unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let mut out = vec![y
+            .flatten_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()];
+        out.push(
+            grads
+                .get(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_vec1()
+                .unwrap(),
+        );
+        for (_, var) in store.named_vars() {
+            out.push(
+                grads
+                    .get(var)
+                    .expect("gain and bias get gradients")
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap(),
+            );
+        }
+        out
+    };
+    let (fused, composite) = (run(true), run(false));
+    for (which, (a, b)) in ["y", "dx", "dgamma", "dbeta"]
+        .iter()
+        .zip(fused.iter().zip(&composite))
+    {
+        for (u, v) in a.iter().zip(b) {
+            assert!(
+                (u - v).abs() <= tol * (1.0 + v.abs()),
+                "{dtype:?} {which}: fused {u} vs composite {v}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_layer_norm_matches_composite_f64() {
+    check(DType::F64, 1e-10);
+}
+
+#[test]
+fn fused_layer_norm_matches_composite_f32() {
+    check(DType::F32, 2e-4);
+}
+
+#[test]
+fn fused_causal_softmax_matches_masked_softmax() {
+    let dev = Device::Cpu;
+    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
+        let x = Var::from_tensor(
+            &Tensor::randn(0f32, 2.0, (2, 3, 7, 7), &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
+        let w = Tensor::randn(0f32, 1.0, (2, 3, 7, 7), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let scale = 0.37;
+        let mask = lnwarm::model::layers::causal_mask(7, dtype, &dev).unwrap();
+        let fused = lnwarm::model::fused::causal_softmax(x.as_tensor(), scale).unwrap();
+        let composite = candle_nn::ops::softmax(
+            &(x.as_tensor() * scale)
+                .unwrap()
+                .broadcast_add(&mask)
+                .unwrap(),
+            candle_core::D::Minus1,
+        )
+        .unwrap();
+        let grad = |y: &Tensor| -> Vec<f64> {
+            let g = (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            g.get(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let flat = |t: &Tensor| -> Vec<f64> {
+            t.flatten_all()
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        for (a, b) in flat(&fused)
+            .iter()
+            .zip(flat(&composite))
+            .chain(grad(&fused).iter().zip(grad(&composite)))
+        {
+            assert!(
+                (a - b).abs() <= tol,
+                "{dtype:?}: fused {a} vs composite {b}"
+            );
+        }
+    }
+}
