@@ -160,3 +160,33 @@ fn fused_causal_softmax_matches_masked_softmax() {
         }
     }
 }
+
+#[test]
+fn fused_bias_add_matches_broadcast_add() {
+    let dev = Device::Cpu;
+    for relu in [false, true] {
+        let x = Var::from_tensor(&Tensor::randn(0f64, 1.0, (130, 24), &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f64, 1.0, 24, &dev).unwrap()).unwrap();
+        let w = Tensor::randn(0f64, 1.0, (130, 24), &dev).unwrap();
+        let fused = lnwarm::model::fused::bias_add(x.as_tensor(), b.as_tensor(), relu).unwrap();
+        let plain = x.as_tensor().broadcast_add(b.as_tensor()).unwrap();
+        let plain = if relu { plain.relu().unwrap() } else { plain };
+        let grads = |y: &Tensor| {
+            let g = (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            (flat(y), flat(g.get(&x).unwrap()), flat(g.get(&b).unwrap()))
+        };
+        let (a, b2) = (grads(&fused), grads(&plain));
+        for (u, v) in
+            a.0.iter()
+                .chain(&a.1)
+                .chain(&a.2)
+                .zip(b2.0.iter().chain(&b2.1).chain(&b2.2))
+        {
+            assert!(
+                (u - v).abs() < 1e-10,
+                "relu {relu}: fused {u} vs candle {v}"
+            );
+        }
+    }
+}

@@ -322,3 +322,138 @@ impl candle_core::CustomOp2 for CausalSoftmaxBwdOp {
         Ok((out, l1.shape().clone()))
     }
 }
+
+/// Fused `x + b` (and optionally ReLU) of a (N, d) tensor and a length-d bias. Backward:
+/// dx = g (masked by y > 0 with ReLU) and db = the column sums of that, reduced in parallel
+/// chunks (candle's broadcast-add backward sums rows on one thread).
+pub fn bias_add(xs: &Tensor, bias: &Tensor, relu: bool) -> Result<Tensor> {
+    xs.contiguous()?
+        .apply_op2(&bias.contiguous()?, BiasAddOp { relu })
+}
+
+struct BiasAddOp {
+    relu: bool,
+}
+
+/// Backward kernel of `bias_add`: inputs y and g; output packed as [dx (N*d), db (d)].
+struct BiasAddBwdOp {
+    relu: bool,
+    d: usize,
+}
+
+fn bias_fwd<T: Float + Send + Sync>(x: &[T], b: &[T], relu: bool) -> Vec<T> {
+    let d = b.len();
+    let mut y = vec![T::zero(); x.len()];
+    y.par_chunks_mut(d * ROWS_PER_CHUNK)
+        .zip(x.par_chunks(d * ROWS_PER_CHUNK))
+        .for_each(|(out, xs)| {
+            for (o, row) in out.chunks_mut(d).zip(xs.chunks(d)) {
+                for i in 0..d {
+                    let v = row[i] + b[i];
+                    o[i] = if relu && v < T::zero() { T::zero() } else { v };
+                }
+            }
+        });
+    y
+}
+
+fn bias_bwd<T: Float + Send + Sync>(y: &[T], g: &[T], d: usize, relu: bool) -> Vec<T> {
+    let mut out = vec![T::zero(); y.len() + d];
+    let (dx, _) = out.split_at_mut(y.len());
+    let chunk = d * ROWS_PER_CHUNK;
+    let db = dx
+        .par_chunks_mut(chunk)
+        .zip(y.par_chunks(chunk))
+        .zip(g.par_chunks(chunk))
+        .map(|((dxs, ys), gs)| {
+            let mut acc = vec![T::zero(); d];
+            for ((dx_row, y_row), g_row) in dxs.chunks_mut(d).zip(ys.chunks(d)).zip(gs.chunks(d)) {
+                for i in 0..d {
+                    let v = if relu && y_row[i] <= T::zero() {
+                        T::zero()
+                    } else {
+                        g_row[i]
+                    };
+                    dx_row[i] = v;
+                    acc[i] = acc[i] + v;
+                }
+            }
+            acc
+        })
+        .reduce(
+            || vec![T::zero(); d],
+            |a, b| a.iter().zip(&b).map(|(&u, &v)| u + v).collect(),
+        );
+    out[y.len()..].copy_from_slice(&db);
+    out
+}
+
+impl candle_core::CustomOp2 for BiasAddOp {
+    fn name(&self) -> &'static str {
+        "lnwarm-bias-add"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let out = match s1.dtype() {
+            DType::F32 => {
+                CpuStorage::F32(bias_fwd(slice::<f32>(s1, l1)?, slice(s2, l2)?, self.relu))
+            }
+            DType::F64 => {
+                CpuStorage::F64(bias_fwd(slice::<f64>(s1, l1)?, slice(s2, l2)?, self.relu))
+            }
+            other => candle_core::bail!("bias add: unsupported dtype {other:?}"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (n, d) = (x.elem_count(), bias.elem_count());
+        let packed = y.apply_op2(&g.contiguous()?, BiasAddBwdOp { relu: self.relu, d })?;
+        let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
+        Ok((Some(dx), Some(packed.narrow(0, n, d)?)))
+    }
+}
+
+impl candle_core::CustomOp2 for BiasAddBwdOp {
+    fn name(&self) -> &'static str {
+        "lnwarm-bias-add-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let len = l1.shape().elem_count() + self.d;
+        let out = match s1.dtype() {
+            DType::F32 => CpuStorage::F32(bias_bwd(
+                slice::<f32>(s1, l1)?,
+                slice(s2, l2)?,
+                self.d,
+                self.relu,
+            )),
+            DType::F64 => CpuStorage::F64(bias_bwd(
+                slice::<f64>(s1, l1)?,
+                slice(s2, l2)?,
+                self.d,
+                self.relu,
+            )),
+            other => candle_core::bail!("bias add: unsupported dtype {other:?}"),
+        };
+        Ok((out, Shape::from(len)))
+    }
+}

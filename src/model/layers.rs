@@ -32,9 +32,21 @@ impl Linear {
 
     /// (N, in) -> (N, out)
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.forward_act(xs, false)
+    }
+
+    /// (N, in) -> (N, out), with the ReLU fused into the bias add when `relu`.
+    pub fn forward_act(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
         let ys = xs.matmul(&self.weight.t()?)?;
         match &self.bias {
-            Some(bias) => Ok(ys.broadcast_add(bias)?),
+            Some(bias) if ys.device().is_cpu() && !composite_kernels() => {
+                Ok(super::fused::bias_add(&ys, bias, relu)?)
+            }
+            Some(bias) => {
+                let ys = ys.broadcast_add(bias)?;
+                Ok(if relu { ys.relu()? } else { ys })
+            }
+            None if relu => Ok(ys.relu()?),
             None => Ok(ys),
         }
     }
@@ -113,10 +125,9 @@ impl FeedForward {
 
     /// (N, d) -> (N, d)
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let hidden = self.w1.forward(xs)?;
         let hidden = match self.activation {
-            Activation::Relu => hidden.relu()?,
-            Activation::Gelu => hidden.gelu()?,
+            Activation::Relu => self.w1.forward_act(xs, true)?,
+            Activation::Gelu => self.w1.forward(xs)?.gelu()?,
         };
         self.w2.forward(&hidden)
     }
