@@ -129,16 +129,25 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| crate::error::Error::Data(e.to_string()))?;
-        write_atomic(path, &json)
+        write_json(path, self)
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        serde_json::from_str(&text)
-            .map_err(|e| crate::usage!("{}: not an lnwarm result: {e}", path.display()))
+        read_json(path, "an lnwarm result")
     }
+}
+
+/// Pretty JSON of `value`, written atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json =
+        serde_json::to_vec_pretty(value).map_err(|e| crate::error::Error::Data(e.to_string()))?;
+    write_atomic(path, &json)
+}
+
+/// Parse a JSON file as `T`; a mismatch is a usage error saying the file is not `what`.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| crate::usage!("{}: not {what}: {e}", path.display()))
 }
 
 /// Write `bytes` to `path` via a temp file in the same folder and a rename, so readers see

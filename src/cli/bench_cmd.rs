@@ -2,7 +2,6 @@
 
 use crate::config::RunConfig;
 use crate::error::Result;
-use crate::results::write_atomic;
 use crate::usage;
 use clap::Args;
 use std::path::PathBuf;
@@ -59,8 +58,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{}.json", cfg.model.arch.name())));
-    let json = serde_json::to_vec_pretty(&result).map_err(|e| usage!("{e}"))?;
-    write_atomic(&out, &json)?;
+    crate::results::write_json(&out, &result)?;
     println!("lnwarm: wrote {}", out.display());
     Ok(())
 }

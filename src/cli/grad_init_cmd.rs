@@ -1,6 +1,6 @@
 //! `lnwarm grad-init`: flags, run, table, verdicts, JSON and plots.
 
-use crate::config::{Activation, Arch, DeviceKind, Positions, RunConfig};
+use crate::config::{Arch, RunConfig};
 use crate::error::Result;
 use crate::grad_init::{report, run, GradInitSpec};
 use crate::usage;
@@ -41,31 +41,11 @@ pub struct GradInitArgs {
     /// Write weights, one batch and gradient norms for scripts/grad_check_torch.py into DIR.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
-    #[arg(long)]
-    pub d_model: Option<usize>,
-    #[arg(long)]
-    pub heads: Option<usize>,
-    #[arg(long)]
-    pub d_ff: Option<usize>,
-    #[arg(long, value_enum)]
-    pub activation: Option<Activation>,
-    #[arg(long, value_enum)]
-    pub positions: Option<Positions>,
-    #[arg(long)]
-    pub seq_len: Option<usize>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Data source, as for training.
-    #[arg(long, value_name = "SOURCE")]
-    pub data: Option<String>,
-    /// First seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub model_data: super::ModelDataArgs,
     /// Peak learning rate of the --after-warmup updates.
     #[arg(long)]
     pub lr: Option<f64>,
-    #[arg(long, value_enum)]
-    pub device: Option<DeviceKind>,
     /// Result JSON [default: results/grad-init-<hash>.json]; plots are written beside it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -74,31 +54,16 @@ pub struct GradInitArgs {
     pub quiet: bool,
 }
 
-macro_rules! set {
-    ($flag:expr => $field:expr) => {
-        if let Some(value) = $flag.clone() {
-            $field = value;
-        }
-    };
-}
-
 impl GradInitArgs {
     fn spec(&self) -> Result<GradInitSpec> {
         let mut base = match &self.config {
             Some(path) => RunConfig::from_file(path)?,
             None => RunConfig::default(),
         };
-        set!(self.d_model => base.model.d_model);
-        set!(self.heads => base.model.n_heads);
-        set!(self.d_ff => base.model.d_ff);
-        set!(self.activation => base.model.activation);
-        set!(self.positions => base.model.positions);
-        set!(self.seq_len => base.data.seq_len);
-        set!(self.batch_size => base.data.batch_size);
-        set!(self.data => base.data.source);
-        set!(self.seed => base.train.seed);
-        set!(self.lr => base.schedule.peak_lr);
-        set!(self.device => base.train.device);
+        self.model_data.apply(&mut base);
+        if let Some(lr) = self.lr {
+            base.schedule.peak_lr = lr;
+        }
         if let Some(bad) = self.layers.iter().find(|l| **l == 0) {
             return Err(usage!("--layers {bad}: depths must be positive integers"));
         }

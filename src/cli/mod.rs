@@ -64,36 +64,17 @@ pub struct TrainArgs {
     pub arch: Option<Arch>,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
+    #[command(flatten)]
+    pub model_data: ModelDataArgs,
     /// Peak learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
     /// Number of updates [default: 8000].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Sequences per batch [default: 32].
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Characters per sequence [default: 128].
-    #[arg(long)]
-    pub seq_len: Option<usize>,
     /// Number of Transformer blocks [default: 6].
     #[arg(long)]
     pub layers: Option<usize>,
-    /// Model width [default: 128].
-    #[arg(long)]
-    pub d_model: Option<usize>,
-    /// Attention heads; must divide --d-model [default: 4].
-    #[arg(long)]
-    pub heads: Option<usize>,
-    /// FFN inner width [default: 512].
-    #[arg(long)]
-    pub d_ff: Option<usize>,
-    /// FFN activation [default: relu].
-    #[arg(long, value_enum)]
-    pub activation: Option<Activation>,
-    /// Positional encoding [default: sinusoidal].
-    #[arg(long, value_enum)]
-    pub positions: Option<Positions>,
     /// Optimizer [default: adam, beta 0.9/0.98, eps 1e-8].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
@@ -106,12 +87,6 @@ pub struct TrainArgs {
     /// Clip the global gradient norm to this value (off by default).
     #[arg(long)]
     pub clip: Option<f64>,
-    /// Seed of the initial weights and the training batches.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// moby-dick | synthetic | PATH (UTF-8 text) | FILE.parquet[:COLUMN] | hf:OWNER/NAME[:COLUMN].
-    #[arg(long, value_name = "SOURCE")]
-    pub data: Option<String>,
     /// Evaluate on the fixed validation batches every N updates [default: 100].
     #[arg(long, value_name = "N")]
     pub eval_every: Option<u64>,
@@ -124,9 +99,6 @@ pub struct TrainArgs {
     /// Training loss above which the run counts as diverged [default: 3 ln(vocab size)].
     #[arg(long)]
     pub diverge_loss: Option<f64>,
-    /// Compute device (cuda needs a build with --features cuda).
-    #[arg(long, value_enum)]
-    pub device: Option<DeviceKind>,
     /// Result file [default: results/<run name>.json].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -146,6 +118,57 @@ macro_rules! set {
     };
 }
 
+/// Model, data and device flags shared by training and `grad-init`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ModelDataArgs {
+    /// Sequences per batch [default: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Characters per sequence [default: 128].
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Model width [default: 128].
+    #[arg(long)]
+    pub d_model: Option<usize>,
+    /// Attention heads; must divide --d-model [default: 4].
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// FFN inner width [default: 512].
+    #[arg(long)]
+    pub d_ff: Option<usize>,
+    /// FFN activation [default: relu].
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
+    /// Positional encoding [default: sinusoidal].
+    #[arg(long, value_enum)]
+    pub positions: Option<Positions>,
+    /// Seed of the initial weights and the training batches.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// moby-dick | synthetic | PATH (UTF-8 text) | FILE.parquet[:COLUMN] | hf:OWNER/NAME[:COLUMN].
+    #[arg(long, value_name = "SOURCE")]
+    pub data: Option<String>,
+    /// Compute device (cuda needs a build with --features cuda).
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceKind>,
+}
+
+impl ModelDataArgs {
+    /// Override `cfg` with the flags that were given.
+    pub fn apply(&self, cfg: &mut RunConfig) {
+        set!(self.d_model => cfg.model.d_model);
+        set!(self.heads => cfg.model.n_heads);
+        set!(self.d_ff => cfg.model.d_ff);
+        set!(self.activation => cfg.model.activation);
+        set!(self.positions => cfg.model.positions);
+        set!(self.data => cfg.data.source);
+        set!(self.seq_len => cfg.data.seq_len);
+        set!(self.batch_size => cfg.data.batch_size);
+        set!(self.seed => cfg.train.seed);
+        set!(self.device => cfg.train.device);
+    }
+}
+
 impl TrainArgs {
     /// Defaults, then the config file, then the flags.
     pub fn resolve(&self) -> Result<RunConfig> {
@@ -160,16 +183,9 @@ impl TrainArgs {
     }
 
     fn apply(&self, cfg: &mut RunConfig) -> Result<()> {
+        self.model_data.apply(cfg);
         set!(self.arch => cfg.model.arch);
         set!(self.layers => cfg.model.n_layers);
-        set!(self.d_model => cfg.model.d_model);
-        set!(self.heads => cfg.model.n_heads);
-        set!(self.d_ff => cfg.model.d_ff);
-        set!(self.activation => cfg.model.activation);
-        set!(self.positions => cfg.model.positions);
-        set!(self.data => cfg.data.source);
-        set!(self.seq_len => cfg.data.seq_len);
-        set!(self.batch_size => cfg.data.batch_size);
         set!(self.eval_batches => cfg.data.eval_batches);
         set!(self.optimizer => cfg.optim.kind);
         set!(self.weight_decay => cfg.optim.weight_decay);
@@ -180,10 +196,8 @@ impl TrainArgs {
         set!(self.lr => cfg.schedule.peak_lr);
         self.schedule.apply(&mut cfg.schedule)?;
         set!(self.steps => cfg.train.steps);
-        set!(self.seed => cfg.train.seed);
         set!(self.eval_every => cfg.train.eval_every);
         set!(self.log_every => cfg.train.log_every);
-        set!(self.device => cfg.train.device);
         if self.diverge_loss.is_some() {
             cfg.train.diverge_loss = self.diverge_loss;
         }

@@ -61,15 +61,11 @@ pub struct GradInitResult {
 
 impl GradInitResult {
     pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| crate::error::Error::Data(e.to_string()))?;
-        write_atomic(path, &json)
+        crate::results::write_json(path, self)
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        serde_json::from_str(&text)
-            .map_err(|e| crate::usage!("{}: not a grad-init result: {e}", path.display()))
+        crate::results::read_json(path, "a grad-init result")
     }
 }
 
