@@ -10,7 +10,7 @@ pub mod params;
 
 use crate::config::{Arch, ModelConfig, Positions};
 use crate::error::Result;
-use candle_core::{DType, Device, Tensor};
+use candle_core::Tensor;
 use layers::{causal_mask, sinusoidal_positions, CausalSelfAttention, FeedForward, LayerNorm};
 pub use params::ParamStore;
 
@@ -82,12 +82,13 @@ pub struct Probe {
 pub struct Transformer {
     cfg: ModelConfig,
     tok_emb: Tensor,
-    pos_emb: Option<Tensor>,
+    /// (max_seq, d): the learned `pos_emb.weight` or the fixed sinusoids.
+    positions: Tensor,
+    /// (max_seq, max_seq) additive causal mask (used by the composite attention path).
+    mask: Tensor,
     blocks: Vec<Block>,
     final_ln: Option<LayerNorm>,
     head: Option<Tensor>,
-    device: Device,
-    dtype: DType,
 }
 
 impl Transformer {
@@ -101,10 +102,12 @@ impl Transformer {
     ) -> Result<Self> {
         let d = cfg.d_model;
         let tok_emb = store.normal("tok_emb.weight", &[vocab_size, d], (d as f64).powf(-0.5))?;
-        let pos_emb = match cfg.positions {
-            Positions::Learned => Some(store.normal("pos_emb.weight", &[max_seq, d], 0.02)?),
-            Positions::Sinusoidal => None,
+        let (device, dtype) = (store.device().clone(), store.dtype());
+        let positions = match cfg.positions {
+            Positions::Learned => store.normal("pos_emb.weight", &[max_seq, d], 0.02)?,
+            Positions::Sinusoidal => sinusoidal_positions(max_seq, d, dtype, &device)?,
         };
+        let mask = causal_mask(max_seq, dtype, &device)?;
         let blocks = (0..cfg.n_layers)
             .map(|l| Block::new(store, l, cfg))
             .collect::<Result<Vec<_>>>()?;
@@ -116,17 +119,20 @@ impl Transformer {
             true => None,
             false => Some(store.xavier("head.weight", vocab_size, d)?),
         };
-        let (device, dtype) = (store.device().clone(), store.dtype());
         Ok(Self {
             cfg: cfg.clone(),
             tok_emb,
-            pos_emb,
+            positions,
+            mask,
             blocks,
             final_ln,
             head,
-            device,
-            dtype,
         })
+    }
+
+    /// The (seq, seq) corner of the causal mask.
+    fn mask(&self, seq: usize) -> Result<Tensor> {
+        Ok(self.mask.narrow(0, 0, seq)?.narrow(1, 0, seq)?)
     }
 
     /// Token ids (B, T) u32 -> logits (B*T, vocab).
@@ -140,7 +146,7 @@ impl Transformer {
     pub fn forward_hidden(&self, ids: &Tensor, keep: bool) -> Result<(Tensor, Vec<Tensor>)> {
         let (batch, seq) = ids.dims2()?;
         let mut xs = self.embed(ids, batch, seq)?;
-        let mask = causal_mask(seq, self.dtype, &self.device)?;
+        let mask = self.mask(seq)?;
         let mut kept = Vec::new();
         for block in &self.blocks {
             if keep {
@@ -161,7 +167,7 @@ impl Transformer {
     pub fn probe(&self, ids: &Tensor) -> Result<Probe> {
         let (batch, seq) = ids.dims2()?;
         let mut xs = self.embed(ids, batch, seq)?;
-        let mask = causal_mask(seq, self.dtype, &self.device)?;
+        let mask = self.mask(seq)?;
         let (mut entering, mut residual_sums) = (Vec::new(), Vec::new());
         for block in &self.blocks {
             entering.push(xs.clone());
@@ -187,10 +193,7 @@ impl Transformer {
         if self.cfg.emb_scale {
             xs = (xs * (d as f64).sqrt())?;
         }
-        let pos = match &self.pos_emb {
-            Some(table) => table.narrow(0, 0, seq)?,
-            None => sinusoidal_positions(seq, d, self.dtype, &self.device)?,
-        };
+        let pos = self.positions.narrow(0, 0, seq)?;
         let xs = xs.reshape((batch, seq, d))?.broadcast_add(&pos)?;
         Ok(xs.reshape((batch * seq, d))?)
     }
