@@ -51,6 +51,11 @@ fn warmup(g: &Group) -> u64 {
     g.runs[0].config.schedule.warmup.steps
 }
 
+/// No warmup: 0 steps, or 1 (the paper's T_warmup = 1 "no warm-up" runs).
+fn no_warmup(g: &Group) -> bool {
+    warmup(g) <= 1
+}
+
 fn peak(g: &Group) -> f64 {
     g.runs[0].config.schedule.peak_lr
 }
@@ -162,8 +167,8 @@ fn needs_warmup(post: &[&Group]) -> Verdict {
     for lr in lrs(post) {
         let at: Vec<&Group> = post.iter().copied().filter(|g| peak(g) == lr).collect();
         let (Some(none), Some(best)) = (
-            at.iter().find(|g| warmup(g) == 0),
-            best_by_loss(at.iter().copied().filter(|g| warmup(g) > 0)),
+            at.iter().find(|g| no_warmup(g)),
+            best_by_loss(at.iter().copied().filter(|g| !no_warmup(g))),
         ) else {
             continue;
         };
@@ -233,8 +238,8 @@ fn sensitivity(post: &[&Group], claim: &str, by_length: bool) -> Verdict {
                 }
             })
             .collect();
-        if by_length && set.iter().filter(|g| warmup(g) > 0).count() >= 2 {
-            set.retain(|g| warmup(g) > 0);
+        if by_length && set.iter().filter(|g| !no_warmup(g)).count() >= 2 {
+            set.retain(|g| !no_warmup(g));
         }
         for (i, a) in set.iter().enumerate() {
             for b in &set[i + 1..] {
@@ -304,13 +309,13 @@ fn claim3(loaded: &Loaded) -> Verdict {
     let post = of_arch(loaded, Arch::PostLn);
     let (mut faster, mut slower, mut evidence) = (false, false, Vec::new());
     for lr in lrs(&pre) {
-        let Some(a) = pre.iter().find(|g| peak(g) == lr && warmup(g) == 0) else {
+        let Some(a) = pre.iter().find(|g| peak(g) == lr && no_warmup(g)) else {
             continue;
         };
         let candidates = post
             .iter()
             .copied()
-            .filter(|g| peak(g) == lr && warmup(g) > 0);
+            .filter(|g| peak(g) == lr && !no_warmup(g));
         let Some(b) = candidates.min_by(|x, y| {
             steps_interval(x, loaded.target_loss)
                 .0

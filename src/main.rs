@@ -23,7 +23,20 @@ fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
 
+/// Die quietly on a closed pipe (`lnwarm sweep plan ... | head`) instead of panicking on print.
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
