@@ -1,6 +1,6 @@
 //! Seeded random windows of a token stream, batched with candle-datasets' `Batcher`.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use candle_core::{Device, Tensor};
 use candle_datasets::Batcher;
 use rand::{Rng, SeedableRng};
@@ -43,10 +43,11 @@ impl WindowSampler {
             Ok((Tensor::new(x, &self.device)?, Tensor::new(y, &self.device)?))
         });
         let mut batcher = Batcher::new_r2(windows).batch_size(self.batch_size);
-        match batcher.next() {
-            Some(batch) => Ok(batch?),
-            None => unreachable!("the window iterator yields exactly batch_size items"),
-        }
+        // The window iterator yields exactly batch_size items, so the batcher yields one batch.
+        let batch = batcher
+            .next()
+            .ok_or_else(|| Error::Data("empty batch".into()))?;
+        Ok(batch?)
     }
 
     /// `n` batches drawn now (a fixed validation set when the seed is fixed).
