@@ -16,6 +16,23 @@ use rayon::prelude::*;
 /// Rows per rayon task in the gain/bias reduction.
 const ROWS_PER_CHUNK: usize = 64;
 
+/// Run a kernel generic over the float type on f32 or f64 storage: `by_dtype!(dtype, name, T => expr)`.
+macro_rules! by_dtype {
+    ($dtype:expr, $name:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $t = f32;
+                CpuStorage::F32($body)
+            }
+            DType::F64 => {
+                type $t = f64;
+                CpuStorage::F64($body)
+            }
+            other => candle_core::bail!("{}: unsupported dtype {other:?}", $name),
+        }
+    };
+}
+
 /// Fused LayerNorm of a (N, d) tensor with gain and bias of length d.
 pub fn layer_norm(xs: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
     xs.contiguous()?.apply_op3(
@@ -132,21 +149,7 @@ impl CustomOp3 for LayerNormOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = match s1.dtype() {
-            DType::F32 => CpuStorage::F32(forward(
-                slice::<f32>(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                self.eps,
-            )),
-            DType::F64 => CpuStorage::F64(forward(
-                slice::<f64>(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                self.eps,
-            )),
-            other => candle_core::bail!("fused layer norm: unsupported dtype {other:?}"),
-        };
+        let out = by_dtype!(s1.dtype(), self.name(), T => forward(slice::<T>(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, self.eps));
         Ok((out, l1.shape().clone()))
     }
 
@@ -183,21 +186,7 @@ impl CustomOp3 for LayerNormBwdOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let len = l1.shape().elem_count() + 2 * l2.shape().elem_count();
-        let out = match s1.dtype() {
-            DType::F32 => CpuStorage::F32(backward(
-                slice::<f32>(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                self.eps,
-            )),
-            DType::F64 => CpuStorage::F64(backward(
-                slice::<f64>(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                self.eps,
-            )),
-            other => candle_core::bail!("fused layer norm: unsupported dtype {other:?}"),
-        };
+        let out = by_dtype!(s1.dtype(), self.name(), T => backward(slice::<T>(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, self.eps));
         Ok((out, Shape::from(len)))
     }
 }
@@ -275,11 +264,8 @@ impl candle_core::CustomOp1 for CausalSoftmaxOp {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let t = last_dim_square(l)?;
-        let out = match s.dtype() {
-            DType::F32 => CpuStorage::F32(softmax_rows(slice::<f32>(s, l)?, t, self.scale)),
-            DType::F64 => CpuStorage::F64(softmax_rows(slice::<f64>(s, l)?, t, self.scale)),
-            other => candle_core::bail!("causal softmax: unsupported dtype {other:?}"),
-        };
+        let out =
+            by_dtype!(s.dtype(), self.name(), T => softmax_rows(slice::<T>(s, l)?, t, self.scale));
         Ok((out, l.shape().clone()))
     }
 
@@ -304,21 +290,7 @@ impl candle_core::CustomOp2 for CausalSoftmaxBwdOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let t = last_dim_square(l1)?;
-        let out = match s1.dtype() {
-            DType::F32 => CpuStorage::F32(softmax_rows_bwd(
-                slice::<f32>(s1, l1)?,
-                slice(s2, l2)?,
-                t,
-                self.scale,
-            )),
-            DType::F64 => CpuStorage::F64(softmax_rows_bwd(
-                slice::<f64>(s1, l1)?,
-                slice(s2, l2)?,
-                t,
-                self.scale,
-            )),
-            other => candle_core::bail!("causal softmax: unsupported dtype {other:?}"),
-        };
+        let out = by_dtype!(s1.dtype(), self.name(), T => softmax_rows_bwd(slice::<T>(s1, l1)?, slice(s2, l2)?, t, self.scale));
         Ok((out, l1.shape().clone()))
     }
 }
@@ -400,15 +372,7 @@ impl candle_core::CustomOp2 for BiasAddOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = match s1.dtype() {
-            DType::F32 => {
-                CpuStorage::F32(bias_fwd(slice::<f32>(s1, l1)?, slice(s2, l2)?, self.relu))
-            }
-            DType::F64 => {
-                CpuStorage::F64(bias_fwd(slice::<f64>(s1, l1)?, slice(s2, l2)?, self.relu))
-            }
-            other => candle_core::bail!("bias add: unsupported dtype {other:?}"),
-        };
+        let out = by_dtype!(s1.dtype(), self.name(), T => bias_fwd(slice::<T>(s1, l1)?, slice(s2, l2)?, self.relu));
         Ok((out, l1.shape().clone()))
     }
 
@@ -439,21 +403,7 @@ impl candle_core::CustomOp2 for BiasAddBwdOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let len = l1.shape().elem_count() + self.d;
-        let out = match s1.dtype() {
-            DType::F32 => CpuStorage::F32(bias_bwd(
-                slice::<f32>(s1, l1)?,
-                slice(s2, l2)?,
-                self.d,
-                self.relu,
-            )),
-            DType::F64 => CpuStorage::F64(bias_bwd(
-                slice::<f64>(s1, l1)?,
-                slice(s2, l2)?,
-                self.d,
-                self.relu,
-            )),
-            other => candle_core::bail!("bias add: unsupported dtype {other:?}"),
-        };
+        let out = by_dtype!(s1.dtype(), self.name(), T => bias_bwd(slice::<T>(s1, l1)?, slice(s2, l2)?, self.d, self.relu));
         Ok((out, Shape::from(len)))
     }
 }

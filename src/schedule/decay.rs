@@ -280,11 +280,8 @@ impl Decay {
                 decay_steps,
                 decay_rate,
                 ..
-            } => {
-                steps_ok(kind, "decay_steps", *decay_steps)?;
-                positive(kind, "decay_rate", *decay_rate)
             }
-            Self::Exponential {
+            | Self::Exponential {
                 decay_steps,
                 decay_rate,
                 ..
