@@ -41,10 +41,6 @@ impl GradNorms {
         })
     }
 
-    pub fn is_finite(&self) -> bool {
-        self.global.is_finite()
-    }
-
     pub fn get(&self, name: &str) -> Option<f64> {
         self.names
             .iter()

@@ -81,7 +81,7 @@ fn row_stats(xs: &Tensor) -> (Vec<f32>, Vec<f32>) {
 fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
     let (ids, _) = tiny_batch();
     let (post, _) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F32, 1);
-    let (_, kept) = post.forward_hidden(&ids, true).unwrap();
+    let kept = post.probe(&ids).unwrap().entering;
     assert_eq!(kept.len(), 3, "input of each block + the output");
     for hidden in &kept[1..] {
         let (mean, var) = row_stats(hidden);
@@ -95,7 +95,8 @@ fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
         );
     }
     let (pre, _) = tiny_model(&tiny_model_config(Arch::PreLn), DType::F32, 1);
-    let (final_hidden, kept) = pre.forward_hidden(&ids, true).unwrap();
+    let probe = pre.probe(&ids).unwrap();
+    let (final_hidden, kept) = (probe.final_hidden, probe.entering);
     let (_, var) = row_stats(&kept[2]);
     assert!(
         var.iter().any(|v| (v - 1.0).abs() > 0.05),
@@ -117,7 +118,7 @@ fn pre_ln_hidden_norm_grows_with_depth() {
     cfg.n_heads = 4;
     let (model, _) = tiny_model(&cfg, DType::F32, 2);
     let (ids, _) = tiny_batch();
-    let (_, kept) = model.forward_hidden(&ids, true).unwrap();
+    let kept = model.probe(&ids).unwrap().entering;
     let sq: Vec<f32> = kept
         .iter()
         .map(|h| {
@@ -171,7 +172,7 @@ fn embedding_scale_gives_unit_variance_inputs() {
         "||E_i||^2 = {row_sq}, expected ~1"
     );
     let (ids, _) = tiny_batch();
-    let (_, kept) = model.forward_hidden(&ids, true).unwrap();
+    let kept = model.probe(&ids).unwrap().entering;
     let input_sq: f32 = kept[0]
         .sqr()
         .unwrap()

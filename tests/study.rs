@@ -80,6 +80,15 @@ fn tiny_study(dir: &Path) -> PathBuf {
     path
 }
 
+/// The run result files of a study folder (not study.json; none if the folder is missing).
+fn result_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map_or(Vec::new(), |d| {
+        d.map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
+            .collect()
+    })
+}
+
 fn sweep(study: &Path, results: &Path) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg("scripts/sweep.sh")
@@ -111,11 +120,7 @@ fn sweep_resumes_after_a_kill_with_every_result_once() {
         .status()
         .unwrap();
     let _ = child.wait();
-    let finished_before = std::fs::read_dir(results.join("tiny")).map_or(0, |d| {
-        d.map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
-            .count()
-    });
+    let finished_before = result_files(&results.join("tiny")).len();
     assert!(
         finished_before < 6,
         "the kill came too late to test anything ({finished_before} results)"
@@ -128,11 +133,7 @@ fn sweep_resumes_after_a_kill_with_every_result_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let jsons: Vec<PathBuf> = std::fs::read_dir(results.join("tiny"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
-        .collect();
+    let jsons = result_files(&results.join("tiny"));
     assert_eq!(jsons.len(), 6);
     for path in &jsons {
         let r = RunResult::read(path).unwrap();
@@ -397,13 +398,10 @@ fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let n = std::fs::read_dir(results.join("tiny"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
-        .inspect(|p| {
-            RunResult::read(p).unwrap();
-        })
-        .count();
+    let files = result_files(&results.join("tiny"));
+    for p in &files {
+        RunResult::read(p).unwrap();
+    }
+    let n = files.len();
     assert_eq!(n, 6);
 }

@@ -76,6 +76,8 @@ pub struct Probe {
     pub residual_sums: Vec<Tensor>,
     /// Logits (B*T, vocab).
     pub logits: Tensor,
+    /// The state the output projection sees (after the final LN for Pre-LN).
+    pub final_hidden: Tensor,
 }
 
 /// Token embedding (+ positions), `n_layers` blocks, optional final LN, output projection.
@@ -135,32 +137,10 @@ impl Transformer {
         Ok(self.mask.narrow(0, 0, seq)?.narrow(1, 0, seq)?)
     }
 
-    /// Token ids (B, T) u32 -> logits (B*T, vocab).
+    /// Token ids (B, T) u32 -> logits (B*T, vocab). The recorded states cost nothing extra:
+    /// the autograd graph keeps the same tensors alive.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        let (hidden, _) = self.forward_hidden(ids, false)?;
-        self.logits(&hidden)
-    }
-
-    /// The final hidden state (B*T, d) (after the final LN for Pre-LN) and, if `keep`, the hidden
-    /// state entering each block and the final LN (L + 1 tensors, for Lemma 2's norms).
-    pub fn forward_hidden(&self, ids: &Tensor, keep: bool) -> Result<(Tensor, Vec<Tensor>)> {
-        let (batch, seq) = ids.dims2()?;
-        let mut xs = self.embed(ids, batch, seq)?;
-        let mask = self.mask(seq)?;
-        let mut kept = Vec::new();
-        for block in &self.blocks {
-            if keep {
-                kept.push(xs.clone());
-            }
-            xs = block.forward(&xs, batch, seq, &mask)?;
-        }
-        if keep {
-            kept.push(xs.clone());
-        }
-        if let Some(ln) = &self.final_ln {
-            xs = ln.forward(&xs)?;
-        }
-        Ok((xs, kept))
+        Ok(self.probe(ids)?.logits)
     }
 
     /// Forward pass that keeps the hidden states of Lemma 2 (see `Probe`).
@@ -183,6 +163,7 @@ impl Transformer {
             entering,
             residual_sums,
             logits: self.logits(&xs)?,
+            final_hidden: xs,
         })
     }
 
