@@ -1,4 +1,4 @@
-//! The fused LayerNorm kernel equals the composite one, values and gradients, in f32 and f64
+//! The fused kernels equal the composite ops, values and gradients, in f32 and f64
 //! (the finite-difference tests in gradients.rs also run through it).
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -103,43 +103,27 @@ fn fused_layer_norm_matches_composite_f32() {
     check(DType::F32, 2e-4);
 }
 
+/// The fused attention core equals the composite one (narrow, head split, masked softmax,
+/// matmuls): outputs and dL/d(qkv), in f64 and f32, with T not a multiple of any kernel tile.
 #[test]
-fn fused_causal_softmax_matches_masked_softmax() {
+fn fused_attention_matches_composite() {
     let dev = Device::Cpu;
-    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
-        let x = Var::from_tensor(
-            &Tensor::randn(0f32, 2.0, (2, 3, 7, 7), &dev)
+    let (batch, seq, heads, head_dim) = (2, 7, 3, 4);
+    let d = heads * head_dim;
+    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+        let randn = |shape: (usize, usize)| {
+            Tensor::randn(0f32, 1.5, shape, &dev)
                 .unwrap()
                 .to_dtype(dtype)
-                .unwrap(),
-        )
-        .unwrap();
-        let w = Tensor::randn(0f32, 1.0, (2, 3, 7, 7), &dev)
-            .unwrap()
-            .to_dtype(dtype)
-            .unwrap();
-        let scale = 0.37;
-        let mask = lnwarm::model::layers::causal_mask(7, dtype, &dev).unwrap();
-        let fused = lnwarm::model::fused::causal_softmax(x.as_tensor(), scale).unwrap();
-        let composite = candle_nn::ops::softmax(
-            &(x.as_tensor() * scale)
-                .unwrap()
-                .broadcast_add(&mask)
-                .unwrap(),
-            candle_core::D::Minus1,
-        )
-        .unwrap();
-        let grad = |y: &Tensor| -> Vec<f64> {
-            let g = (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
-            g.get(&x)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_dtype(DType::F64)
-                .unwrap()
-                .to_vec1()
                 .unwrap()
         };
+        let qkv = Var::from_tensor(&randn((batch * seq, 3 * d))).unwrap();
+        let w = randn((batch * seq, d));
+        let mask = lnwarm::model::layers::causal_mask(seq, dtype, &dev).unwrap();
+        let fused =
+            lnwarm::model::fused_attention::causal_attention(&qkv, batch, seq, heads).unwrap();
+        let composite =
+            lnwarm::model::layers::composite_attention(&qkv, batch, seq, heads, &mask).unwrap();
         let flat = |t: &Tensor| -> Vec<f64> {
             t.flatten_all()
                 .unwrap()
@@ -148,17 +132,35 @@ fn fused_causal_softmax_matches_masked_softmax() {
                 .to_vec1()
                 .unwrap()
         };
+        let grad = |y: &Tensor| {
+            let g = (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            flat(g.get(&qkv).unwrap())
+        };
+        let (fused_grad, composite_grad) = (grad(&fused), grad(&composite));
+        assert!(composite_grad.iter().any(|g| g.abs() > 1e-3));
         for (a, b) in flat(&fused)
             .iter()
             .zip(flat(&composite))
-            .chain(grad(&fused).iter().zip(grad(&composite)))
+            .chain(fused_grad.iter().zip(composite_grad))
         {
             assert!(
-                (a - b).abs() <= tol,
+                (a - b).abs() <= tol * (1.0 + b.abs()),
                 "{dtype:?}: fused {a} vs composite {b}"
             );
         }
     }
+}
+
+/// Bad shapes are errors, not out-of-bounds writes.
+#[test]
+fn fused_attention_rejects_bad_shapes() {
+    let qkv = Tensor::zeros((14, 36), DType::F32, &Device::Cpu).unwrap();
+    let attention = lnwarm::model::fused_attention::causal_attention;
+    assert!(attention(&qkv, 2, 7, 3).is_ok());
+    assert!(attention(&qkv, 2, 6, 3).is_err());
+    assert!(attention(&qkv, 2, 7, 5).is_err());
+    let not_packed = Tensor::zeros((14, 35), DType::F32, &Device::Cpu).unwrap();
+    assert!(attention(&not_packed, 2, 7, 5).is_err());
 }
 
 #[test]

@@ -32,6 +32,7 @@ macro_rules! by_dtype {
         }
     };
 }
+pub(super) use by_dtype;
 
 /// Fused LayerNorm of a (N, d) tensor with gain and bias of length d.
 pub fn layer_norm(xs: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
@@ -51,11 +52,15 @@ struct LayerNormBwdOp {
     eps: f64,
 }
 
-fn slice<'a, T: candle_core::WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
+/// The elements of a contiguous CPU tensor (the fused kernels make their inputs contiguous).
+pub(super) fn contiguous_slice<'a, T: candle_core::WithDType>(
+    s: &'a CpuStorage,
+    l: &Layout,
+) -> Result<&'a [T]> {
     let data = s.as_slice::<T>()?;
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("fused layer norm needs contiguous inputs"),
+        None => candle_core::bail!("fused kernels need contiguous inputs"),
     }
 }
 
@@ -149,7 +154,7 @@ impl CustomOp3 for LayerNormOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = by_dtype!(s1.dtype(), self.name(), T => forward(slice::<T>(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, self.eps));
+        let out = by_dtype!(s1.dtype(), self.name(), T => forward(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, contiguous_slice(s3, l3)?, self.eps));
         Ok((out, l1.shape().clone()))
     }
 
@@ -186,112 +191,8 @@ impl CustomOp3 for LayerNormBwdOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let len = l1.shape().elem_count() + 2 * l2.shape().elem_count();
-        let out = by_dtype!(s1.dtype(), self.name(), T => backward(slice::<T>(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, self.eps));
+        let out = by_dtype!(s1.dtype(), self.name(), T => backward(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, contiguous_slice(s3, l3)?, self.eps));
         Ok((out, Shape::from(len)))
-    }
-}
-
-/// Fused causal softmax over the last dimension of (.., T, T) attention scores:
-/// y[i, j] = softmax_j(scale * x[i, j]) over j <= i, and 0 for j > i (the future is masked).
-/// Backward: dx[i, j] = scale * y[i, j] * (g[i, j] - sum_k g[i, k] y[i, k]).
-pub fn causal_softmax(scores: &Tensor, scale: f64) -> Result<Tensor> {
-    scores.contiguous()?.apply_op1(CausalSoftmaxOp { scale })
-}
-
-struct CausalSoftmaxOp {
-    scale: f64,
-}
-
-/// Backward kernel: inputs y and g (same shape), output dx.
-struct CausalSoftmaxBwdOp {
-    scale: f64,
-}
-
-fn softmax_rows<T: Float + Send + Sync>(x: &[T], t: usize, scale: f64) -> Vec<T> {
-    let s = T::from(scale).unwrap_or(T::one());
-    let mut y = vec![T::zero(); x.len()];
-    y.par_chunks_mut(t)
-        .zip(x.par_chunks(t))
-        .enumerate()
-        .for_each(|(r, (out, row))| {
-            let visible = r % t + 1;
-            let max = row[..visible]
-                .iter()
-                .fold(T::neg_infinity(), |m, &v| m.max(v * s));
-            let mut sum = T::zero();
-            for j in 0..visible {
-                let e = (row[j] * s - max).exp();
-                out[j] = e;
-                sum = sum + e;
-            }
-            let inv = sum.recip();
-            for v in &mut out[..visible] {
-                *v = *v * inv;
-            }
-        });
-    y
-}
-
-fn softmax_rows_bwd<T: Float + Send + Sync>(y: &[T], g: &[T], t: usize, scale: f64) -> Vec<T> {
-    let s = T::from(scale).unwrap_or(T::one());
-    let mut dx = vec![T::zero(); y.len()];
-    dx.par_chunks_mut(t)
-        .zip(y.par_chunks(t))
-        .zip(g.par_chunks(t))
-        .enumerate()
-        .for_each(|(r, ((out, yr), gr))| {
-            let visible = r % t + 1;
-            let dot = (0..visible).fold(T::zero(), |a, j| a + gr[j] * yr[j]);
-            for j in 0..visible {
-                out[j] = s * yr[j] * (gr[j] - dot);
-            }
-        });
-    dx
-}
-
-fn last_dim_square(l: &Layout) -> Result<usize> {
-    let dims = l.shape().dims();
-    match dims {
-        [.., a, b] if a == b => Ok(*b),
-        _ => candle_core::bail!("causal softmax needs (.., T, T) scores, got {dims:?}"),
-    }
-}
-
-impl candle_core::CustomOp1 for CausalSoftmaxOp {
-    fn name(&self) -> &'static str {
-        "lnwarm-causal-softmax"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let t = last_dim_square(l)?;
-        let out =
-            by_dtype!(s.dtype(), self.name(), T => softmax_rows(slice::<T>(s, l)?, t, self.scale));
-        Ok((out, l.shape().clone()))
-    }
-
-    fn bwd(&self, _x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(y.apply_op2(
-            &g.contiguous()?,
-            CausalSoftmaxBwdOp { scale: self.scale },
-        )?))
-    }
-}
-
-impl candle_core::CustomOp2 for CausalSoftmaxBwdOp {
-    fn name(&self) -> &'static str {
-        "lnwarm-causal-softmax-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let t = last_dim_square(l1)?;
-        let out = by_dtype!(s1.dtype(), self.name(), T => softmax_rows_bwd(slice::<T>(s1, l1)?, slice(s2, l2)?, t, self.scale));
-        Ok((out, l1.shape().clone()))
     }
 }
 
@@ -372,7 +273,7 @@ impl candle_core::CustomOp2 for BiasAddOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = by_dtype!(s1.dtype(), self.name(), T => bias_fwd(slice::<T>(s1, l1)?, slice(s2, l2)?, self.relu));
+        let out = by_dtype!(s1.dtype(), self.name(), T => bias_fwd(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, self.relu));
         Ok((out, l1.shape().clone()))
     }
 
@@ -403,7 +304,7 @@ impl candle_core::CustomOp2 for BiasAddBwdOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let len = l1.shape().elem_count() + self.d;
-        let out = by_dtype!(s1.dtype(), self.name(), T => bias_bwd(slice::<T>(s1, l1)?, slice(s2, l2)?, self.d, self.relu));
+        let out = by_dtype!(s1.dtype(), self.name(), T => bias_bwd(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, self.d, self.relu));
         Ok((out, Shape::from(len)))
     }
 }

@@ -142,6 +142,8 @@ pub struct CausalSelfAttention {
     k: Linear,
     v: Linear,
     out: Linear,
+    /// The K part of the packed bias: zeros, not a parameter.
+    k_bias: Tensor,
     n_heads: usize,
 }
 
@@ -152,39 +154,67 @@ impl CausalSelfAttention {
             k: Linear::no_bias(store, &format!("{name}.k"), d, d)?,
             v: Linear::new(store, &format!("{name}.v"), d, d)?,
             out: Linear::new(store, &format!("{name}.out"), d, d)?,
+            k_bias: Tensor::zeros(d, store.dtype(), store.device())?,
             n_heads,
         })
     }
 
-    /// (B*T, d) -> (B*T, d); `mask` is the (T, T) additive causal mask.
+    /// Q, K and V as one (N, 3d) product `[Q | K | V]`: one large GEMM instead of three. The
+    /// parameters stay separate (`attn.q.weight`, ...); only this forward concatenates them.
+    fn packed_projection(&self) -> Result<Linear> {
+        let weights = [&self.q.weight, &self.k.weight, &self.v.weight];
+        let zero = &self.k_bias;
+        let biases = [
+            self.q.bias.as_ref().unwrap_or(zero),
+            zero,
+            self.v.bias.as_ref().unwrap_or(zero),
+        ];
+        Ok(Linear {
+            weight: Tensor::cat(&weights, 0)?,
+            bias: Some(Tensor::cat(&biases, 0)?),
+        })
+    }
+
+    /// (B*T, d) -> (B*T, d); `mask` is the (T, T) additive causal mask of the composite path.
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
-        let d = xs.dim(D::Minus1)?;
-        let head_dim = d / self.n_heads;
-        // (B*T, d) -> (B, h, T, head_dim)
-        let split = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((batch, seq, self.n_heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()?)
-        };
-        let q = split(self.q.forward(xs)?)?;
-        let k = split(self.k.forward(xs)?)?;
-        let v = split(self.v.forward(xs)?)?;
-        // (B, h, T, T)
-        let scale = 1.0 / (head_dim as f64).sqrt();
-        let probs = if xs.device().is_cpu() && !composite_kernels() {
-            // Fused scale + causal mask + softmax with its own backward (model::fused).
-            super::fused::causal_softmax(&q.matmul(&k.t()?)?, scale)?
+        let qkv = self.packed_projection()?.forward(xs)?;
+        let context = if xs.device().is_cpu() && !composite_kernels() {
+            super::fused_attention::causal_attention(&qkv, batch, seq, self.n_heads)?
         } else {
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
-            // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
-            candle_nn::ops::softmax(&scores, D::Minus1)?
+            composite_attention(&qkv, batch, seq, self.n_heads, mask)?
         };
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((batch * seq, d))?;
         self.out.forward(&context)
     }
+}
+
+/// The attention core from differentiable candle ops (the reference for the fused kernel, and
+/// the path on non-CPU devices): packed qkv (B*T, 3d) -> context (B*T, d).
+pub fn composite_attention(
+    qkv: &Tensor,
+    batch: usize,
+    seq: usize,
+    n_heads: usize,
+    mask: &Tensor,
+) -> Result<Tensor> {
+    let d = qkv.dim(D::Minus1)? / 3;
+    let head_dim = d / n_heads;
+    // column block `part` of qkv, (B*T, d) -> (B, h, T, head_dim)
+    let split = |part: usize| -> Result<Tensor> {
+        Ok(qkv
+            .narrow(1, part * d, d)?
+            .reshape((batch, seq, n_heads, head_dim))?
+            .transpose(1, 2)?
+            .contiguous()?)
+    };
+    let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+    let scale = 1.0 / (head_dim as f64).sqrt();
+    let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+    // Differentiable softmax (NOT ops::softmax_last_dim, which has no backward).
+    let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+    Ok(probs
+        .matmul(&v)?
+        .transpose(1, 2)?
+        .reshape((batch * seq, d))?)
 }
 
 /// (T, T) additive mask: 0 on and below the diagonal, -inf above (a position sees only its past).

@@ -5,6 +5,7 @@
 //! One `Block` type; the placement is matched in one place (`Block::forward`).
 
 pub mod fused;
+pub mod fused_attention;
 pub mod layers;
 pub mod params;
 
