@@ -163,32 +163,55 @@ fn fused_attention_rejects_bad_shapes() {
     assert!(attention(&not_packed, 2, 7, 5).is_err());
 }
 
+/// The fused linear layer equals candle's matmul + broadcast add (+ ReLU): outputs and the
+/// gradients of x, W and b, in f64 and f32.
 #[test]
-fn fused_bias_add_matches_broadcast_add() {
+fn fused_linear_matches_matmul_and_add() {
     let dev = Device::Cpu;
-    for relu in [false, true] {
-        let x = Var::from_tensor(&Tensor::randn(0f64, 1.0, (130, 24), &dev).unwrap()).unwrap();
-        let b = Var::from_tensor(&Tensor::randn(0f64, 1.0, 24, &dev).unwrap()).unwrap();
-        let w = Tensor::randn(0f64, 1.0, (130, 24), &dev).unwrap();
-        let fused = lnwarm::model::fused::bias_add(x.as_tensor(), b.as_tensor(), relu).unwrap();
-        let plain = x.as_tensor().broadcast_add(b.as_tensor()).unwrap();
-        let plain = if relu { plain.relu().unwrap() } else { plain };
-        let grads = |y: &Tensor| {
-            let g = (y * &w).unwrap().sum_all().unwrap().backward().unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            (flat(y), flat(g.get(&x).unwrap()), flat(g.get(&b).unwrap()))
-        };
-        let (a, b2) = (grads(&fused), grads(&plain));
-        for (u, v) in
-            a.0.iter()
-                .chain(&a.1)
-                .chain(&a.2)
-                .zip(b2.0.iter().chain(&b2.1).chain(&b2.2))
-        {
-            assert!(
-                (u - v).abs() < 1e-10,
-                "relu {relu}: fused {u} vs candle {v}"
-            );
+    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 2e-5)] {
+        for relu in [false, true] {
+            let randn = |shape: &[usize]| {
+                let t = Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
+                Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap()
+            };
+            let (x, w, b) = (randn(&[130, 24]), randn(&[40, 24]), randn(&[40]));
+            let probe = randn(&[130, 40]);
+            let fused = lnwarm::model::fused_linear::linear(&x, &w, &b, relu).unwrap();
+            let plain = x.matmul(&w.t().unwrap()).unwrap();
+            let plain = plain.broadcast_add(&b).unwrap();
+            let plain = if relu { plain.relu().unwrap() } else { plain };
+            let values = |y: &Tensor| {
+                let g = (y * probe.as_tensor())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                let flat = |t: &Tensor| -> Vec<f64> {
+                    let t = t.flatten_all().unwrap().to_dtype(DType::F64).unwrap();
+                    t.to_vec1().unwrap()
+                };
+                let grads = [&x, &w, &b].map(|v| flat(g.get(v).unwrap()));
+                [vec![flat(y)], grads.to_vec()].concat().concat()
+            };
+            let (a, c) = (values(&fused), values(&plain));
+            assert_eq!(a.len(), c.len());
+            for (u, v) in a.iter().zip(&c) {
+                assert!(
+                    (u - v).abs() <= tol * (1.0 + v.abs()),
+                    "{dtype:?} relu {relu}: fused {u} vs candle {v}"
+                );
+            }
         }
     }
+}
+
+/// Mismatched shapes are errors, not out-of-bounds reads.
+#[test]
+fn fused_linear_rejects_mismatched_shapes() {
+    let zeros = |shape: &[usize]| Tensor::zeros(shape, DType::F32, &Device::Cpu).unwrap();
+    let linear = lnwarm::model::fused_linear::linear;
+    assert!(linear(&zeros(&[5, 3]), &zeros(&[4, 3]), &zeros(&[4]), false).is_ok());
+    assert!(linear(&zeros(&[5, 3]), &zeros(&[4, 2]), &zeros(&[4]), false).is_err());
+    assert!(linear(&zeros(&[5, 3]), &zeros(&[4, 3]), &zeros(&[3]), true).is_err());
 }

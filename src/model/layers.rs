@@ -35,20 +35,25 @@ impl Linear {
         self.forward_act(xs, false)
     }
 
-    /// (N, in) -> (N, out), with the ReLU fused into the bias add when `relu`.
+    /// (N, in) -> (N, out), with the ReLU fused in when `relu`: one fused CPU op
+    /// (`model::fused_linear`) when there is a bias, candle's matmul and add otherwise.
     pub fn forward_act(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
-        let ys = xs.matmul(&self.weight.t()?)?;
         match &self.bias {
-            Some(bias) if ys.device().is_cpu() && !composite_kernels() => {
-                Ok(super::fused::bias_add(&ys, bias, relu)?)
+            Some(bias) if xs.device().is_cpu() && !composite_kernels() => {
+                Ok(super::fused_linear::linear(xs, &self.weight, bias, relu)?)
             }
-            Some(bias) => {
-                let ys = ys.broadcast_add(bias)?;
-                Ok(if relu { ys.relu()? } else { ys })
-            }
-            None if relu => Ok(ys.relu()?),
-            None => Ok(ys),
+            _ => self.forward_composite(xs, relu),
         }
+    }
+
+    /// The same layer from candle's differentiable ops (the reference for the fused kernel).
+    pub fn forward_composite(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
+        let ys = xs.matmul(&self.weight.t()?)?;
+        let ys = match &self.bias {
+            Some(bias) => ys.broadcast_add(bias)?,
+            None => ys,
+        };
+        Ok(if relu { ys.relu()? } else { ys })
     }
 }
 

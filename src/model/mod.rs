@@ -6,6 +6,7 @@
 
 pub mod fused;
 pub mod fused_attention;
+pub mod fused_linear;
 pub mod layers;
 pub mod params;
 
