@@ -10,6 +10,7 @@
 //! Checked against the composite attention (`tests/fused.rs`) and by finite differences.
 
 use super::fused::{by_dtype, contiguous_slice};
+use super::softmax_row::{softmax_in_place, SoftmaxFloat};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor};
 use num_traits::Float;
@@ -111,7 +112,7 @@ impl<T> Operand<T> {
 /// dst (m x n, row stride `dst_rs`) = scale * lhs (m x k) · rhs (k x n), single-threaded.
 ///
 /// SAFETY: the operands must address m x k, k x n and m x n valid elements with their strides.
-unsafe fn matmul<T: Float + 'static>(
+unsafe fn matmul<T: SoftmaxFloat>(
     (m, n, k): (usize, usize, usize),
     dst: *mut T,
     dst_rs: usize,
@@ -145,7 +146,7 @@ unsafe fn matmul<T: Float + 'static>(
 /// P = causal softmax(scale * Q K^T) of one head into `probs` (T x T, zeros above the diagonal).
 ///
 /// SAFETY: `q` and `k` point at the head's columns of a qkv with row stride 3d.
-unsafe fn attention_probs<T: Float + 'static>(
+unsafe fn attention_probs<T: SoftmaxFloat>(
     s: &AttentionShape,
     q: *const T,
     k: *const T,
@@ -164,19 +165,12 @@ unsafe fn attention_probs<T: Float + 'static>(
     );
     for (i, row) in probs.chunks_mut(t).enumerate() {
         let (visible, future) = row.split_at_mut(i + 1);
-        let max = visible.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-        let mut sum = T::zero();
-        for v in visible.iter_mut() {
-            *v = (*v - max).exp();
-            sum = sum + *v;
-        }
-        let inv = sum.recip();
-        visible.iter_mut().for_each(|v| *v = *v * inv);
+        softmax_in_place(visible);
         future.iter_mut().for_each(|v| *v = T::zero());
     }
 }
 
-fn forward<T: Float + Send + Sync + 'static>(qkv: &[T], s: AttentionShape) -> Vec<T> {
+fn forward<T: SoftmaxFloat>(qkv: &[T], s: AttentionShape) -> Vec<T> {
     let (t, d, dh) = (s.seq, s.width, s.head_dim());
     let mut out = vec![T::zero(); s.batch * t * d];
     let dst = SharedMut(out.as_mut_ptr());
@@ -211,7 +205,7 @@ fn softmax_backward<T: Float>(probs: &[T], dprobs: &mut [T], t: usize, scale: T)
     }
 }
 
-fn backward<T: Float + Send + Sync + 'static>(qkv: &[T], grad: &[T], s: AttentionShape) -> Vec<T> {
+fn backward<T: SoftmaxFloat>(qkv: &[T], grad: &[T], s: AttentionShape) -> Vec<T> {
     let (t, d, dh) = (s.seq, s.width, s.head_dim());
     let scale = T::from(s.scale()).unwrap_or(T::one());
     let mut dqkv = vec![T::zero(); qkv.len()];

@@ -9,6 +9,7 @@ pub mod fused_attention;
 pub mod fused_linear;
 pub mod layers;
 pub mod params;
+pub mod softmax_row;
 
 use crate::config::{Arch, ModelConfig, Positions};
 use crate::error::Result;
