@@ -8,8 +8,10 @@
 //!   dbeta = sum_rows g. Checked against the composite LayerNorm and by finite differences.
 //! CPU only: on other devices `LayerNorm` uses the composite (differentiable) ops.
 
+use super::lanes;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use multiversion::multiversion;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -64,78 +66,90 @@ pub(super) fn contiguous_slice<'a, T: candle_core::WithDType>(
     }
 }
 
-/// (mean, rstd) of one row.
-fn stats<T: Float>(row: &[T], eps: f64) -> (T, T) {
+/// Writes row - mean into `centered`; returns rstd = 1 / sqrt(var + eps).
+#[inline(always)]
+fn center<T: Float>(row: &[T], centered: &mut [T], eps: T) -> T {
     let n = T::from(row.len()).unwrap_or(T::one());
-    let mean = row.iter().fold(T::zero(), |a, &v| a + v) / n;
-    let var = row
-        .iter()
-        .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
-        / n;
-    (
-        mean,
-        (var + T::from(eps).unwrap_or(T::zero())).sqrt().recip(),
-    )
+    let mean = lanes::sum(row) / n;
+    centered
+        .iter_mut()
+        .zip(row)
+        .for_each(|(c, &v)| *c = v - mean);
+    (lanes::dot(centered, centered) / n + eps).sqrt().recip()
+}
+
+/// LayerNorm of the rows of `x` (a chunk of whole rows) into `out`.
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+fn forward_rows<T: Float>(x: &[T], out: &mut [T], gamma: &[T], beta: &[T], eps: T) {
+    let d = gamma.len();
+    for (o, row) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+        let rstd = center(row, o, eps);
+        for ((o, &g), &b) in o.iter_mut().zip(gamma).zip(beta) {
+            *o = *o * rstd * g + b;
+        }
+    }
 }
 
 fn forward<T: Float + Send + Sync>(x: &[T], gamma: &[T], beta: &[T], eps: f64) -> Vec<T> {
-    let d = gamma.len();
+    let chunk = ROWS_PER_CHUNK * gamma.len();
+    let eps = T::from(eps).unwrap_or(T::zero());
     let mut y = vec![T::zero(); x.len()];
-    y.par_chunks_mut(d)
-        .zip(x.par_chunks(d))
-        .for_each(|(out, row)| {
-            let (mean, rstd) = stats(row, eps);
-            for i in 0..d {
-                out[i] = (row[i] - mean) * rstd * gamma[i] + beta[i];
-            }
-        });
+    y.par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk))
+        .for_each(|(out, xs)| forward_rows(xs, out, gamma, beta, eps));
     y
 }
 
+/// dx of the rows of a chunk into `dx`, and that chunk's dgamma, dbeta added into `acc` (2d).
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+fn backward_rows<T: Float>(x: &[T], dy: &[T], dx: &mut [T], gamma: &[T], eps: T, acc: &mut [T]) {
+    let d = gamma.len();
+    let dn = T::from(d).unwrap_or(T::one());
+    let (dgamma, dbeta) = acc.split_at_mut(d);
+    let mut gx = vec![T::zero(); d];
+    let rows = dx.chunks_exact_mut(d).zip(x.chunks_exact(d));
+    for ((dx_row, row), g) in rows.zip(dy.chunks_exact(d)) {
+        // dx_row holds xhat until the last loop overwrites it with dx.
+        let rstd = center(row, dx_row, eps);
+        dx_row.iter_mut().for_each(|v| *v = *v * rstd);
+        gx.iter_mut()
+            .zip(g)
+            .zip(gamma)
+            .for_each(|((o, &g), &w)| *o = g * w);
+        let mean_gx = lanes::sum(&gx) / dn;
+        let mean_gx_xhat = lanes::dot(&gx, dx_row) / dn;
+        for (((dg, db), &g), &xhat) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(g).zip(&*dx_row)
+        {
+            *dg = *dg + g * xhat;
+            *db = *db + g;
+        }
+        for (v, &gx) in dx_row.iter_mut().zip(&gx) {
+            *v = rstd * (gx - mean_gx - *v * mean_gx_xhat);
+        }
+    }
+}
+
+/// [dx (N*d) | dgamma (d) | dbeta (d)]: chunks of rows in parallel, each with its own
+/// dgamma/dbeta partial sums, reduced at the end.
 fn backward<T: Float + Send + Sync>(x: &[T], gamma: &[T], dy: &[T], eps: f64) -> Vec<T> {
     let d = gamma.len();
-    let n_rows = x.len() / d;
+    let chunk = ROWS_PER_CHUNK * d;
+    let eps = T::from(eps).unwrap_or(T::zero());
     let mut out = vec![T::zero(); x.len() + 2 * d];
     let (dx, _) = out.split_at_mut(x.len());
-    let dn = T::from(d).unwrap_or(T::one());
-    dx.par_chunks_mut(d)
-        .zip(x.par_chunks(d))
-        .zip(dy.par_chunks(d))
-        .for_each(|((dx_row, row), g)| {
-            let (mean, rstd) = stats(row, eps);
-            let (mut sum_gx, mut sum_gx_xhat) = (T::zero(), T::zero());
-            for i in 0..d {
-                let gx = g[i] * gamma[i];
-                sum_gx = sum_gx + gx;
-                sum_gx_xhat = sum_gx_xhat + gx * (row[i] - mean) * rstd;
-            }
-            let (mean_gx, mean_gx_xhat) = (sum_gx / dn, sum_gx_xhat / dn);
-            for i in 0..d {
-                let xhat = (row[i] - mean) * rstd;
-                dx_row[i] = rstd * (g[i] * gamma[i] - mean_gx - xhat * mean_gx_xhat);
-            }
-        });
-    // dgamma, dbeta: per-chunk partial sums in parallel, then one reduction.
-    let chunk = ROWS_PER_CHUNK * d;
-    let partial = x
-        .par_chunks(chunk)
+    let partial = dx
+        .par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk))
         .zip(dy.par_chunks(chunk))
-        .map(|(xs, gs)| {
+        .map(|((dx, xs), gs)| {
             let mut acc = vec![T::zero(); 2 * d];
-            for (row, g) in xs.chunks(d).zip(gs.chunks(d)) {
-                let (mean, rstd) = stats(row, eps);
-                for i in 0..d {
-                    acc[i] = acc[i] + g[i] * (row[i] - mean) * rstd;
-                    acc[d + i] = acc[d + i] + g[i];
-                }
-            }
+            backward_rows(xs, gs, dx, gamma, eps, &mut acc);
             acc
         })
         .reduce(
             || vec![T::zero(); 2 * d],
             |a, b| a.iter().zip(&b).map(|(&u, &v)| u + v).collect(),
         );
-    let _ = n_rows;
     out[x.len()..].copy_from_slice(&partial);
     out
 }

@@ -7,6 +7,7 @@
 pub mod fused;
 pub mod fused_attention;
 pub mod fused_linear;
+pub mod lanes;
 pub mod layers;
 pub mod params;
 pub mod softmax_row;

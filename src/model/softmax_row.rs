@@ -1,5 +1,5 @@
 //! Softmax of one row in place, written so the compiler vectorises it: lane-wise max and sum
-//! accumulators, and for f32 an exp without a libm call per element (libm's `expf` is scalar
+//! (`model::lanes`), and for f32 an exp without a libm call per element (libm's `expf` is scalar
 //! and was a tenth of the fused attention's time).
 //!
 //! `exp_f32` is the Cephes single-precision range reduction and polynomial: x = n ln2 + r with
@@ -7,10 +7,9 @@
 //! error below 2e-7 on the softmax range (checked against f64 `exp` in the tests); f64 rows
 //! keep the exact `exp`, so the finite-difference tests see the same numbers as before.
 
+use super::lanes;
+use multiversion::multiversion;
 use num_traits::Float;
-
-/// Accumulator lanes: enough independent chains for AVX-512 f32 and to hide add latency.
-const LANES: usize = 16;
 
 /// Floats the row softmax works on: f32 with the vectorisable exp, f64 with libm's.
 pub trait SoftmaxFloat: Float + Send + Sync + 'static {
@@ -19,12 +18,14 @@ pub trait SoftmaxFloat: Float + Send + Sync + 'static {
 }
 
 impl SoftmaxFloat for f32 {
+    #[inline(always)]
     fn exp_shifted(xs: &mut [f32], shift: f32) {
         xs.iter_mut().for_each(|v| *v = exp_f32(*v - shift));
     }
 }
 
 impl SoftmaxFloat for f64 {
+    #[inline(always)]
     fn exp_shifted(xs: &mut [f64], shift: f64) {
         xs.iter_mut().for_each(|v| *v = (*v - shift).exp());
     }
@@ -57,38 +58,11 @@ pub fn exp_f32(x: f32) -> f32 {
     y * f32::from_bits(((n_int + 127) as u32) << 23)
 }
 
-/// Largest element (the row must be non-empty and NaN-free for a meaningful result).
-fn max<T: Float>(xs: &[T]) -> T {
-    let mut lanes = [T::neg_infinity(); LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (m, &v) in lanes.iter_mut().zip(chunk) {
-            *m = if v > *m { v } else { *m };
-        }
-    }
-    let max = tail.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    lanes.iter().fold(max, |m, &v| m.max(v))
-}
-
-/// Sum of the elements, in LANES partial sums.
-fn sum<T: Float>(xs: &[T]) -> T {
-    let mut lanes = [T::zero(); LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (s, &v) in lanes.iter_mut().zip(chunk) {
-            *s = *s + v;
-        }
-    }
-    let total = tail.iter().fold(T::zero(), |s, &v| s + v);
-    lanes.iter().fold(total, |s, &v| s + v)
-}
-
-/// Softmax of `row` in place.
+/// Softmax of `row` in place (AVX-512 / AVX2 clones chosen at run time).
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
 pub fn softmax_in_place<T: SoftmaxFloat>(row: &mut [T]) {
-    T::exp_shifted(row, max(row));
-    let inv = sum(row).recip();
+    T::exp_shifted(row, lanes::max(row));
+    let inv = lanes::sum(row).recip();
     row.iter_mut().for_each(|v| *v = *v * inv);
 }
 
