@@ -79,7 +79,7 @@ fn center<T: Float>(row: &[T], centered: &mut [T], eps: T) -> T {
 }
 
 /// LayerNorm of the rows of `x` (a chunk of whole rows) into `out`.
-#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+#[multiversion(targets = "simd")]
 fn forward_rows<T: Float>(x: &[T], out: &mut [T], gamma: &[T], beta: &[T], eps: T) {
     let d = gamma.len();
     for (o, row) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
@@ -101,7 +101,7 @@ fn forward<T: Float + Send + Sync>(x: &[T], gamma: &[T], beta: &[T], eps: f64) -
 }
 
 /// dx of the rows of a chunk into `dx`, and that chunk's dgamma, dbeta added into `acc` (2d).
-#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+#[multiversion(targets = "simd")]
 fn backward_rows<T: Float>(x: &[T], dy: &[T], dx: &mut [T], gamma: &[T], eps: T, acc: &mut [T]) {
     let d = gamma.len();
     let dn = T::from(d).unwrap_or(T::one());

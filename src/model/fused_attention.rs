@@ -10,9 +10,11 @@
 //! Checked against the composite attention (`tests/fused.rs`) and by finite differences.
 
 use super::fused::{by_dtype, contiguous_slice};
+use super::lanes;
 use super::softmax_row::{softmax_in_place, SoftmaxFloat};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor};
+use multiversion::multiversion;
 use num_traits::Float;
 use rayon::prelude::*;
 
@@ -193,12 +195,10 @@ fn forward<T: SoftmaxFloat>(qkv: &[T], s: AttentionShape) -> Vec<T> {
 }
 
 /// dS = scale * P ⊙ (dP - rowsum(dP ⊙ P)), in place in `dprobs` (zero above the diagonal as P).
+#[multiversion(targets = "simd")]
 fn softmax_backward<T: Float>(probs: &[T], dprobs: &mut [T], t: usize, scale: T) {
-    for (p, dp) in probs.chunks(t).zip(dprobs.chunks_mut(t)) {
-        let dot = p
-            .iter()
-            .zip(dp.iter())
-            .fold(T::zero(), |a, (&p, &g)| a + p * g);
+    for (p, dp) in probs.chunks_exact(t).zip(dprobs.chunks_exact_mut(t)) {
+        let dot = lanes::dot(p, dp);
         for (g, &p) in dp.iter_mut().zip(p) {
             *g = scale * p * (*g - dot);
         }

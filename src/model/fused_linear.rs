@@ -11,6 +11,7 @@
 use super::fused::{by_dtype, contiguous_slice};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor};
+use multiversion::multiversion;
 use num_traits::Float;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -106,7 +107,7 @@ fn forward<T: Float + Send + Sync + 'static>(x: &[T], w: &[T], b: &[T], relu: bo
     }
     if relu {
         y.par_chunks_mut(n_out * ROWS_PER_TASK)
-            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(T::zero())));
+            .for_each(relu_in_place);
     }
     y
 }
@@ -141,21 +142,52 @@ fn backward<T: Float + Send + Sync + 'static>(x: &[T], w: &[T], g: &[T], n_out: 
 
 /// Sums over the rows of a (rows, width) matrix: parallel partial sums, then one reduction.
 fn column_sums<T: Float + Send + Sync>(g: &[T], width: usize) -> Vec<T> {
-    let add = |mut acc: Vec<T>, row: &[T]| {
-        acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + v);
-        acc
-    };
     g.par_chunks(width * ROWS_PER_TASK)
-        .map(|chunk| chunk.chunks(width).fold(vec![T::zero(); width], add))
-        .reduce(|| vec![T::zero(); width], |a, b| add(a, &b))
+        .map(|rows| {
+            let mut acc = vec![T::zero(); width];
+            add_rows(&mut acc, rows);
+            acc
+        })
+        .reduce(
+            || vec![T::zero(); width],
+            |mut a, b| {
+                add_rows(&mut a, &b);
+                a
+            },
+        )
+}
+
+/// acc += every row of `rows` (rows of acc.len() values).
+#[multiversion(targets = "simd")]
+fn add_rows<T: Float>(acc: &mut [T], rows: &[T]) {
+    for row in rows.chunks_exact(acc.len()) {
+        acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + v);
+    }
+}
+
+/// max(x, 0) in place.
+#[multiversion(targets = "simd")]
+fn relu_in_place<T: Float>(xs: &mut [T]) {
+    xs.iter_mut()
+        .for_each(|v| *v = if *v > T::zero() { *v } else { T::zero() });
+}
+
+/// out = G where y > 0, else 0.
+#[multiversion(targets = "simd")]
+fn mask_by_sign<T: Float>(out: &mut [T], y: &[T], g: &[T]) {
+    for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
+        *o = if y > T::zero() { g } else { T::zero() };
+    }
 }
 
 /// G masked by y > 0 (the ReLU derivative), from y and G.
 fn relu_mask<T: Float + Send + Sync>(y: &[T], g: &[T]) -> Vec<T> {
-    y.par_iter()
-        .zip(g)
-        .map(|(&y, &g)| if y > T::zero() { g } else { T::zero() })
-        .collect()
+    let chunk = 1 << 14;
+    let mut out = vec![T::zero(); g.len()];
+    out.par_chunks_mut(chunk)
+        .zip(y.par_chunks(chunk).zip(g.par_chunks(chunk)))
+        .for_each(|(o, (y, g))| mask_by_sign(o, y, g));
+    out
 }
 
 struct LinearOp {

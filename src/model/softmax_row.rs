@@ -59,7 +59,7 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 /// Softmax of `row` in place (AVX-512 / AVX2 clones chosen at run time).
-#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+#[multiversion(targets = "simd")]
 pub fn softmax_in_place<T: SoftmaxFloat>(row: &mut [T]) {
     T::exp_shifted(row, lanes::max(row));
     let inv = lanes::sum(row).recip();
