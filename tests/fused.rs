@@ -161,6 +161,7 @@ fn fused_attention_rejects_bad_shapes() {
     assert!(attention(&qkv, 2, 7, 5).is_err());
     let not_packed = Tensor::zeros((14, 35), DType::F32, &Device::Cpu).unwrap();
     assert!(attention(&not_packed, 2, 7, 5).is_err());
+    assert!(attention(&qkv, 2, 7, 0).is_err());
 }
 
 /// The fused linear layer equals candle's matmul + broadcast add (+ ReLU): outputs and the

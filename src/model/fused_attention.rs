@@ -36,7 +36,12 @@ struct AttentionShape {
 impl AttentionShape {
     fn new(dims: &[usize], batch: usize, seq: usize, heads: usize) -> Result<Self> {
         match dims {
-            [rows, cols] if *rows == batch * seq && cols % 3 == 0 && (cols / 3) % heads == 0 => {
+            [rows, cols]
+                if heads > 0
+                    && *rows == batch * seq
+                    && cols % 3 == 0
+                    && (cols / 3) % heads == 0 =>
+            {
                 Ok(Self {
                     batch,
                     seq,

@@ -46,9 +46,10 @@ fn parallelism() -> gemm::Parallelism {
 
 /// dst (m x n, row-major, row stride n) (+)= lhs · rhs with explicit (row, column) strides.
 ///
-/// SAFETY: every pointer must address its whole operand with the given strides; with
-/// `accumulate` false, dst may be uninitialised (it is only written).
-#[allow(clippy::too_many_arguments)]
+/// SAFETY: every pointer must address its whole operand with the given strides. With
+/// `accumulate` false, dst may be uninitialised: gemm 0.19 then sets alpha to 0 and never uses
+/// dst's old values (edge tiles are copied to a scratch tile that the alpha = 0 path zeroes
+/// before accumulating; `gemm-common/src/{gemm,microkernel}.rs`).
 unsafe fn gemm_into<T: Float + 'static>(
     (m, n, k): (usize, usize, usize),
     dst: *mut T,
