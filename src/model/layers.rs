@@ -47,7 +47,7 @@ impl Linear {
     }
 
     /// The same layer from candle's differentiable ops (the reference for the fused kernel).
-    pub fn forward_composite(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
+    fn forward_composite(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
         let ys = xs.matmul(&self.weight.t()?)?;
         let ys = match &self.bias {
             Some(bias) => ys.broadcast_add(bias)?,
