@@ -1,51 +1,27 @@
 //! `lnwarm claims`: verdicts on the paper's three claims from a study's results (and a grad-init
-//! JSON for claim 1). Each verdict states its rule; an effect within the seed spread (overlapping
-//! 95% intervals) is inconclusive. Failed runs (diverged or stalled) count against a configuration.
+//! JSON for claim 1). Training outcomes are bimodal (a seed trains or it stalls), so the rules use
+//! exact and rank tests, never means: failure rates with Fisher's exact test, final losses and
+//! updates-to-loss with the Mann–Whitney U test (a diverged run or a never-reached loss ranks
+//! worst). Tests over several peak rates or pairs are Bonferroni-corrected; every verdict states
+//! its rule. The grid arms are Adam with a linear warmup (or none); `extra` arms (other warmup
+//! kinds, RAdam) are judged separately in 2d.
 
 use crate::compare::{Group, Loaded};
-use crate::config::Arch;
+use crate::config::{Arch, OptimizerKind};
 use crate::grad_init::GradInitResult;
-use crate::outcome::Outcome as RunOutcome;
-use crate::stats::Interval;
+use crate::schedule::WarmupKind;
+use crate::stats::binomial::{fisher_greater, fisher_two_sided};
+use crate::stats::rank::{mann_whitney_less, MedianInterval};
 use crate::verdict::{Outcome, Verdict};
 
-/// How configuration A compares with B on final validation loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Worse,
-    Better,
-    Unclear,
-}
+/// Significance level of every test, before the Bonferroni correction.
+pub const ALPHA: f64 = 0.05;
 
-fn failed_majority(g: &Group) -> bool {
-    let failed = g
-        .outcomes()
-        .iter()
-        .filter(|o| **o != RunOutcome::Ok)
-        .count();
-    2 * failed > g.runs.len()
-}
+/// How many loss levels claim 3's updates-to-loss curve is tested at.
+pub const CLAIM3_LEVELS: usize = 10;
 
-/// A is worse than B if most of A's seeds failed and most of B's did not, or if A's final-loss
-/// interval lies entirely above B's (better: the mirror image); else unclear.
-pub fn compare(a: &Group, b: &Group) -> Cmp {
-    match (failed_majority(a), failed_majority(b)) {
-        (true, false) => return Cmp::Worse,
-        (false, true) => return Cmp::Better,
-        (true, true) => return Cmp::Unclear,
-        _ => {}
-    }
-    let (x, y) = (a.final_val(), b.final_val());
-    if x.n < 2 || y.n < 2 {
-        Cmp::Unclear
-    } else if x.lo > y.hi {
-        Cmp::Worse
-    } else if x.hi < y.lo {
-        Cmp::Better
-    } else {
-        Cmp::Unclear
-    }
-}
+/// Claim 3's levels start this far below the unigram entropy (a model clearly using context).
+pub const CLAIM3_TOP_MARGIN: f64 = 0.3;
 
 fn warmup(g: &Group) -> u64 {
     g.runs[0].config.schedule.warmup.steps
@@ -60,11 +36,21 @@ fn peak(g: &Group) -> f64 {
     g.runs[0].config.schedule.peak_lr
 }
 
-fn of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
+/// A grid arm: Adam with a linear warmup or none (the paper's setting).
+fn is_grid_arm(g: &Group) -> bool {
+    let c = &g.runs[0].config;
+    c.optim.kind == OptimizerKind::Adam
+        && matches!(
+            c.schedule.warmup.kind,
+            WarmupKind::None | WarmupKind::Linear
+        )
+}
+
+fn grid_of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
     loaded
         .groups
         .iter()
-        .filter(|g| g.arch() == Some(arch))
+        .filter(|g| g.arch() == Some(arch) && is_grid_arm(g))
         .collect()
 }
 
@@ -75,26 +61,34 @@ fn lrs(groups: &[&Group]) -> Vec<f64> {
     v
 }
 
+fn at_lr<'a>(groups: &[&'a Group], lr: f64) -> Vec<&'a Group> {
+    groups.iter().copied().filter(|g| peak(g) == lr).collect()
+}
+
+/// `post-ln w=0 lr=0.003: failed 5/5 [0.48, 1.00], final 3.05 [3.04, 3.07]`.
 fn describe(g: &Group) -> String {
-    let fails = g.runs.len() - g.count(RunOutcome::Ok);
     format!(
-        "{} (final val {}, {fails}/{} failed)",
+        "{}: failed {}, final {}",
         g.label(),
-        g.final_val().fmt(3),
-        g.runs.len()
+        g.failures().fmt(),
+        MedianInterval::of(&g.final_losses()).fmt(3)
     )
 }
 
-fn inconclusive(claim: &str, rule: &str, why: &str) -> Verdict {
+fn verdict(claim: &str, outcome: Outcome, rule: &str, evidence: Vec<String>) -> Verdict {
     Verdict {
         claim: claim.into(),
-        outcome: Outcome::Inconclusive,
+        outcome,
         rule: rule.into(),
-        evidence: why.into(),
+        evidence: evidence.join("; "),
     }
 }
 
-/// All verdicts: claim 1 (from grad-init, if given), 2a-2c and 2, 3.
+fn inconclusive(claim: &str, rule: &str, why: &str) -> Verdict {
+    verdict(claim, Outcome::Inconclusive, rule, vec![why.into()])
+}
+
+/// All verdicts: claim 1 (from grad-init, if given), 2, 2a-2d and 3.
 pub fn verdicts(loaded: &Loaded, grad_init: Option<&GradInitResult>) -> Vec<Verdict> {
     let mut out = claim1(grad_init);
     out.extend(claim2(loaded));
@@ -121,245 +115,316 @@ fn claim1(grad_init: Option<&GradInitResult>) -> Vec<Verdict> {
     let evidence = subs
         .iter()
         .map(|v| format!("{}: {}", v.claim, v.outcome.name()))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut out = vec![Verdict {
-        claim: claim.into(),
-        outcome,
-        rule: rule.into(),
-        evidence,
-    }];
+        .collect();
+    let mut out = vec![verdict(claim, outcome, rule, evidence)];
     out.extend(gi.verdicts.iter().cloned());
     out
 }
 
 fn claim2(loaded: &Loaded) -> Vec<Verdict> {
-    let post = of_arch(loaded, Arch::PostLn);
+    let post = grid_of_arch(loaded, Arch::PostLn);
     let needs = needs_warmup(&post);
-    let length = sensitivity(&post, "2b Post-LN is sensitive to the warmup length", true);
-    let lr = sensitivity(
-        &post,
-        "2c Post-LN is sensitive to the peak learning rate",
-        false,
-    );
-    let overall = Verdict {
-        claim: "2 Post-LN needs warmup and is sensitive to its length and to the peak lr".into(),
-        outcome: Outcome::all([needs.outcome, length.outcome, lr.outcome]),
-        rule:
-            "2a, 2b and 2c all hold -> holds; any does not hold -> does not hold; else inconclusive"
-                .into(),
-        evidence: [&needs, &length, &lr]
+    let length = sensitivity(&post, Axis::WarmupLength);
+    let lr = sensitivity(&post, Axis::PeakLr);
+    let overall = verdict(
+        "2 Post-LN needs warmup and is sensitive to its length and to the peak lr",
+        Outcome::all([needs.outcome, length.outcome, lr.outcome]),
+        "2a, 2b and 2c all hold -> holds; any does not hold -> does not hold; else inconclusive",
+        [&needs, &length, &lr]
             .iter()
             .map(|v| format!("{}: {}", &v.claim[..2], v.outcome.name()))
-            .collect::<Vec<_>>()
-            .join("; "),
-    };
-    vec![overall, needs, length, lr]
+            .collect(),
+    );
+    let mut out = vec![overall, needs, length, lr];
+    out.extend(rescues(loaded, &post));
+    out
+}
+
+/// The warmup arm that fails least (then: lowest median final loss).
+fn best_warmup_arm<'a>(groups: &[&'a Group]) -> Option<&'a Group> {
+    groups
+        .iter()
+        .copied()
+        .filter(|g| !no_warmup(g))
+        .min_by(|a, b| {
+            let key = |g: &Group| (g.failures().k, MedianInterval::of(&g.final_losses()).median);
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        })
 }
 
 fn needs_warmup(post: &[&Group]) -> Verdict {
     let claim = "2a Post-LN needs warmup";
-    let rule = "at each peak lr, Post-LN without warmup vs the best Post-LN with warmup: worse (most seeds failed while the other's did not, or final-loss intervals disjoint and higher) at some lr -> holds; better at every lr -> does not hold; else inconclusive";
-    let mut worse_any = false;
-    let mut better_all = true;
+    let pairs: Vec<(f64, &Group, &Group)> = lrs(post)
+        .into_iter()
+        .filter_map(|lr| {
+            let at = at_lr(post, lr);
+            let none = at.iter().copied().find(|g| no_warmup(g))?;
+            Some((lr, none, best_warmup_arm(&at)?))
+        })
+        .collect();
+    let level = ALPHA / pairs.len().max(1) as f64;
+    let rule = format!(
+        "at each peak lr, Post-LN without warmup vs the Post-LN warmup arm that fails least: one-sided Fisher exact test on the failure counts (stalled + diverged); p < {ALPHA}/{} (Bonferroni over the peak lrs) at some lr -> holds; at every lr no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not hold; else inconclusive",
+        pairs.len().max(1)
+    );
+    if pairs.is_empty() {
+        return inconclusive(
+            claim,
+            &rule,
+            "the study has no Post-LN pair (warmup 0 and warmup > 0 at one peak lr)",
+        );
+    }
+    let (mut holds, mut never_worse) = (false, true);
     let mut evidence = Vec::new();
-    let mut compared = 0;
-    for lr in lrs(post) {
-        let at: Vec<&Group> = post.iter().copied().filter(|g| peak(g) == lr).collect();
-        let (Some(none), Some(best)) = (
-            at.iter().find(|g| no_warmup(g)),
-            best_by_loss(at.iter().copied().filter(|g| !no_warmup(g))),
-        ) else {
-            continue;
-        };
-        compared += 1;
-        let c = compare(none, best);
-        worse_any |= c == Cmp::Worse;
-        better_all &= c == Cmp::Better;
+    for (lr, none, best) in pairs {
+        let p = fisher_greater(none.failures(), best.failures());
+        let p_loss = mann_whitney_less(&best.final_losses(), &none.final_losses());
+        holds |= p < level;
+        never_worse &= none.failures().k == 0 && p_loss >= ALPHA;
         evidence.push(format!(
-            "lr {lr}: {} vs {}: {c:?}",
+            "lr {lr}: {} vs {}: Fisher p = {p:.4}, final-loss Mann-Whitney p = {p_loss:.4}",
             describe(none),
             describe(best)
         ));
     }
-    if compared == 0 {
-        return inconclusive(
-            claim,
-            rule,
-            "the study has no Post-LN pair (warmup 0 and warmup > 0 at one peak lr)",
-        );
-    }
-    let outcome = if worse_any {
+    let outcome = if holds {
         Outcome::Holds
-    } else if better_all {
+    } else if never_worse {
         Outcome::DoesNotHold
     } else {
         Outcome::Inconclusive
     };
-    Verdict {
-        claim: claim.into(),
-        outcome,
-        rule: rule.into(),
-        evidence: evidence.join("; "),
-    }
+    verdict(claim, outcome, &rule, evidence)
 }
 
-/// Does some pair of configurations differing only in warmup length (or only in peak lr) differ?
-fn sensitivity(post: &[&Group], claim: &str, by_length: bool) -> Verdict {
-    let rule = if by_length {
-        "at a fixed peak lr, some two Post-LN warmup lengths > 0 (or, with only one, 0 and it) give separable results (compare: worse/better) -> holds; every pair overlapping -> inconclusive"
-    } else {
-        "at a fixed warmup length, some two Post-LN peak lrs give separable results -> holds; every pair overlapping -> inconclusive"
-    };
-    let mut keys: Vec<(u64, u64)> = post
+#[derive(Clone, Copy, PartialEq)]
+enum Axis {
+    WarmupLength,
+    PeakLr,
+}
+
+/// Sets of Post-LN arms that differ only in `axis` (warmup lengths at one lr, or lrs at one
+/// warmup length). For the length, the no-warmup arm joins only when a single length > 0 exists
+/// (2a already compares none with warmup).
+fn sets<'a>(post: &[&'a Group], axis: Axis) -> Vec<Vec<&'a Group>> {
+    let mut keys: Vec<u64> = post
         .iter()
-        .map(|g| {
-            if by_length {
-                (peak(g).to_bits(), 0)
-            } else {
-                (warmup(g), 0)
-            }
+        .map(|g| match axis {
+            Axis::WarmupLength => peak(g).to_bits(),
+            Axis::PeakLr => warmup(g),
         })
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    let mut evidence = Vec::new();
-    let mut separable = false;
-    let mut pairs = 0;
-    for (key, _) in keys {
-        let mut set: Vec<&Group> = post
-            .iter()
-            .copied()
-            .filter(|g| {
-                if by_length {
-                    peak(g).to_bits() == key
-                } else {
-                    warmup(g) == key
-                }
-            })
-            .collect();
-        if by_length && set.iter().filter(|g| !no_warmup(g)).count() >= 2 {
-            set.retain(|g| !no_warmup(g));
-        }
-        for (i, a) in set.iter().enumerate() {
-            for b in &set[i + 1..] {
-                pairs += 1;
-                let c = compare(a, b);
-                if c != Cmp::Unclear {
-                    separable = true;
-                    evidence.push(format!("{} vs {}: {c:?}", describe(a), describe(b)));
-                }
+    keys.into_iter()
+        .map(|key| {
+            let mut set: Vec<&Group> = post
+                .iter()
+                .copied()
+                .filter(|g| match axis {
+                    Axis::WarmupLength => peak(g).to_bits() == key,
+                    Axis::PeakLr => warmup(g) == key,
+                })
+                .collect();
+            if axis == Axis::WarmupLength && set.iter().filter(|g| !no_warmup(g)).count() >= 2 {
+                set.retain(|g| !no_warmup(g));
             }
+            set
+        })
+        .collect()
+}
+
+/// Two-sided p-values of a pair: Fisher on failures, Mann–Whitney on final losses.
+fn pair_tests(a: &Group, b: &Group) -> (f64, f64) {
+    let fisher = fisher_two_sided(a.failures(), b.failures());
+    let (fa, fb) = (a.final_losses(), b.final_losses());
+    let rank = (2.0 * mann_whitney_less(&fa, &fb).min(mann_whitney_less(&fb, &fa))).min(1.0);
+    (fisher, rank)
+}
+
+/// Does some pair of Post-LN arms differing only in `axis` differ in failures or final loss?
+fn sensitivity(post: &[&Group], axis: Axis) -> Verdict {
+    let claim = match axis {
+        Axis::WarmupLength => "2b Post-LN is sensitive to the warmup length",
+        Axis::PeakLr => "2c Post-LN is sensitive to the peak learning rate",
+    };
+    let pairs: Vec<(&Group, &Group)> = sets(post, axis)
+        .into_iter()
+        .flat_map(|set| {
+            (0..set.len())
+                .flat_map(|i| (i + 1..set.len()).map(move |j| (i, j)))
+                .map(|(i, j)| (set[i], set[j]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let tests = 2 * pairs.len().max(1);
+    let level = ALPHA / tests as f64;
+    let rule = format!(
+        "every pair of Post-LN arms that differ only in {}: two-sided Fisher exact test on failures and two-sided Mann-Whitney U test on final losses; some p < {ALPHA}/{tests} (Bonferroni over all {tests} tests) -> holds; none -> inconclusive (at a few seeds a null result is no evidence of insensitivity)",
+        match axis {
+            Axis::WarmupLength => "the warmup length (at one peak lr)",
+            Axis::PeakLr => "the peak lr (at one warmup length)",
         }
-    }
-    if pairs == 0 {
+    );
+    if pairs.is_empty() {
         return inconclusive(
             claim,
-            rule,
+            &rule,
             "the study has no Post-LN configurations that differ only in this axis",
         );
     }
-    if evidence.is_empty() {
-        evidence.push(format!("{pairs} pair(s), all within the seed spread"));
-    }
+    let mut separable = false;
+    let evidence = pairs
+        .iter()
+        .map(|(a, b)| {
+            let (fisher, rank) = pair_tests(a, b);
+            separable |= fisher < level || rank < level;
+            format!(
+                "{} vs {}: Fisher p = {fisher:.4}, Mann-Whitney p = {rank:.4}",
+                describe(a),
+                describe(b)
+            )
+        })
+        .collect();
     let outcome = if separable {
         Outcome::Holds
     } else {
         Outcome::Inconclusive
     };
-    Verdict {
-        claim: claim.into(),
-        outcome,
-        rule: rule.into(),
-        evidence: evidence.join("; "),
-    }
+    verdict(claim, outcome, &rule, evidence)
 }
 
-fn best_by_loss<'a>(groups: impl Iterator<Item = &'a Group>) -> Option<&'a Group> {
-    groups.min_by(|a, b| score(a).total_cmp(&score(b)))
-}
-
-fn score(g: &Group) -> f64 {
-    if failed_majority(g) {
-        f64::INFINITY
-    } else {
-        g.final_val().mean
-    }
-}
-
-/// Per-seed updates to reach the target; a seed that never reaches it counts as steps + 1.
-fn steps_interval(g: &Group, target: f64) -> (Interval, usize) {
-    let steps = g.steps_to(target);
-    let reached = steps.iter().flatten().count();
-    let values: Vec<f64> = steps
+/// 2d: at each peak lr where Post-LN without warmup failed, does each extra arm (another warmup
+/// kind, or RAdam) fail less?
+fn rescues(loaded: &Loaded, post_grid: &[&Group]) -> Vec<Verdict> {
+    let rule = format!("one-sided Fisher exact test that Post-LN without warmup (Adam) fails more often than the arm: p < {ALPHA} -> holds; the arm fails at least as often -> does not hold; else inconclusive");
+    let extras = loaded
+        .groups
         .iter()
-        .zip(&g.runs)
-        .map(|(s, r)| s.map_or(r.config.train.steps as f64 + 1.0, |s| s as f64))
-        .collect();
-    (Interval::of(&values), reached)
+        .filter(|g| g.arch() == Some(Arch::PostLn) && !is_grid_arm(g));
+    extras
+        .filter_map(|arm| {
+            let none = post_grid
+                .iter()
+                .find(|g| no_warmup(g) && peak(g) == peak(arm))?;
+            let claim = format!("2d {} rescues Post-LN at lr {}", arm.label(), peak(arm));
+            let p = fisher_greater(none.failures(), arm.failures());
+            let outcome = if p < ALPHA {
+                Outcome::Holds
+            } else if arm.failures().k >= none.failures().k {
+                Outcome::DoesNotHold
+            } else {
+                Outcome::Inconclusive
+            };
+            let evidence = vec![format!(
+                "{} vs {}: Fisher p = {p:.4}",
+                describe(arm),
+                describe(none)
+            )];
+            Some(verdict(&claim, outcome, &rule, evidence))
+        })
+        .collect()
+}
+
+/// Claim 3's loss levels at one peak lr: evenly spaced from `top` down to `bottom`.
+pub fn levels(top: f64, bottom: f64) -> Vec<f64> {
+    if !(bottom < top) {
+        return Vec::new();
+    }
+    (0..CLAIM3_LEVELS)
+        .map(|i| top - (top - bottom) * i as f64 / (CLAIM3_LEVELS - 1) as f64)
+        .collect()
+}
+
+fn median_best(g: &Group) -> f64 {
+    MedianInterval::of(&g.best_losses()).median
+}
+
+/// The Post-LN warmup arm fastest to `level` (smallest median updates, then fewest failures).
+fn fastest_post<'a>(post: &[&'a Group], level: f64) -> Option<&'a Group> {
+    post.iter().copied().min_by(|a, b| {
+        let m = |g: &Group| MedianInterval::of(&g.updates_to(level)).median;
+        m(a).total_cmp(&m(b))
+            .then(a.failures().k.cmp(&b.failures().k))
+    })
 }
 
 fn claim3(loaded: &Loaded) -> Verdict {
-    let claim = format!(
-        "3 Pre-LN without warmup reaches val loss {:.3} in fewer updates than Post-LN with warmup",
-        loaded.target_loss
+    let claim = "3 Pre-LN without warmup reaches a given val loss in fewer updates than Post-LN with warmup";
+    let pre = grid_of_arch(loaded, Arch::PreLn);
+    let post = grid_of_arch(loaded, Arch::PostLn);
+    let entropy = loaded.unigram_entropy();
+    let lr_list: Vec<f64> = lrs(&pre)
+        .into_iter()
+        .filter(|lr| {
+            at_lr(&pre, *lr).iter().any(|g| no_warmup(g))
+                && at_lr(&post, *lr).iter().any(|g| !no_warmup(g))
+        })
+        .collect();
+    let level_p = ALPHA / lr_list.len().max(1) as f64;
+    let rule = format!(
+        "at each peak lr, {CLAIM3_LEVELS} loss levels from the unigram entropy - {CLAIM3_TOP_MARGIN} down to the worse of (Pre-LN without warmup, the best Post-LN warmup arm)'s median best val loss; at each level, updates to reach it per seed (never = worst) of Pre-LN without warmup vs the Post-LN warmup arm fastest to that level, one-sided Mann-Whitney U test each way at p < {ALPHA}/{} (Bonferroni over the peak lrs); faster at >= half of the levels and slower at none, at some lr and reversed at no lr -> holds; the mirror image -> does not hold; else inconclusive",
+        lr_list.len().max(1)
     );
-    let rule = "per seed, the first evaluated update with val loss <= target (never: steps + 1); at some peak lr the 95% interval for Pre-LN without warmup lies below that of the fastest Post-LN with warmup, and above it at none -> holds; the reverse -> does not hold; else inconclusive";
-    let pre = of_arch(loaded, Arch::PreLn);
-    let post = of_arch(loaded, Arch::PostLn);
-    let (mut faster, mut slower, mut evidence) = (false, false, Vec::new());
-    for lr in lrs(&pre) {
-        let Some(a) = pre.iter().find(|g| peak(g) == lr && no_warmup(g)) else {
+    let (mut faster_lr, mut slower_lr) = (false, false);
+    let mut evidence = Vec::new();
+    for lr in lr_list {
+        let pre_at = at_lr(&pre, lr);
+        let Some(a) = pre_at.iter().copied().find(|g| no_warmup(g)) else {
             continue;
         };
-        let candidates = post
+        let post_at: Vec<&Group> = at_lr(&post, lr)
+            .into_iter()
+            .filter(|g| !no_warmup(g))
+            .collect();
+        let best_post = post_at
             .iter()
-            .copied()
-            .filter(|g| peak(g) == lr && !no_warmup(g));
-        let Some(b) = candidates.min_by(|x, y| {
-            steps_interval(x, loaded.target_loss)
-                .0
-                .mean
-                .total_cmp(&steps_interval(y, loaded.target_loss).0.mean)
-        }) else {
-            continue;
-        };
-        let ((ia, ra), (ib, rb)) = (
-            steps_interval(a, loaded.target_loss),
-            steps_interval(b, loaded.target_loss),
-        );
-        if ra + rb == 0 {
-            evidence.push(format!("lr {lr}: neither reaches the target"));
+            .map(|g| median_best(g))
+            .fold(f64::INFINITY, f64::min);
+        let ls = levels(entropy - CLAIM3_TOP_MARGIN, median_best(a).max(best_post));
+        if ls.is_empty() {
+            evidence.push(format!(
+                "lr {lr}: no level below the entropy - {CLAIM3_TOP_MARGIN} that both reach in half their seeds"
+            ));
             continue;
         }
-        faster |= ia.n >= 2 && ib.n >= 2 && ia.hi < ib.lo;
-        slower |= ia.n >= 2 && ib.n >= 2 && ia.lo > ib.hi;
+        let (mut faster, mut slower, mut detail) = (0, 0, Vec::new());
+        for level in &ls {
+            let Some(b) = fastest_post(&post_at, *level) else {
+                continue;
+            };
+            let (ua, ub) = (a.updates_to(*level), b.updates_to(*level));
+            let (p_fast, p_slow) = (mann_whitney_less(&ua, &ub), mann_whitney_less(&ub, &ua));
+            faster += usize::from(p_fast < level_p);
+            slower += usize::from(p_slow < level_p);
+            detail.push(format!(
+                "{level:.3}: {} vs {} ({}) p = {p_fast:.4}",
+                MedianInterval::of(&ua).fmt(0),
+                MedianInterval::of(&ub).fmt(0),
+                b.label()
+            ));
+        }
+        faster_lr |= 2 * faster >= ls.len() && slower == 0;
+        slower_lr |= 2 * slower >= ls.len() && faster == 0;
         evidence.push(format!(
-            "lr {lr}: {} {} updates ({ra}/{} reached) vs {} {} updates ({rb}/{} reached)",
+            "lr {lr}: {} faster at {faster}/{n}, slower at {slower}/{n} levels [median updates, Pre-LN vs Post-LN: {}]",
             a.label(),
-            ia.fmt(0),
-            a.runs.len(),
-            b.label(),
-            ib.fmt(0),
-            b.runs.len()
+            detail.join(", "),
+            n = ls.len()
         ));
     }
     if evidence.is_empty() {
         return inconclusive(
-            &claim,
-            rule,
+            claim,
+            &rule,
             "the study has no pair of Pre-LN without warmup and Post-LN with warmup at one peak lr",
         );
     }
-    let outcome = match (faster, slower) {
+    let outcome = match (faster_lr, slower_lr) {
         (true, false) => Outcome::Holds,
         (false, true) => Outcome::DoesNotHold,
         _ => Outcome::Inconclusive,
     };
-    Verdict {
-        claim,
-        outcome,
-        rule: rule.into(),
-        evidence: evidence.join("; "),
-    }
+    verdict(claim, outcome, &rule, evidence)
 }

@@ -49,6 +49,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(threads) = cli.threads {
+        // Read by rayon's global pool (built on first use, after this) and by candle's GEMMs.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
     let result = match &cli.command {
         Some(Command::Train(args)) => run_train(args),
         Some(Command::Schedule(args)) => lnwarm::cli::schedule_cmd::run(args),

@@ -293,6 +293,9 @@ fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_tokens_per_s: f
         s.best_val_loss = Some(best.val_loss);
         s.best_val_step = Some(best.step);
     }
+    let (outcome, plateau_steps) = crate::outcome::of_result(result);
+    result.summary.outcome = outcome;
+    result.summary.plateau_steps = plateau_steps;
 }
 
 fn unix_now() -> u64 {

@@ -20,6 +20,10 @@ pub struct CompareArgs {
     /// Validation loss for "steps to reach" [default: the study's target_loss, else unigram entropy - 0.5].
     #[arg(long)]
     pub target_loss: Option<f64>,
+    /// Also write the compact report to commit: ROOT/<study>/ with table.md, claims.md,
+    /// runs.csv and the SVG plots [ROOT default: docs/studies].
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "docs/studies")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -43,7 +47,10 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     }
     let verdicts = claims::verdicts(&loaded, grad_init(&args.grad_init)?.as_ref());
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("compare"));
-    let written = write_report(&loaded, &verdicts, &out)?;
+    let mut written = write_report(&loaded, &verdicts, &out)?;
+    if let Some(root) = &args.report {
+        written.extend(crate::compare::report::write(&loaded, &verdicts, root)?);
+    }
     print!("{}", crate::compare::table::markdown(&loaded));
     println!(
         "lnwarm: wrote {}",

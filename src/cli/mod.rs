@@ -29,6 +29,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Compute threads of every subcommand [default: $RAYON_NUM_THREADS, else all cores]. Recorded
+    /// in each result (`provenance.threads`): the same config, seed and thread count give the
+    /// same numbers bit for bit, another thread count differs in the last digits.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub train: TrainArgs,
 }

@@ -67,7 +67,8 @@ fn plan(args: &PlanArgs) -> Result<()> {
         return Ok(());
     }
     for run in &runs {
-        let done = is_complete(&result_path(&dir, &run.id), run);
+        let path = result_path(&dir, &run.id);
+        let done = is_complete(&path, run);
         if args.pending && done {
             continue;
         }
@@ -79,20 +80,36 @@ fn plan(args: &PlanArgs) -> Result<()> {
                 "{}\t{status}\t{}\t{}",
                 run.id,
                 describe(&run.point),
-                command(args, run)
+                command(args, run, threads_of(&path, done))
             );
         }
     }
     Ok(())
 }
 
-fn command(args: &PlanArgs, run: &PlannedRun) -> String {
+/// The command that runs (or, for a finished run, reproduces bit for bit) one planned run.
+fn command(args: &PlanArgs, run: &PlannedRun, threads: usize) -> String {
     format!(
-        "lnwarm sweep run {} --id {} --results {}",
+        "lnwarm sweep run {} --id {} --results {} --threads {threads}",
         args.study.display(),
         run.id,
         args.results.display()
     )
+}
+
+/// A finished run's recorded thread count; for a pending one, `--threads` / $RAYON_NUM_THREADS
+/// of this call, else 1 (what `scripts/sweep.sh` gives each run).
+fn threads_of(path: &Path, done: bool) -> usize {
+    let recorded = done
+        .then(|| RunResult::read(path).ok())
+        .flatten()
+        .map(|r| r.provenance.threads);
+    recorded.unwrap_or_else(|| {
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1)
+    })
 }
 
 pub fn result_path(dir: &Path, id: &str) -> PathBuf {

@@ -29,10 +29,10 @@ pub fn page(loaded: &Loaded, verdicts: &[Verdict], plots: &[PathBuf]) -> Result<
         escape(&loaded.dir.display().to_string())
     ));
     html.push_str(&format!(
-        "<p>{} configurations, {} runs. Seeds aggregated: mean ± half-width of the 95% t interval. Target loss {:.3} nats.</p>\n",
+        "<p>{} configurations, {} runs. {}</p>\n",
         loaded.groups.len(),
         loaded.groups.iter().map(|g| g.runs.len()).sum::<usize>(),
-        loaded.target_loss
+        escape(table::LEGEND)
     ));
     html.push_str("<table>\n<tr>");
     for h in &header {

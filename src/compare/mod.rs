@@ -6,11 +6,13 @@
 
 pub mod html;
 pub mod plots;
+pub mod report;
 pub mod table;
 
 use crate::error::{io_err, Result};
 use crate::outcome::{of_result, Outcome};
 use crate::results::{RunResult, SCHEMA_VERSION};
+use crate::stats::binomial::Rate;
 use crate::stats::Interval;
 use crate::study::Study;
 use serde_json::Value;
@@ -33,6 +35,11 @@ pub struct Loaded {
     /// The axes, in display order.
     pub axis_keys: Vec<String>,
     pub target_loss: f64,
+    /// The study's target and further `targets` (for `runs.csv`).
+    pub targets: Vec<f64>,
+    /// The keys that define a run (`Study::grid_keys`; without a study.json, the varying axes
+    /// and the seed).
+    pub grid_keys: Vec<String>,
     /// One line per skipped file.
     pub rejected: Vec<String>,
 }
@@ -80,11 +87,24 @@ pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
                 - 0.5
         });
     let (groups, axis_keys) = group(runs, &preferred);
+    let mut targets = vec![target_loss];
+    targets.extend(study.iter().flat_map(|s| s.targets.iter().copied()));
+    targets.dedup();
+    let grid_keys = match &study {
+        Some(s) => s.grid_keys(),
+        None => axis_keys
+            .iter()
+            .cloned()
+            .chain(["train.seed".to_string()])
+            .collect(),
+    };
     Ok(Loaded {
         dir: dir.to_path_buf(),
         groups,
         axis_keys,
         target_loss,
+        targets,
+        grid_keys,
         rejected,
     })
 }
@@ -189,6 +209,26 @@ pub fn flatten(v: &Value) -> BTreeMap<String, Value> {
     out
 }
 
+impl Loaded {
+    /// The study's name: its results folder's name.
+    pub fn name(&self) -> String {
+        self.dir.file_name().map_or_else(
+            || self.dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+
+    /// The mean unigram entropy of the validation text over all runs (one text: one value).
+    pub fn unigram_entropy(&self) -> f64 {
+        let runs: Vec<f64> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.runs.iter().map(|r| r.summary.val_unigram_entropy))
+            .collect();
+        runs.iter().sum::<f64>() / runs.len().max(1) as f64
+    }
+}
+
 impl Group {
     /// Short label: `model.arch=post-ln, schedule.warmup.steps=0` -> `post-ln w=0`.
     pub fn label(&self) -> String {
@@ -238,11 +278,65 @@ impl Group {
 
     /// Per seed: the first evaluated step with validation loss <= target (None: never).
     pub fn steps_to(&self, target: f64) -> Vec<Option<u64>> {
-        self.runs
+        self.runs.iter().map(|r| steps_to(r, target)).collect()
+    }
+
+    /// Per seed: updates to reach `target`, infinite for a seed that never did (ranks last).
+    pub fn updates_to(&self, target: f64) -> Vec<f64> {
+        self.steps_to(target)
             .iter()
-            .map(|r| r.eval.iter().find(|e| e.val_loss <= target).map(|e| e.step))
+            .map(|s| s.map_or(f64::INFINITY, |s| s as f64))
             .collect()
     }
+
+    /// Failed runs (stalled or diverged) out of all, with the exact interval of the rate.
+    pub fn failures(&self) -> Rate {
+        let failed = self
+            .outcomes()
+            .iter()
+            .filter(|o| **o != Outcome::Ok)
+            .count();
+        Rate::of(failed, self.runs.len())
+    }
+
+    /// Per seed: the final validation loss, infinite for a diverged run (ranks last).
+    pub fn final_losses(&self) -> Vec<f64> {
+        self.runs
+            .iter()
+            .map(|r| match (r.status, r.summary.final_val_loss) {
+                (crate::results::RunStatus::Ok, Some(l)) if l.is_finite() => l,
+                _ => f64::INFINITY,
+            })
+            .collect()
+    }
+
+    /// Per seed: the best validation loss seen (infinite with no finite evaluation).
+    pub fn best_losses(&self) -> Vec<f64> {
+        self.runs
+            .iter()
+            .map(|r| {
+                r.eval
+                    .iter()
+                    .map(|e| e.val_loss)
+                    .filter(|l| l.is_finite())
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect()
+    }
+
+    /// A dotted config key's value in this configuration (the first run's).
+    pub fn config_value(&self, key: &str) -> Option<Value> {
+        let run = self.runs.first()?;
+        flatten(&serde_json::to_value(&run.config).ok()?).remove(key)
+    }
+}
+
+/// The first evaluated update whose validation loss is at most `target`.
+pub fn steps_to(run: &RunResult, target: f64) -> Option<u64> {
+    run.eval
+        .iter()
+        .find(|e| e.val_loss <= target)
+        .map(|e| e.step)
 }
 
 fn short(key: &str, value: &Value) -> String {
@@ -254,7 +348,7 @@ fn short(key: &str, value: &Value) -> String {
         "model.arch" => v,
         "schedule.warmup.steps" => format!("w={v}"),
         "schedule.peak_lr" => format!("lr={v}"),
-        "optim.kind" => v,
+        "optim.kind" | "schedule.warmup.kind" => v,
         other => format!("{}={v}", other.rsplit('.').next().unwrap_or(other)),
     }
 }

@@ -1,20 +1,21 @@
 //! The comparison plots (SVG): validation loss, lr and global gradient norm against the update,
-//! per configuration (seed mean with a 95% band), and per-layer gradient norms for each
-//! architecture side by side.
+//! per configuration (seed median with a min–max band: outcomes are bimodal, a mean would draw a
+//! curve no seed followed), updates to reach each loss level, and per-layer gradient norms for
+//! each architecture side by side.
 
 use super::{Group, Loaded};
 use crate::config::Arch;
 use crate::error::Result;
 use crate::plot::{line_chart, ChartSpec, Series};
-use crate::stats::Interval;
+use crate::stats::rank::MedianInterval;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A band: (x, lo, hi) points.
 type Band = Vec<(f64, f64, f64)>;
 
-/// Seed mean and band of (step, value) curves.
-fn mean_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
+/// Seed median and min–max band of (step, value) curves.
+fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
     let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for curve in curves {
         for &(step, v) in curve {
@@ -26,9 +27,11 @@ fn mean_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
     let mut points = Vec::new();
     let mut band = Vec::new();
     for (step, values) in by_step {
-        let i = Interval::of(&values);
-        points.push((step as f64, i.mean));
-        band.push((step as f64, i.lo, i.hi));
+        let m = MedianInterval::of(&values);
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        points.push((step as f64, m.median));
+        band.push((step as f64, lo, hi));
     }
     (points, band)
 }
@@ -42,7 +45,7 @@ fn series_of(
         .iter()
         .map(|g| {
             let curves: Vec<Vec<(u64, f64)>> = g.runs.iter().map(&curve).collect();
-            let (points, b) = mean_band(&curves);
+            let (points, b) = median_band(&curves);
             Series {
                 label: g.label(),
                 points,
@@ -70,7 +73,7 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
     chart(
         "val-loss.svg",
         ChartSpec {
-            title: "validation loss (seed mean, 95% band)",
+            title: "validation loss (seed median, min–max band)",
             x_label: "update",
             y_label: "val loss (nats/char)",
             log_y: false,
@@ -100,12 +103,22 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
     chart(
         "grad-norm.svg",
         ChartSpec {
-            title: "global gradient norm (seed mean, 95% band)",
+            title: "global gradient norm (seed median, min–max band)",
             x_label: "update",
             y_label: "‖∇‖",
             log_y: true,
         },
         gn,
+    )?;
+    chart(
+        "updates-to-loss.svg",
+        ChartSpec {
+            title: "updates to reach a val loss (seed median; a line ends where most seeds never got there)",
+            x_label: "val loss level (nats/char, lower is later)",
+            y_label: "updates",
+            log_y: true,
+        },
+        updates_to_loss(loaded),
     )?;
     for arch in [Arch::PostLn, Arch::PreLn] {
         if let Some(group) = g.iter().find(|x| x.arch() == Some(arch)) {
@@ -123,6 +136,41 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(paths)
+}
+
+/// Loss levels for the updates-to-loss curves: from 0.1 nats below the unigram entropy down to
+/// the lowest median best loss of any configuration, 50 levels.
+pub fn loss_levels(loaded: &Loaded) -> Vec<f64> {
+    let top = loaded.unigram_entropy() - 0.1;
+    let bottom = loaded
+        .groups
+        .iter()
+        .map(|g| MedianInterval::of(&g.best_losses()).median)
+        .fold(f64::INFINITY, f64::min);
+    if !(bottom < top) {
+        return Vec::new();
+    }
+    (0..50)
+        .map(|i| top - (top - bottom) * f64::from(i) / 49.0)
+        .collect()
+}
+
+/// Per configuration: (level, median updates to reach it), while the median is finite.
+fn updates_to_loss(loaded: &Loaded) -> Vec<Series> {
+    let levels = loss_levels(loaded);
+    loaded
+        .groups
+        .iter()
+        .map(|g| Series {
+            label: g.label(),
+            points: levels
+                .iter()
+                .map(|&l| (l, MedianInterval::of(&g.updates_to(l)).median))
+                .take_while(|(_, u)| u.is_finite())
+                .collect(),
+            band: None,
+        })
+        .collect()
 }
 
 /// One line per layer: the FFN W2 gradient norm (seed mean) against the update.
@@ -143,7 +191,7 @@ fn per_layer(group: &Group) -> Vec<Series> {
                 .collect();
             Series {
                 label: format!("layer {}", l + 1),
-                points: mean_band(&curves).0,
+                points: median_band(&curves).0,
                 band: None,
             }
         })

@@ -1,19 +1,25 @@
-//! The comparison table: one row per configuration, seeds aggregated.
+//! The comparison table: one row per configuration, seeds aggregated with statistics that fit
+//! trains-or-stalls outcomes: the failure rate with its exact (Clopper–Pearson) 95% interval,
+//! and medians with an order-statistic interval (min–max below 5 seeds).
 
 use super::{Group, Loaded};
 use crate::outcome::Outcome;
-use crate::stats::Interval;
+use crate::stats::rank::MedianInterval;
+
+/// What the table's columns mean, printed under its title.
+pub const LEGEND: &str = "Failed = stalled + diverged runs out of all, with the exact 95% Clopper–Pearson interval of the rate. Losses and updates: median [interval] over seeds; the interval is min–max below 5 seeds, else the narrowest order-statistic interval covering the median with ≥ 95% (93.75% at 5 seeds, min–max). A diverged run's final loss and a seed that never reached the target count as worst (\"never\").";
 
 /// Column headers and rows as plain strings (shared by the markdown and the HTML).
 pub fn rows(loaded: &Loaded) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = loaded.axis_keys.clone();
     header.extend([
         "seeds".to_string(),
+        "failed".into(),
+        "stalled".into(),
+        "diverged".into(),
         "final val loss".into(),
         "best val loss".into(),
-        format!("steps to val {:.3}", loaded.target_loss),
-        "diverged".into(),
-        "stalled".into(),
+        format!("updates to val {:.3}", loaded.target_loss),
     ]);
     let rows = loaded
         .groups
@@ -32,43 +38,29 @@ fn row(g: &Group, target: f64) -> Vec<String> {
             other => other.to_string(),
         })
         .collect();
-    let steps = g.steps_to(target);
-    let reached: Vec<f64> = steps.iter().flatten().map(|s| *s as f64).collect();
-    let steps_cell = if reached.is_empty() {
-        format!("never (0/{})", steps.len())
-    } else {
-        format!(
-            "{} ({}/{})",
-            fmt_pm(&Interval::of(&reached), 0),
-            reached.len(),
-            steps.len()
-        )
-    };
+    let updates = g.updates_to(target);
+    let reached = updates.iter().filter(|u| u.is_finite()).count();
     cells.extend([
         g.runs.len().to_string(),
-        fmt_pm(&g.final_val(), 4),
-        fmt_pm(&g.best_val(), 4),
-        steps_cell,
-        g.count(Outcome::Diverged).to_string(),
+        g.failures().fmt(),
         g.count(Outcome::Stalled).to_string(),
+        g.count(Outcome::Diverged).to_string(),
+        MedianInterval::of(&g.final_losses()).fmt(4),
+        MedianInterval::of(&g.best_losses()).fmt(4),
+        format!(
+            "{} ({reached}/{} reached)",
+            MedianInterval::of(&updates).fmt(0),
+            updates.len()
+        ),
     ]);
     cells
-}
-
-/// `mean ± half-width of the 95% interval` (just the mean with one value, `-` with none).
-pub fn fmt_pm(i: &Interval, precision: usize) -> String {
-    match i.n {
-        0 => "-".into(),
-        1 => format!("{:.p$}", i.mean, p = precision),
-        _ => format!("{:.p$} ± {:.p$}", i.mean, (i.hi - i.mean), p = precision),
-    }
 }
 
 pub fn markdown(loaded: &Loaded) -> String {
     let (header, rows) = rows(loaded);
     let mut out = format!(
-        "# {}\n\nSeeds aggregated: mean ± half-width of the 95% t interval. Target loss {:.3} nats.\n\n| {} |\n|{}|\n",
-        loaded.dir.display(),
+        "# {}\n\n{LEGEND} Target loss {:.3} nats.\n\n| {} |\n|{}|\n",
+        loaded.name(),
         loaded.target_loss,
         header.join(" | "),
         header.iter().map(|_| "---").collect::<Vec<_>>().join("|")

@@ -35,9 +35,37 @@ pub struct Study {
     /// Dotted path -> values: axes averaged over (seeds).
     #[serde(default)]
     pub nuisance: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Further configurations outside the grid (dotted path -> value each, applied over base +
+    /// fixed), each crossed with the nuisance axes: arms that only make sense at one grid point,
+    /// such as other warmup kinds or RAdam at the rate where Post-LN fails.
+    #[serde(default)]
+    pub extra: Vec<BTreeMap<String, serde_json::Value>>,
     /// Validation loss that "reaching a given loss" refers to in `compare` and `claims`.
     #[serde(default)]
     pub target_loss: Option<f64>,
+    /// More validation losses whose updates-to-reach `compare --report` lists per run
+    /// (`runs.csv`: one `updates_to_<loss>` column each, after the target's).
+    #[serde(default)]
+    pub targets: Vec<f64>,
+}
+
+impl Study {
+    /// The config keys a run of this study is defined by: scientific axes, the keys the extra
+    /// arms set, then the nuisance axes (seeds).
+    pub fn grid_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.scientific.keys().cloned().collect();
+        let mut extra: Vec<String> = self
+            .extra
+            .iter()
+            .flat_map(|arm| arm.keys().cloned())
+            .filter(|k| !keys.contains(k))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        keys.extend(extra);
+        keys.extend(self.nuisance.keys().cloned());
+        keys
+    }
 }
 
 impl Study {

@@ -1,5 +1,6 @@
 //! Expansion of a study into runs: the cartesian product of the scientific and nuisance axes,
-//! each point applied to base + fixed, resolved and validated, with a deterministic run id.
+//! then each `extra` arm crossed with the nuisance axes; each point applied to base + fixed,
+//! resolved and validated, with a deterministic run id.
 
 use super::{read_base_file, Study};
 use crate::config::RunConfig;
@@ -47,8 +48,15 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
     if let Some((key, _)) = axes.iter().find(|(_, values)| values.is_empty()) {
         return Err(usage!("study axis {key}: needs at least one value"));
     }
+    let nuisance: Vec<(&String, &Vec<Value>)> = study.nuisance.iter().collect();
+    let extra_points = study.extra.iter().flat_map(|arm| {
+        grid(&nuisance).into_iter().map(move |mut p| {
+            p.extend(arm.iter().map(|(k, v)| (k.clone(), v.clone())));
+            p
+        })
+    });
     let mut runs = Vec::new();
-    for point in grid(&axes) {
+    for point in grid(&axes).into_iter().chain(extra_points) {
         let mut value = base.clone();
         for (key, v) in &point {
             set_path(&mut value, key, v.clone())?;

@@ -1,5 +1,11 @@
-//! Small statistics for seed-aggregated numbers: mean with a Student-t 95% interval, and
-//! least-squares slopes.
+//! Statistics for seed-aggregated numbers. Continuous, roughly normal measurements (gradient
+//! norms at initialization) get a mean with a Student-t 95% interval and least-squares slopes;
+//! training outcomes, which are bimodal (a run trains or it stalls), get failure rates with
+//! exact intervals and tests (`binomial`) and medians with rank-based intervals and tests
+//! (`rank`). Distributions come from `statrs`.
+
+pub mod binomial;
+pub mod rank;
 
 use serde::{Deserialize, Serialize};
 
@@ -70,18 +76,15 @@ impl Interval {
     }
 }
 
-/// 0.975 quantile of Student's t with `df` degrees of freedom.
+/// 0.975 quantile of Student's t with `df` degrees of freedom (infinite for df = 0).
 pub fn t_975(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        1..=30 => TABLE[df - 1],
-        _ => 1.96,
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if df == 0 {
+        return f64::INFINITY;
     }
+    StudentsT::new(0.0, 1.0, df as f64)
+        .map(|t| t.inverse_cdf(0.975))
+        .unwrap_or(f64::NAN)
 }
 
 /// Least-squares slope of y on x.
@@ -102,9 +105,17 @@ mod tests {
     fn interval_of_three() {
         let i = Interval::of(&[1.0, 2.0, 3.0]);
         assert_eq!(i.mean, 2.0);
-        // sd = 1, half = 4.303 / sqrt(3)
-        assert!((i.hi - 2.0 - 4.303 / 3f64.sqrt()).abs() < 1e-12);
+        // sd = 1, half = t(0.975, 2) / sqrt(3) = 4.3027 / sqrt(3)
+        assert!((i.hi - 2.0 - 4.302_653 / 3f64.sqrt()).abs() < 1e-5);
         assert!(i.above(-0.5) && !i.above(0.0));
+    }
+
+    #[test]
+    fn t_quantiles_match_the_tables() {
+        // Printed tables (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2): 12.706, 2.571, 2.042, 1.984.
+        for (df, q) in [(1, 12.706), (5, 2.571), (30, 2.042), (100, 1.984)] {
+            assert!((t_975(df) - q).abs() < 5e-4, "df {df}: {}", t_975(df));
+        }
     }
 
     #[test]
