@@ -6,6 +6,7 @@ use std::process::Command;
 
 struct Outcome {
     code: i32,
+    stdout: String,
     stderr: String,
 }
 
@@ -19,6 +20,7 @@ fn run(args: &[&str], out: &Path) -> Outcome {
         .expect("run lnwarm");
     Outcome {
         code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
@@ -216,7 +218,6 @@ fn a_diverged_run_is_a_result_with_exit_code_zero() {
         "1e6",
         "--warmup",
         "0",
-        "--quiet",
     ];
     let outcome = run(&args, &out);
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
@@ -226,4 +227,10 @@ fn a_diverged_run_is_a_result_with_exit_code_zero() {
     let step = json["diverged_at_step"].as_u64().unwrap();
     assert!((1..200).contains(&step), "diverged at {step}");
     assert!(json["diverged_reason"].as_str().unwrap().len() > 10);
+    assert_eq!(json["summary"]["outcome"], "diverged");
+    let last = outcome.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("lnwarm: wrote") && last.contains(": diverged,"),
+        "final line: {last}"
+    );
 }

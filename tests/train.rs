@@ -192,3 +192,26 @@ fn constant_warmup_until_loss_is_recorded() {
         .iter()
         .any(|p| p.step > crossed && p.lr < 3e-3 * 0.99));
 }
+
+#[test]
+fn the_outcome_is_computed_at_the_end_of_every_run() {
+    use lnwarm::outcome::Outcome;
+    // Learns: 0.3 nats below the unigram entropy at the end (the test above) -> ok.
+    let ok = run(&tiny_run_config(Arch::PreLn, 300));
+    assert_eq!(ok.summary.outcome, Outcome::Ok);
+    // A rate too small to move the weights: the loss stays at its initial value -> stalled.
+    let mut cfg = tiny_run_config(Arch::PostLn, 40);
+    cfg.schedule.peak_lr = 1e-9;
+    let stalled = run(&cfg);
+    assert_eq!(stalled.status, RunStatus::Ok);
+    assert_eq!(stalled.summary.outcome, Outcome::Stalled);
+    // Above the divergence threshold at the first update -> diverged, in the JSON as well.
+    let mut cfg = tiny_run_config(Arch::PostLn, 40);
+    cfg.train.diverge_loss = Some(0.5);
+    let diverged = run(&cfg);
+    assert_eq!(diverged.status, RunStatus::Diverged);
+    assert_eq!(diverged.summary.outcome, Outcome::Diverged);
+    let json = serde_json::to_value(&diverged).unwrap();
+    assert_eq!(json["summary"]["outcome"], "diverged");
+    assert_eq!(json["status"], "diverged");
+}

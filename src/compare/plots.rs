@@ -110,16 +110,20 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
         },
         gn,
     )?;
-    chart(
-        "updates-to-loss.svg",
-        ChartSpec {
-            title: "updates to reach a val loss (seed median; a line ends where most seeds never got there)",
-            x_label: "val loss level (nats/char, lower is later)",
-            y_label: "updates",
-            log_y: true,
-        },
-        updates_to_loss(loaded),
-    )?;
+    let reach = updates_to_loss(loaded);
+    // No level below the entropy that most seeds of some configuration reached: no curve.
+    if reach.iter().any(|s| !s.points.is_empty()) {
+        chart(
+            "updates-to-loss.svg",
+            ChartSpec {
+                title: "updates to reach a val loss (seed median; a line ends where most seeds never got there)",
+                x_label: "val loss level (nats/char, lower is later)",
+                y_label: "updates",
+                log_y: true,
+            },
+            reach,
+        )?;
+    }
     for arch in [Arch::PostLn, Arch::PreLn] {
         if let Some(group) = g.iter().find(|x| x.arch() == Some(arch)) {
             let series = per_layer(group);
