@@ -54,15 +54,33 @@ fn grid_of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
         .collect()
 }
 
-fn lrs(groups: &[&Group]) -> Vec<f64> {
-    let mut v: Vec<f64> = groups.iter().map(|g| peak(g)).collect();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v
-}
+/// The warmup keys: arms that differ only in these differ only in their warmup.
+const WARMUP_KEYS: [&str; 3] = [
+    "schedule.warmup.steps",
+    "schedule.warmup.kind",
+    "schedule.warmup.start_factor",
+];
 
-fn at_lr<'a>(groups: &[&'a Group], lr: f64) -> Vec<&'a Group> {
-    groups.iter().copied().filter(|g| peak(g) == lr).collect()
+/// Partition `groups` into sets that agree on every study axis except `free` (so the members
+/// of a set differ only in those), in the study's order.
+fn partition<'a>(groups: &[&'a Group], free: &[&str]) -> Vec<Vec<&'a Group>> {
+    let key = |g: &Group| {
+        g.axes
+            .iter()
+            .filter(|(k, _)| !free.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
+    for g in groups {
+        let k = key(g);
+        match sets.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, set)) => set.push(g),
+            None => sets.push((k, vec![g])),
+        }
+    }
+    sets.into_iter().map(|(_, set)| set).collect()
 }
 
 /// `post-ln w=0 lr=0.003: failed 5/5 [0.48, 1.00], final 3.05 [3.04, 3.07]`.
@@ -155,17 +173,16 @@ fn best_warmup_arm<'a>(groups: &[&'a Group]) -> Option<&'a Group> {
 
 fn needs_warmup(post: &[&Group]) -> Verdict {
     let claim = "2a Post-LN needs warmup";
-    let pairs: Vec<(f64, &Group, &Group)> = lrs(post)
+    let pairs: Vec<(f64, &Group, &Group)> = partition(post, &WARMUP_KEYS)
         .into_iter()
-        .filter_map(|lr| {
-            let at = at_lr(post, lr);
-            let none = at.iter().copied().find(|g| no_warmup(g))?;
-            Some((lr, none, best_warmup_arm(&at)?))
+        .filter_map(|set| {
+            let none = set.iter().copied().find(|g| no_warmup(g))?;
+            Some((peak(none), none, best_warmup_arm(&set)?))
         })
         .collect();
     let level = ALPHA / pairs.len().max(1) as f64;
     let rule = format!(
-        "at each peak lr, Post-LN without warmup vs the Post-LN warmup arm that fails least: one-sided Fisher exact test on the failure counts (stalled + diverged); p < {ALPHA}/{} (Bonferroni over the peak lrs) at some lr -> holds; at every lr no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not hold; else inconclusive",
+        "at each peak lr (and value of any other axis), Post-LN without warmup vs the Post-LN warmup arm that fails least: one-sided Fisher exact test on the failure counts (stalled + diverged); p < {ALPHA}/{} (Bonferroni over the pairs) for some pair -> holds; in every pair no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not hold; else inconclusive",
         pairs.len().max(1)
     );
     if pairs.is_empty() {
@@ -205,28 +222,16 @@ enum Axis {
 }
 
 /// Sets of Post-LN arms that differ only in `axis` (warmup lengths at one lr, or lrs at one
-/// warmup length). For the length, the no-warmup arm joins only when a single length > 0 exists
-/// (2a already compares none with warmup).
+/// warmup). For the length, the no-warmup arm joins only when a single length > 0 exists (2a
+/// already compares none with warmup).
 fn sets<'a>(post: &[&'a Group], axis: Axis) -> Vec<Vec<&'a Group>> {
-    let mut keys: Vec<u64> = post
-        .iter()
-        .map(|g| match axis {
-            Axis::WarmupLength => peak(g).to_bits(),
-            Axis::PeakLr => warmup(g),
-        })
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys.into_iter()
-        .map(|key| {
-            let mut set: Vec<&Group> = post
-                .iter()
-                .copied()
-                .filter(|g| match axis {
-                    Axis::WarmupLength => peak(g).to_bits() == key,
-                    Axis::PeakLr => warmup(g) == key,
-                })
-                .collect();
+    let free: &[&str] = match axis {
+        Axis::WarmupLength => &WARMUP_KEYS,
+        Axis::PeakLr => &["schedule.peak_lr"],
+    };
+    partition(post, free)
+        .into_iter()
+        .map(|mut set| {
             if axis == Axis::WarmupLength && set.iter().filter(|g| !no_warmup(g)).count() >= 2 {
                 set.retain(|g| !no_warmup(g));
             }
@@ -303,11 +308,18 @@ fn rescues(loaded: &Loaded, post_grid: &[&Group]) -> Vec<Verdict> {
         .groups
         .iter()
         .filter(|g| g.arch() == Some(Arch::PostLn) && !is_grid_arm(g));
+    let mut free = WARMUP_KEYS.to_vec();
+    free.push("optim.kind");
     extras
         .filter_map(|arm| {
-            let none = post_grid
-                .iter()
-                .find(|g| no_warmup(g) && peak(g) == peak(arm))?;
+            let mut pool: Vec<&Group> =
+                post_grid.iter().copied().filter(|g| no_warmup(g)).collect();
+            pool.push(arm);
+            let none = partition(&pool, &free)
+                .into_iter()
+                .find(|set| set.iter().any(|g| std::ptr::eq(*g, arm)))?
+                .into_iter()
+                .find(|g| !std::ptr::eq(*g, arm))?;
             let claim = format!("2d {} rescues Post-LN at lr {}", arm.label(), peak(arm));
             let p = fisher_greater(none.failures(), arm.failures());
             let outcome = if p < ALPHA {
@@ -352,32 +364,43 @@ fn fastest_post<'a>(post: &[&'a Group], level: f64) -> Option<&'a Group> {
 
 fn claim3(loaded: &Loaded) -> Verdict {
     let claim = "3 Pre-LN without warmup reaches a given val loss in fewer updates than Post-LN with warmup";
-    let pre = grid_of_arch(loaded, Arch::PreLn);
-    let post = grid_of_arch(loaded, Arch::PostLn);
-    let entropy = loaded.unigram_entropy();
-    let lr_list: Vec<f64> = lrs(&pre)
+    let mut grid = grid_of_arch(loaded, Arch::PreLn);
+    grid.extend(grid_of_arch(loaded, Arch::PostLn));
+    let mut free = WARMUP_KEYS.to_vec();
+    free.push("model.arch");
+    // Per set (a peak lr, and a value of any other axis): Pre-LN without warmup and the Post-LN
+    // warmup arms.
+    let pairs: Vec<(&Group, Vec<&Group>)> = partition(&grid, &free)
         .into_iter()
-        .filter(|lr| {
-            at_lr(&pre, *lr).iter().any(|g| no_warmup(g))
-                && at_lr(&post, *lr).iter().any(|g| !no_warmup(g))
+        .filter_map(|set| {
+            let pre = set
+                .iter()
+                .copied()
+                .find(|g| g.arch() == Some(Arch::PreLn) && no_warmup(g))?;
+            let post: Vec<&Group> = set
+                .into_iter()
+                .filter(|g| g.arch() == Some(Arch::PostLn) && !no_warmup(g))
+                .collect();
+            (!post.is_empty()).then_some((pre, post))
         })
         .collect();
-    let level_p = ALPHA / lr_list.len().max(1) as f64;
+    let level_p = ALPHA / pairs.len().max(1) as f64;
     let rule = format!(
-        "at each peak lr, {CLAIM3_LEVELS} loss levels from the unigram entropy - {CLAIM3_TOP_MARGIN} down to the worse of (Pre-LN without warmup, the best Post-LN warmup arm)'s median best val loss; at each level, updates to reach it per seed (never = worst) of Pre-LN without warmup vs the Post-LN warmup arm fastest to that level, one-sided Mann-Whitney U test each way at p < {ALPHA}/{} (Bonferroni over the peak lrs); faster at >= half of the levels and slower at none, at some lr and reversed at no lr -> holds; the mirror image -> does not hold; else inconclusive",
-        lr_list.len().max(1)
+        "at each peak lr (and value of any other axis), {CLAIM3_LEVELS} loss levels from the unigram entropy - {CLAIM3_TOP_MARGIN} down to the worse of (Pre-LN without warmup, the best Post-LN warmup arm)'s median best val loss; at each level, updates to reach it per seed (never = worst) of Pre-LN without warmup vs the Post-LN warmup arm fastest to that level, one-sided Mann-Whitney U test each way at p < {ALPHA}/{} (Bonferroni over the peak lrs); faster at >= half of the levels and slower at none, at some lr and reversed at no lr -> holds; the mirror image -> does not hold; else inconclusive",
+        pairs.len().max(1)
     );
+    if pairs.is_empty() {
+        return inconclusive(
+            claim,
+            &rule,
+            "the study has no pair of Pre-LN without warmup and Post-LN with warmup at one peak lr",
+        );
+    }
+    let entropy = loaded.unigram_entropy();
     let (mut faster_lr, mut slower_lr) = (false, false);
     let mut evidence = Vec::new();
-    for lr in lr_list {
-        let pre_at = at_lr(&pre, lr);
-        let Some(a) = pre_at.iter().copied().find(|g| no_warmup(g)) else {
-            continue;
-        };
-        let post_at: Vec<&Group> = at_lr(&post, lr)
-            .into_iter()
-            .filter(|g| !no_warmup(g))
-            .collect();
+    for (a, post_at) in pairs {
+        let lr = peak(a);
         let best_post = post_at
             .iter()
             .map(|g| median_best(g))
@@ -408,18 +431,11 @@ fn claim3(loaded: &Loaded) -> Verdict {
         faster_lr |= 2 * faster >= ls.len() && slower == 0;
         slower_lr |= 2 * slower >= ls.len() && faster == 0;
         evidence.push(format!(
-            "lr {lr}: {} faster at {faster}/{n}, slower at {slower}/{n} levels [median updates, Pre-LN vs Post-LN: {}]",
+            "{}: faster at {faster}/{n}, slower at {slower}/{n} levels [level: median updates Pre-LN vs Post-LN (arm), one-sided p: {}]",
             a.label(),
             detail.join(", "),
             n = ls.len()
         ));
-    }
-    if evidence.is_empty() {
-        return inconclusive(
-            claim,
-            &rule,
-            "the study has no pair of Pre-LN without warmup and Post-LN with warmup at one peak lr",
-        );
     }
     let outcome = match (faster_lr, slower_lr) {
         (true, false) => Outcome::Holds,
