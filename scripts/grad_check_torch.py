@@ -3,7 +3,14 @@
 
 Usage:
     lnwarm grad-init --layers 6 --seeds 1 --batches 1 --export /tmp/gradcheck
-    python3 scripts/grad_check_torch.py /tmp/gradcheck
+    python3 scripts/grad_check_torch.py /tmp/gradcheck [TOL]
+    python3 scripts/grad_check_torch.py DIR --fixture   # also write DIR/ARCH-torch.json (float64)
+
+The golden fixture of the tests (tests/fixtures/torch-golden/, read by tests/torch_golden.rs so
+that every CI run compares lnwarm with PyTorch without installing torch) is made with:
+    lnwarm grad-init --layers 2 --d-model 16 --heads 2 --d-ff 32 --seq-len 8 --batch-size 2 \
+        --seeds 1 --batches 1 --threads 1 --export tests/fixtures/torch-golden --out /tmp/gi.json
+    python3 scripts/grad_check_torch.py tests/fixtures/torch-golden --fixture
 
 For each architecture exported into the folder, it rebuilds the same model in PyTorch (same
 equations as src/model/: fairseq sinusoids, sqrt(d) embedding scale, biased-variance LayerNorm,
@@ -30,7 +37,7 @@ def sinusoids(seq, d):
     out = torch.zeros(seq, d, dtype=torch.float64)
     out[:, :half] = torch.sin(angles)
     out[:, half : 2 * half] = torch.cos(angles)
-    return out.float()
+    return out
 
 
 def layer_norm(x, p, name, eps):
@@ -72,7 +79,7 @@ def loss_of(p, cfg, ids, targets):
     x = p["tok_emb.weight"][ids.reshape(-1)]
     if cfg["emb_scale"]:
         x = x * math.sqrt(d)
-    pos = p["pos_emb.weight"][:seq] if cfg["positions"] == "learned" else sinusoids(seq, d)
+    pos = p["pos_emb.weight"][:seq] if cfg["positions"] == "learned" else sinusoids(seq, d).to(x.dtype)
     x = (x.reshape(batch, seq, d) + pos).reshape(batch * seq, d)
     for l in range(cfg["n_layers"]):
         b = f"blocks.{l}"
@@ -88,13 +95,35 @@ def loss_of(p, cfg, ids, targets):
     return F.cross_entropy(x @ head.T, targets.reshape(-1))
 
 
-def check(folder, arch, tol):
+def torch_numbers(folder, arch, dtype):
+    """PyTorch's loss and per-parameter gradient norms on lnwarm's exported weights and batch."""
     exported = json.loads((folder / f"{arch}-grads.json").read_text())
-    params = {k: v.float().requires_grad_(True) for k, v in load_file(folder / f"{arch}-weights.safetensors").items()}
+    params = {k: v.to(dtype).requires_grad_(True) for k, v in load_file(folder / f"{arch}-weights.safetensors").items()}
     data = load_file(folder / f"{arch}-batch.safetensors")
     ids, targets = data["ids"].long(), data["targets"].long()
     loss = loss_of(params, exported["model"], ids, targets)
     loss.backward()
+    return exported, params, loss
+
+
+def write_fixture(folder, arch):
+    """ARCH-torch.json: PyTorch's float64 loss and gradient norms (the weights are lnwarm's f32
+    values, exactly representable in float64, so both sides compute on identical inputs)."""
+    exported, params, loss = torch_numbers(folder, arch, torch.float64)
+    fixture = {
+        "arch": arch,
+        "model": exported["model"],
+        "dtype": "f64",
+        "torch_version": torch.__version__,
+        "loss": loss.item(),
+        "grad_norms": {name: params[name].grad.norm().item() for name in sorted(exported["grad_norms"])},
+    }
+    (folder / f"{arch}-torch.json").write_text(json.dumps(fixture, indent=1, sort_keys=True) + "\n")
+    print(f"{arch}: wrote {folder / f'{arch}-torch.json'} (loss {loss.item():.12f})")
+
+
+def check(folder, arch, tol):
+    exported, params, loss = torch_numbers(folder, arch, torch.float32)
     worst, worst_name = 0.0, None
     for name, theirs in exported["grad_norms"].items():
         ours = params[name].grad.norm().item()
@@ -114,11 +143,17 @@ def main():
         print(__doc__)
         return 2
     folder = Path(sys.argv[1])
-    tol = float(sys.argv[2]) if len(sys.argv) > 2 else 1e-3
+    fixture = "--fixture" in sys.argv[2:]
+    rest = [a for a in sys.argv[2:] if a != "--fixture"]
+    tol = float(rest[0]) if rest else 1e-3
     archs = sorted(p.name[: -len("-grads.json")] for p in folder.glob("*-grads.json"))
     if not archs:
         print(f"error: no *-grads.json in {folder}; run lnwarm grad-init --export {folder}", file=sys.stderr)
         return 2
+    if fixture:
+        torch.manual_seed(0)
+        for arch in archs:
+            write_fixture(folder, arch)
     ok = all([check(folder, arch, tol) for arch in archs])
     print("OK" if ok else f"FAIL: a difference exceeds {tol}")
     return 0 if ok else 1

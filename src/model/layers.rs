@@ -234,12 +234,14 @@ pub fn causal_mask(seq: usize, dtype: DType, device: &Device) -> Result<Tensor> 
 pub fn sinusoidal_positions(seq: usize, d: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let half = d / 2;
     let step = (10000f64).ln() / (half.max(2) - 1) as f64;
-    let mut values = vec![0f32; seq * d];
+    // Computed in f64 and rounded once to `dtype` (f32 models get the same table as before; f64
+    // models, the finite-difference and PyTorch-fixture tests, get full precision).
+    let mut values = vec![0f64; seq * d];
     for p in 0..seq {
         for k in 0..half {
             let angle = p as f64 * (-(k as f64) * step).exp();
-            values[p * d + k] = angle.sin() as f32;
-            values[p * d + half + k] = angle.cos() as f32;
+            values[p * d + k] = angle.sin();
+            values[p * d + half + k] = angle.cos();
         }
     }
     Ok(Tensor::from_vec(values, (seq, d), device)?.to_dtype(dtype)?)
