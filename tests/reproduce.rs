@@ -1,0 +1,88 @@
+//! Every committed number reproduces: a row of a committed study report
+//! (`docs/studies/smoke/runs.csv`, written by `lnwarm compare --report`) is rerun with the
+//! command `lnwarm sweep plan` prints for it, thread count included, and must give the same
+//! final and best validation loss and the same updates-to-target, digit for digit.
+
+use std::path::Path;
+use std::process::Command;
+
+const ROW_ID: &str = "pre-ln-adam-w0-lr3e-3-s1-2c560f47";
+
+fn lnwarm(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run lnwarm");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The committed row as column -> cell.
+fn committed_row(id: &str) -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/studies/smoke/runs.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row = lines
+        .find(|l| l.starts_with(&format!("{id},")))
+        .unwrap_or_else(|| panic!("no row {id}"));
+    header
+        .iter()
+        .map(|h| h.to_string())
+        .zip(row.split(',').map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_committed_row_reproduces_with_the_planned_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().to_str().unwrap();
+    let row = committed_row(ROW_ID);
+    let cell = |k: &str| row.iter().find(|(h, _)| h == k).unwrap().1.clone();
+    lnwarm(&[
+        "sweep",
+        "run",
+        "experiments/smoke.json",
+        "--id",
+        ROW_ID,
+        "--results",
+        results,
+        "--threads",
+        "1",
+        "--quiet",
+    ]);
+    let result =
+        lnwarm::results::RunResult::read(&dir.path().join("smoke").join(format!("{ROW_ID}.json")))
+            .unwrap();
+    assert_eq!(result.provenance.threads, 1);
+    let s = &result.summary;
+    assert_eq!(
+        s.final_val_loss.unwrap().to_string(),
+        cell("final_val_loss")
+    );
+    assert_eq!(s.best_val_loss.unwrap().to_string(), cell("best_val_loss"));
+    assert_eq!(s.outcome.name(), cell("outcome"));
+    let reached = lnwarm::compare::steps_to(&result, 2.6).map_or(String::new(), |u| u.to_string());
+    assert_eq!(reached, cell("updates_to_2.6"));
+    // The plan now lists the run as done, with the command (and thread count) that made it.
+    let plan = lnwarm(&[
+        "sweep",
+        "plan",
+        "experiments/smoke.json",
+        "--results",
+        results,
+    ]);
+    let line = plan.lines().find(|l| l.starts_with(ROW_ID)).unwrap();
+    assert!(line.contains("\tdone\t"), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            "lnwarm sweep run experiments/smoke.json --id {ROW_ID} --results {results} --threads 1"
+        )),
+        "{line}"
+    );
+}
