@@ -341,7 +341,7 @@ fn rescues(loaded: &Loaded, post_grid: &[&Group]) -> Vec<Verdict> {
 
 /// Claim 3's loss levels at one peak lr: evenly spaced from `top` down to `bottom`.
 pub fn levels(top: f64, bottom: f64) -> Vec<f64> {
-    if !(bottom < top) {
+    if bottom.partial_cmp(&top) != Some(std::cmp::Ordering::Less) {
         return Vec::new();
     }
     (0..CLAIM3_LEVELS)

@@ -151,7 +151,7 @@ pub fn loss_levels(loaded: &Loaded) -> Vec<f64> {
         .iter()
         .map(|g| MedianInterval::of(&g.best_losses()).median)
         .fold(f64::INFINITY, f64::min);
-    if !(bottom < top) {
+    if bottom.partial_cmp(&top) != Some(std::cmp::Ordering::Less) {
         return Vec::new();
     }
     (0..50)

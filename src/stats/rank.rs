@@ -34,9 +34,8 @@ impl MedianInterval {
                 coverage: 0.0,
             };
         }
+        // (x + inf) / 2 = inf: a median between a reached and a never-reached value is "never".
         let median = if n % 2 == 1 {
-            v[n / 2]
-        } else if v[n / 2 - 1] == v[n / 2] {
             v[n / 2]
         } else {
             (v[n / 2 - 1] + v[n / 2]) / 2.0
