@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::schedule::ScheduleConfig;
 use crate::usage;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::path::Path;
 
 /// Where the LayerNorm sits (Xiong et al. 2020, Table 1).
@@ -326,4 +327,22 @@ fn positive(name: &str, value: usize) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// `<arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<8 hex of the config's SHA-256>`.
+pub fn default_run_name(cfg: &RunConfig) -> String {
+    let json = serde_json::to_string(cfg).unwrap_or_default();
+    let hash: String = sha2::Sha256::digest(json.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{}-{}-w{}-lr{:e}-s{}-{hash}",
+        cfg.model.arch.name(),
+        optimizer_name(cfg.optim.kind),
+        cfg.schedule.warmup.steps,
+        cfg.schedule.peak_lr,
+        cfg.train.seed
+    )
 }

@@ -40,6 +40,7 @@ pub fn provenance(device: &candle_core::Device, started_at_unix: u64) -> results
             other => format!("{other:?}"),
         },
         threads: candle_core::utils::get_num_threads(),
+        composite_kernels: model::layers::composite_kernels(),
         started_at_unix,
         command: std::env::args().collect(),
     }

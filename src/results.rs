@@ -62,6 +62,10 @@ pub struct Provenance {
     pub candle_version: String,
     pub device: String,
     pub threads: usize,
+    /// `LNWARM_COMPOSITE=1`: candle's own ops instead of the fused CPU kernels (same maths,
+    /// other rounding, so part of what reproduces a run bit for bit).
+    #[serde(default)]
+    pub composite_kernels: bool,
     pub started_at_unix: u64,
     pub command: Vec<String>,
 }

@@ -12,10 +12,10 @@ pub mod grad_init_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
 pub mod sweep_cmd;
+pub use crate::config::default_run_name;
 use clap::{Args, Parser, Subcommand};
 pub use schedule_args::{DecayKind, ScheduleArgs};
 pub use schedule_cmd::ScheduleCmdArgs;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// lnwarm: Post-LN vs Pre-LN Transformers and learning-rate warmup, measured.
@@ -219,24 +219,6 @@ impl TrainArgs {
             .clone()
             .unwrap_or_else(|| PathBuf::from("results").join(format!("{run_name}.json")))
     }
-}
-
-/// `<arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<8 hex of the config's SHA-256>`.
-pub fn default_run_name(cfg: &RunConfig) -> String {
-    let json = serde_json::to_string(cfg).unwrap_or_default();
-    let hash: String = Sha256::digest(json.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!(
-        "{}-{}-w{}-lr{:e}-s{}-{hash}",
-        cfg.model.arch.name(),
-        crate::config::optimizer_name(cfg.optim.kind),
-        cfg.schedule.warmup.steps,
-        cfg.schedule.peak_lr,
-        cfg.train.seed
-    )
 }
 
 /// Condense a clap error into one line (clap prints usage blocks over several lines).

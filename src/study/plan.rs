@@ -68,7 +68,7 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
         config
             .validate()
             .map_err(|e| usage!("study run {}: {e}", describe(&point)))?;
-        let id = crate::cli::default_run_name(&config);
+        let id = crate::config::default_run_name(&config);
         runs.push(PlannedRun { id, config, point });
     }
     let mut ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
