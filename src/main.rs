@@ -75,7 +75,7 @@ fn main() -> ExitCode {
 fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
     let cfg = args.resolve()?;
     let run_name = args.run_name(&cfg);
-    let out = args.out_path(&run_name);
+    let out = args.checked_out_path(&run_name)?;
     if !args.quiet {
         let json = serde_json::to_string(&cfg).unwrap_or_default();
         println!("lnwarm: config {json}");

@@ -234,3 +234,35 @@ fn a_diverged_run_is_a_result_with_exit_code_zero() {
         "final line: {last}"
     );
 }
+
+#[test]
+fn an_unusable_out_path_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let out = run(&["--data", "synthetic", "--steps", "1"], &folder);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "error: --out {}: is a folder; give a result file path such as {}",
+            folder.display(),
+            folder.join("run.json").display()
+        )
+    );
+    // A file where a folder is needed: the result's folder cannot be created.
+    let file = write_file(dir.path(), "plain-file", b"x");
+    let inside = file.join("run.json");
+    let out = run(&["--data", "synthetic", "--steps", "1"], &inside);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: --out {}: cannot create the folder {}:",
+            inside.display(),
+            file.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1);
+}

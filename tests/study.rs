@@ -67,6 +67,36 @@ fn bad_study_keys_are_named() {
     );
 }
 
+#[test]
+fn a_base_path_resolves_from_the_study_files_repository_too() {
+    // experiments/paper-cpu.json names "configs/cpu-small.json": found from any folder.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .current_dir(elsewhere.path())
+        .args(["sweep", "plan", "--ids"])
+        .arg(repo.join("experiments/paper-cpu.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 90);
+    // A base that exists nowhere names every place it looked.
+    let (study, _) = Study::load(&repo.join("experiments/smoke.json")).unwrap();
+    let mut missing = study.clone();
+    missing.base = Some(serde_json::json!("configs/nope.json"));
+    let err = expand(&missing).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "study base configs/nope.json: no such file (looked in: configs/nope.json, "
+        ) && err.ends_with(&format!("{})", repo.join("configs/nope.json").display())),
+        "{err}"
+    );
+}
+
 fn tiny_study(dir: &Path) -> PathBuf {
     let path = dir.join("tiny.json");
     let study = r#"{

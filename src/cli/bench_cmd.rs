@@ -52,12 +52,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         return Err(usage!("--steps 0: must be a positive integer"));
     }
     cfg.validate()?;
-    let result = crate::bench::run(&cfg, args.steps, args.warmup_steps)?;
-    print!("{}", crate::bench::render(&result));
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{}.json", cfg.model.arch.name())));
+    super::check_writable(&out)?;
+    let result = crate::bench::run(&cfg, args.steps, args.warmup_steps)?;
+    print!("{}", crate::bench::render(&result));
     crate::results::write_json(&out, &result)?;
     println!("lnwarm: wrote {}", out.display());
     Ok(())

@@ -112,6 +112,7 @@ impl GradInitArgs {
 pub fn run_cmd(args: &GradInitArgs) -> Result<()> {
     let spec = args.spec()?;
     let out = args.out_path(&spec);
+    super::check_writable(&out)?;
     let quiet = args.quiet;
     let log = move |line: &str| {
         if !quiet {

@@ -214,11 +214,42 @@ impl TrainArgs {
         self.name.clone().unwrap_or_else(|| default_run_name(cfg))
     }
 
+    /// The result path, checked before any work: not a folder, and its folder writable.
+    pub fn checked_out_path(&self, run_name: &str) -> Result<PathBuf> {
+        let out = self.out_path(run_name);
+        check_writable(&out)?;
+        Ok(out)
+    }
+
     pub fn out_path(&self, run_name: &str) -> PathBuf {
         self.out
             .clone()
             .unwrap_or_else(|| PathBuf::from("results").join(format!("{run_name}.json")))
     }
+}
+
+/// `--out PATH` must name a file in a folder this process can create and write into.
+pub fn check_writable(out: &std::path::Path) -> Result<()> {
+    let shown = out.display();
+    if out.is_dir() {
+        return Err(crate::usage!(
+            "--out {shown}: is a folder; give a result file path such as {}",
+            out.join("run.json").display()
+        ));
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        crate::usage!(
+            "--out {shown}: cannot create the folder {}: {e}",
+            dir.display()
+        )
+    })?;
+    tempfile::NamedTempFile::new_in(dir)
+        .map(drop)
+        .map_err(|e| crate::usage!("--out {shown}: cannot write into {}: {e}", dir.display()))
 }
 
 /// Condense a clap error into one line (clap prints usage blocks over several lines).

@@ -47,6 +47,10 @@ pub struct Study {
     /// (`runs.csv`: one `updates_to_<loss>` column each, after the target's).
     #[serde(default)]
     pub targets: Vec<f64>,
+    /// The folder of the study file (not part of the file): a relative `base` path is looked up
+    /// from the current folder, then from the repository the study file sits in.
+    #[serde(skip)]
+    pub source_dir: Option<PathBuf>,
 }
 
 impl Study {
@@ -72,8 +76,9 @@ impl Study {
     pub fn load(path: &Path) -> Result<(Self, String)> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| usage!("study {}: cannot read: {e}", path.display()))?;
-        let study: Study =
+        let mut study: Study =
             serde_json::from_str(&text).map_err(|e| usage!("study {}: {e}", path.display()))?;
+        study.source_dir = path.parent().map(Path::to_path_buf);
         let name = study.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map_or("study".into(), |s| s.to_string_lossy().into_owned())
@@ -93,8 +98,30 @@ impl Study {
     }
 }
 
-/// Read a base config file given relative to the repository root (or absolute).
-pub fn read_base_file(path: &str) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(io_err(PathBuf::from(path)))?;
+/// Read a base config file given relative to the repository root (or absolute): looked up from
+/// the current folder, then from the study file's folder and its parent (`experiments/..`), so
+/// `lnwarm sweep plan /elsewhere/repo/experiments/x.json` works from any folder.
+pub fn read_base_file(path: &str, study_dir: Option<&Path>) -> Result<serde_json::Value> {
+    let given = PathBuf::from(path);
+    let mut candidates = vec![given.clone()];
+    if given.is_relative() {
+        if let Some(dir) = study_dir {
+            candidates.push(dir.join(&given));
+            if let Some(repo) = dir.parent() {
+                candidates.push(repo.join(&given));
+            }
+        }
+    }
+    let found = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        usage!(
+            "study base {path}: no such file (looked in: {})",
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let text = std::fs::read_to_string(found).map_err(io_err(found.clone()))?;
     serde_json::from_str(&text).map_err(|e| usage!("study base {path}: {e}"))
 }

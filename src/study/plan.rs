@@ -25,7 +25,7 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
         None => serde_json::to_value(RunConfig::default()).map_err(|e| usage!("{e}"))?,
         Some(Value::String(path)) => merge(
             serde_json::to_value(RunConfig::default()).map_err(|e| usage!("{e}"))?,
-            read_base_file(path)?,
+            read_base_file(path, study.source_dir.as_deref())?,
         ),
         Some(obj @ Value::Object(_)) => merge(
             serde_json::to_value(RunConfig::default()).map_err(|e| usage!("{e}"))?,
