@@ -83,6 +83,9 @@ impl SgdMomentum {
                     Some(prev) => ((prev * self.momentum)? + &grad)?,
                     None => grad,
                 };
+                // Detached: gradients carry their backward graph, and a momentum buffer built
+                // from them would keep every earlier step's graph (and activations) alive.
+                let next = next.detach();
                 grad = next.clone();
                 *buf = Some(next);
             }
@@ -141,8 +144,10 @@ impl Radam {
         let rect = Self::rectification(self.beta2, t);
         for (var, m, v) in self.vars.iter_mut() {
             let Some(grad) = grads.get(var) else { continue };
-            *m = ((&*m * self.beta1)? + (grad * (1.0 - self.beta1))?)?;
-            *v = ((&*v * self.beta2)? + (grad.sqr()? * (1.0 - self.beta2))?)?;
+            // Detached: gradients carry their backward graph, and moments built from them would
+            // chain every earlier step's graph (and its activations): 16 GB after ~600 updates.
+            *m = ((&*m * self.beta1)? + (grad * (1.0 - self.beta1))?)?.detach();
+            *v = ((&*v * self.beta2)? + (grad.sqr()? * (1.0 - self.beta2))?)?.detach();
             let m_hat = (&*m / bias1)?;
             let update = match rect {
                 Some(r) => {
@@ -160,6 +165,39 @@ impl Radam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The state an optimizer keeps across steps must not hold a backward graph (it would keep
+    /// every step's activations alive): after a step on a tracked gradient, no state tensor
+    /// tracks ops.
+    #[test]
+    fn optimizer_state_holds_no_graph() {
+        use candle_core::Device;
+        let w = Var::new(&[1.0f32, 2.0, 3.0], &Device::Cpu).unwrap();
+        let x = Var::new(&[0.5f32, -1.0, 2.0], &Device::Cpu).unwrap();
+        // d(sum(w * x^2 * w))/dw = 2 w x^2: computed from variables, so the gradient tracks ops.
+        let loss = (w.as_tensor() * x.as_tensor().sqr().unwrap())
+            .unwrap()
+            .mul(w.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let grads = loss.backward().unwrap();
+        assert!(
+            grads.get(&w).unwrap().track_op(),
+            "premise: a tracked gradient"
+        );
+        let mut radam = Radam::new(vec![w.clone()], 1e-3, &OptimConfig::default()).unwrap();
+        radam.step(&grads).unwrap();
+        for (_, m, v) in &radam.vars {
+            assert!(!m.track_op() && !v.track_op());
+        }
+        let mut sgd = SgdMomentum::new(vec![w.clone()], 1e-3, 0.9, 0.0);
+        sgd.step(&grads).unwrap();
+        assert!(sgd
+            .vars
+            .iter()
+            .all(|(_, b)| !b.as_ref().unwrap().track_op()));
+    }
 
     #[test]
     fn radam_rectification_matches_torch_threshold() {
