@@ -166,7 +166,11 @@ fn run_one(args: &RunArgs) -> Result<()> {
     let result = train(&run.config, setup, &run.id, args.quiet)?;
     result.write(&out)?;
     if !args.quiet {
-        println!("lnwarm: wrote {} ({})", out.display(), result.status.name());
+        println!(
+            "lnwarm: wrote {} ({})",
+            out.display(),
+            result.summary.outcome.name()
+        );
     }
     Ok(())
 }
