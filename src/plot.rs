@@ -21,7 +21,7 @@ pub struct ChartSpec<'a> {
     pub log_y: bool,
 }
 
-const PALETTE: [RGBColor; 14] = [
+const PALETTE: [RGBColor; 16] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -36,6 +36,8 @@ const PALETTE: [RGBColor; 14] = [
     RGBColor(174, 199, 232),
     RGBColor(255, 187, 120),
     RGBColor(152, 223, 138),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
 ];
 
 /// The i-th colour of the palette (cycled).
@@ -48,6 +50,8 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
     let plot_err = |e: String| Error::Data(format!("plot {}: {e}", path.display()));
     let (x_range, y_range) =
         bounds(series, spec.log_y).ok_or_else(|| plot_err("nothing to plot".into()))?;
+    // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
+    let x_decimals = if x_range.end - x_range.start < 20.0 { 2 } else { 0 };
     let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
     let mut builder = ChartBuilder::on(&root);
@@ -63,7 +67,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
         chart
             .configure_mesh()
             .x_desc(spec.x_label)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
             .y_desc(spec.y_label)
             .y_label_formatter(&fmt_tick)
             .draw()
@@ -76,7 +80,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
         chart
             .configure_mesh()
             .x_desc(spec.x_label)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
             .y_desc(spec.y_label)
             .y_label_formatter(&fmt_tick)
             .draw()
@@ -160,7 +164,9 @@ fn fmt_tick(v: &f64) -> String {
     if a == 0.0 {
         "0".into()
     } else if (0.01..10_000.0).contains(&a) {
-        format!("{v:.3}")
+        // 1000, 2.5, 0.013: three decimals at most, no trailing zeros.
+        let text = format!("{v:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         format!("{v:.1e}")
     }
