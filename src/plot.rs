@@ -51,7 +51,11 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
     let (x_range, y_range) =
         bounds(series, spec.log_y).ok_or_else(|| plot_err("nothing to plot".into()))?;
     // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
-    let x_decimals = if x_range.end - x_range.start < 20.0 { 2 } else { 0 };
+    let x_decimals = if x_range.end - x_range.start < 20.0 {
+        2
+    } else {
+        0
+    };
     let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
     let mut builder = ChartBuilder::on(&root);
