@@ -6,7 +6,7 @@
 //! its rule. The grid arms are Adam with a linear warmup (or none); `extra` arms (other warmup
 //! kinds, RAdam) are judged separately in 2d.
 
-use crate::compare::{Group, Loaded};
+use crate::compare::{loss_levels, Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
 use crate::grad_init::GradInitResult;
 use crate::schedule::WarmupKind;
@@ -300,8 +300,8 @@ fn sensitivity(post: &[&Group], axis: Axis) -> Verdict {
     verdict(claim, outcome, &rule, evidence)
 }
 
-/// 2d: at each peak lr where Post-LN without warmup failed, does each extra arm (another warmup
-/// kind, or RAdam) fail less?
+/// 2d: does each extra Post-LN arm (another warmup kind, or RAdam) fail less often than Post-LN
+/// without warmup at the same peak lr (and other axes)?
 fn rescues(loaded: &Loaded, post_grid: &[&Group]) -> Vec<Verdict> {
     let rule = format!("one-sided Fisher exact test that Post-LN without warmup (Adam) fails more often than the arm: p < {ALPHA} -> holds; the arm fails at least as often -> does not hold; else inconclusive");
     let extras = loaded
@@ -337,20 +337,6 @@ fn rescues(loaded: &Loaded, post_grid: &[&Group]) -> Vec<Verdict> {
             Some(verdict(&claim, outcome, &rule, evidence))
         })
         .collect()
-}
-
-/// Claim 3's loss levels at one peak lr: evenly spaced from `top` down to `bottom`.
-pub fn levels(top: f64, bottom: f64) -> Vec<f64> {
-    if bottom.partial_cmp(&top) != Some(std::cmp::Ordering::Less) {
-        return Vec::new();
-    }
-    (0..CLAIM3_LEVELS)
-        .map(|i| top - (top - bottom) * i as f64 / (CLAIM3_LEVELS - 1) as f64)
-        .collect()
-}
-
-fn median_best(g: &Group) -> f64 {
-    MedianInterval::of(&g.best_losses()).median
 }
 
 /// The Post-LN warmup arm fastest to `level` (smallest median updates, then fewest failures).
@@ -403,9 +389,13 @@ fn claim3(loaded: &Loaded) -> Verdict {
         let lr = peak(a);
         let best_post = post_at
             .iter()
-            .map(|g| median_best(g))
+            .map(|g| g.median_best())
             .fold(f64::INFINITY, f64::min);
-        let ls = levels(entropy - CLAIM3_TOP_MARGIN, median_best(a).max(best_post));
+        let ls = loss_levels(
+            entropy - CLAIM3_TOP_MARGIN,
+            a.median_best().max(best_post),
+            CLAIM3_LEVELS,
+        );
         if ls.is_empty() {
             evidence.push(format!(
                 "lr {lr}: no level below the entropy - {CLAIM3_TOP_MARGIN} that both reach in half their seeds"

@@ -67,8 +67,8 @@ fn plan(args: &PlanArgs) -> Result<()> {
         return Ok(());
     }
     for run in &runs {
-        let path = result_path(&dir, &run.id);
-        let done = is_complete(&path, run);
+        let finished = complete_result(&result_path(&dir, &run.id), run);
+        let done = finished.is_some();
         if args.pending && done {
             continue;
         }
@@ -80,7 +80,7 @@ fn plan(args: &PlanArgs) -> Result<()> {
                 "{}\t{status}\t{}\t{}",
                 run.id,
                 describe(&run.point),
-                command(args, run, threads_of(&path, done))
+                command(args, run, threads_of(finished.as_ref()))
             );
         }
     }
@@ -99,17 +99,16 @@ fn command(args: &PlanArgs, run: &PlannedRun, threads: usize) -> String {
 
 /// A finished run's recorded thread count; for a pending one, `--threads` / $RAYON_NUM_THREADS
 /// of this call, else 1 (what `scripts/sweep.sh` gives each run).
-fn threads_of(path: &Path, done: bool) -> usize {
-    let recorded = done
-        .then(|| RunResult::read(path).ok())
-        .flatten()
-        .map(|r| r.provenance.threads);
-    recorded.unwrap_or_else(|| {
-        std::env::var("RAYON_NUM_THREADS")
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(1)
-    })
+fn threads_of(finished: Option<&RunResult>) -> usize {
+    finished.map_or_else(
+        || {
+            std::env::var("RAYON_NUM_THREADS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(1)
+        },
+        |r| r.provenance.threads,
+    )
 }
 
 pub fn result_path(dir: &Path, id: &str) -> PathBuf {
@@ -118,10 +117,14 @@ pub fn result_path(dir: &Path, id: &str) -> PathBuf {
 
 /// A result is complete when it parses, has this schema version and the planned config.
 pub fn is_complete(path: &Path, run: &PlannedRun) -> bool {
-    match RunResult::read(path) {
-        Ok(r) => r.schema_version == SCHEMA_VERSION && r.config == run.config,
-        Err(_) => false,
-    }
+    complete_result(path, run).is_some()
+}
+
+/// The complete result of `run` at `path`, if there is one (read once: plan needs its fields).
+fn complete_result(path: &Path, run: &PlannedRun) -> Option<RunResult> {
+    RunResult::read(path)
+        .ok()
+        .filter(|r| r.schema_version == SCHEMA_VERSION && r.config == run.config)
 }
 
 fn run_one(args: &RunArgs) -> Result<()> {

@@ -13,7 +13,7 @@ use crate::error::{io_err, Result};
 use crate::outcome::{of_result, Outcome};
 use crate::results::{RunResult, SCHEMA_VERSION};
 use crate::stats::binomial::Rate;
-use crate::stats::Interval;
+use crate::stats::rank::MedianInterval;
 use crate::study::Study;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -251,31 +251,6 @@ impl Group {
         self.outcomes().iter().filter(|o| **o == outcome).count()
     }
 
-    /// Final validation loss of runs that did not diverge.
-    pub fn final_val(&self) -> Interval {
-        Interval::of(
-            &self
-                .runs
-                .iter()
-                .filter_map(|r| {
-                    (r.status == crate::results::RunStatus::Ok)
-                        .then_some(r.summary.final_val_loss)
-                        .flatten()
-                })
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    pub fn best_val(&self) -> Interval {
-        Interval::of(
-            &self
-                .runs
-                .iter()
-                .filter_map(|r| r.summary.best_val_loss)
-                .collect::<Vec<_>>(),
-        )
-    }
-
     /// Per seed: the first evaluated step with validation loss <= target (None: never).
     pub fn steps_to(&self, target: f64) -> Vec<Option<u64>> {
         self.runs.iter().map(|r| steps_to(r, target)).collect()
@@ -324,11 +299,27 @@ impl Group {
             .collect()
     }
 
+    /// The median over seeds of the best validation loss.
+    pub fn median_best(&self) -> f64 {
+        MedianInterval::of(&self.best_losses()).median
+    }
+
     /// A dotted config key's value in this configuration (the first run's).
     pub fn config_value(&self, key: &str) -> Option<Value> {
         let run = self.runs.first()?;
         flatten(&serde_json::to_value(&run.config).ok()?).remove(key)
     }
+}
+
+/// `n` loss levels evenly spaced from `top` down to `bottom` (none unless bottom < top): the
+/// levels of the updates-to-loss curves and of claim 3.
+pub fn loss_levels(top: f64, bottom: f64, n: usize) -> Vec<f64> {
+    if n < 2 || bottom.partial_cmp(&top) != Some(std::cmp::Ordering::Less) {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| top - (top - bottom) * i as f64 / (n - 1) as f64)
+        .collect()
 }
 
 /// The first evaluated update whose validation loss is at most `target`.

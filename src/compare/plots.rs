@@ -144,24 +144,18 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
 
 /// Loss levels for the updates-to-loss curves: from 0.1 nats below the unigram entropy down to
 /// the lowest median best loss of any configuration, 50 levels.
-pub fn loss_levels(loaded: &Loaded) -> Vec<f64> {
-    let top = loaded.unigram_entropy() - 0.1;
+fn curve_levels(loaded: &Loaded) -> Vec<f64> {
     let bottom = loaded
         .groups
         .iter()
-        .map(|g| MedianInterval::of(&g.best_losses()).median)
+        .map(Group::median_best)
         .fold(f64::INFINITY, f64::min);
-    if bottom.partial_cmp(&top) != Some(std::cmp::Ordering::Less) {
-        return Vec::new();
-    }
-    (0..50)
-        .map(|i| top - (top - bottom) * f64::from(i) / 49.0)
-        .collect()
+    super::loss_levels(loaded.unigram_entropy() - 0.1, bottom, 50)
 }
 
 /// Per configuration: (level, median updates to reach it), while the median is finite.
 fn updates_to_loss(loaded: &Loaded) -> Vec<Series> {
-    let levels = loss_levels(loaded);
+    let levels = curve_levels(loaded);
     loaded
         .groups
         .iter()
