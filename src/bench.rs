@@ -9,22 +9,13 @@
 use crate::config::RunConfig;
 use crate::data::batches::WindowSampler;
 use crate::error::Result;
-use crate::metrics::GradNorms;
 use crate::optim::Optimizer;
 use crate::stats::Interval;
+use crate::step::{self, StepRule, Trainee};
 use crate::train::Setup;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
-/// Milliseconds of one timed update, by phase.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct StepTimes {
-    pub forward_ms: f64,
-    pub backward_ms: f64,
-    pub grad_norms_ms: f64,
-    pub optimizer_ms: f64,
-    pub total_ms: f64,
-}
+pub use crate::step::StepTimes;
 
 /// Summary statistics of one quantity over the timed updates.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -109,13 +100,31 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> 
         cfg.train.seed,
         &setup.device,
     );
-    let mut opt = Optimizer::new(setup.store.all_vars(), &cfg.optim, cfg.schedule.peak_lr)?;
+    let mut opt = Optimizer::new(setup.store.named_vars(), &cfg.optim, cfg.schedule.peak_lr)?;
+    let trainee = Trainee {
+        model: &setup.model,
+        store: &setup.store,
+        device: &setup.device,
+    };
+    // The trainer's update at the peak rate, each phase waited for (exact times on CUDA).
+    let rule = StepRule {
+        lr: cfg.schedule.peak_lr,
+        clip: cfg.optim.clip,
+        diverge_loss: crate::train::diverge_threshold(cfg, setup.corpus.vocab.size()),
+        sync_phases: true,
+    };
     let mut times = Vec::with_capacity(steps);
     for i in 0..warmup + steps {
-        let (xs, ys) = sampler.next_batch()?;
-        let t = time_step(&setup, &mut opt, &xs, &ys)?;
+        let batch = sampler.next_batch()?;
+        let report = step::update(&trainee, &mut opt, &batch, rule)?;
+        if let Some(reason) = report.diverged {
+            return Err(crate::error::Error::Data(format!(
+                "bench: the model diverged at update {}: {reason}; lower --lr in the config",
+                i + 1
+            )));
+        }
         if i >= warmup {
-            times.push(t);
+            times.push(report.times);
         }
     }
     let spread = |f: fn(&StepTimes) -> f64| Spread::of(&times.iter().map(f).collect::<Vec<_>>());
@@ -146,39 +155,6 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> 
         },
         peak_rss_mib: peak_rss_mib(),
         threads: candle_core::utils::get_num_threads(),
-    })
-}
-
-fn time_step(
-    setup: &Setup,
-    opt: &mut Optimizer,
-    xs: &candle_core::Tensor,
-    ys: &candle_core::Tensor,
-) -> Result<StepTimes> {
-    let sync = || setup.device.synchronize();
-    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
-    let t0 = Instant::now();
-    let loss = setup.model.loss(xs, ys)?;
-    sync()?;
-    let forward_ms = ms(t0);
-    let t1 = Instant::now();
-    let grads = loss.backward()?;
-    sync()?;
-    let backward_ms = ms(t1);
-    let t2 = Instant::now();
-    let norms = GradNorms::compute(&setup.store, &grads)?;
-    let grad_norms_ms = ms(t2);
-    let t3 = Instant::now();
-    opt.step(&grads)?;
-    sync()?;
-    let optimizer_ms = ms(t3);
-    std::hint::black_box(norms.global);
-    Ok(StepTimes {
-        forward_ms,
-        backward_ms,
-        grad_norms_ms,
-        optimizer_ms,
-        total_ms: ms(t0),
     })
 }
 

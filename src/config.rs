@@ -209,6 +209,29 @@ impl RunConfig {
         serde_json::from_str(&text).map_err(|e| usage!("--config {}: {e}", path.display()))
     }
 
+    /// The one way a run's config comes to be: defaults, then the config file, then `overrides`
+    /// (command-line flags), then `finish` (derived values, validation). Every entry point that
+    /// builds a model (train, bench, grad-init) resolves through here, once.
+    pub fn resolve(
+        file: Option<&Path>,
+        overrides: impl FnOnce(&mut RunConfig) -> Result<()>,
+    ) -> Result<Self> {
+        let mut cfg = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        overrides(&mut cfg)?;
+        cfg.finish()
+    }
+
+    /// The last steps of resolving (also for a study's grid points): values derived from others
+    /// (a Noam schedule's model width), then validation.
+    pub fn finish(mut self) -> Result<Self> {
+        self.schedule = self.schedule.with_model_width(self.model.d_model);
+        self.validate()?;
+        Ok(self)
+    }
+
     /// Reject impossible values, naming the field and what is allowed.
     pub fn validate(&self) -> Result<()> {
         self.validate_model()?;

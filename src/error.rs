@@ -23,13 +23,18 @@ pub enum Error {
     /// Fetching or verifying a data set failed (names the cause and the alternatives).
     #[error("{0}")]
     Data(String),
+    /// Training stopped by a signal after writing a checkpoint and a partial result.
+    #[error("{message}")]
+    Interrupted { signal: i32, message: String },
 }
 
 impl Error {
-    /// Exit code for the binary: 2 for bad input, 1 for everything else.
+    /// Exit code for the binary: 2 for bad input, 128 + signal after an interrupt (130 for
+    /// SIGINT, 143 for SIGTERM, as a shell reports a process killed by it), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(1),
             _ => 1,
         }
     }

@@ -3,10 +3,12 @@
 //! Architecture", ICML 2020, arXiv 2002.04745).
 //!
 //! Modules: `config` (run configuration), `model` (the Transformer), `schedule` (warmup and
-//! decay), `optim`, `data`, `metrics` (gradient norms), `train` (the loop), `results` (the JSON),
-//! `cli` (flags) and `progress`.
+//! decay), `optim`, `data`, `metrics` (gradient norms), `step` (one update), `train` (the loop),
+//! `checkpoint` and `interrupt` (runs that survive interruption), `results` (the JSON), `cli`
+//! (flags) and `progress`.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod claims;
 pub mod cli;
 pub mod compare;
@@ -14,6 +16,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod grad_init;
+pub mod interrupt;
 pub mod metrics;
 pub mod model;
 pub mod optim;
@@ -23,6 +26,7 @@ pub mod progress;
 pub mod results;
 pub mod schedule;
 pub mod stats;
+pub mod step;
 pub mod study;
 pub mod train;
 pub mod verdict;

@@ -3,7 +3,8 @@
 
 use clap::Parser;
 use lnwarm::cli::{one_line_error, Cli, Command, TrainArgs};
-use lnwarm::train::{train, Setup};
+use lnwarm::results::RunStatus;
+use lnwarm::train::{train, Resume, RunOptions, Setup};
 use std::process::ExitCode;
 
 /// Keep freed memory in the process. By default glibc maps every temporary above 128 KiB-32 MiB
@@ -76,13 +77,54 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
     let cfg = args.resolve()?;
     let run_name = args.run_name(&cfg);
     let out = args.checked_out_path(&run_name)?;
+    if let Some(path) = &args.save_model {
+        lnwarm::cli::check_writable_as("--save-model", path)?;
+    }
+    let ckpt_dir = lnwarm::checkpoint::dir_for(&out);
+    if !args.resume && lnwarm::checkpoint::exists(&ckpt_dir) && !args.quiet {
+        println!(
+            "lnwarm: {} exists; starting over (it is replaced at the first checkpoint). To continue it, add --resume",
+            ckpt_dir.display()
+        );
+    }
     if !args.quiet {
         let json = serde_json::to_string(&cfg).unwrap_or_default();
         println!("lnwarm: config {json}");
     }
     let setup = Setup::new(&cfg)?;
-    let result = train(&cfg, setup, &run_name, args.quiet)?;
+    lnwarm::interrupt::install();
+    let stop = |_step: u64| lnwarm::interrupt::requested();
+    let opts = RunOptions {
+        quiet: args.quiet,
+        checkpoint_dir: Some(ckpt_dir.clone()),
+        checkpoint_every: args.checkpoint_every,
+        resume: if args.resume {
+            Resume::Required
+        } else {
+            Resume::Never
+        },
+        stop: &stop,
+    };
+    let result = train(&cfg, &setup, &run_name, &opts)?;
     result.write(&out)?;
+    if let Some(sig) =
+        lnwarm::interrupt::requested().filter(|_| result.status == RunStatus::Interrupted)
+    {
+        return Err(lnwarm::Error::Interrupted {
+            signal: sig,
+            message: format!(
+                "{} after update {}: wrote the partial result {} and the checkpoint {}; continue with: {}",
+                lnwarm::interrupt::signal_name(sig),
+                result.summary.steps_done,
+                out.display(),
+                ckpt_dir.display(),
+                resume_command()
+            ),
+        });
+    }
+    if let Some(path) = &args.save_model {
+        lnwarm::checkpoint::save_model(path, &setup.store)?;
+    }
     if !args.quiet {
         let s = &result.summary;
         println!(
@@ -97,6 +139,15 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
         );
     }
     Ok(())
+}
+
+/// This process's command line with `--resume` added (once).
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    args.join(" ")
 }
 
 fn fmt_loss(loss: Option<f64>) -> String {

@@ -11,7 +11,6 @@
 //! escapes the plateau late but ends well below it is `ok`: it trained, later (the
 //! updates-to-loss curves of `compare` show how much later).
 
-use crate::results::{EvalPoint, RunResult, RunStatus};
 use serde::{Deserialize, Serialize};
 
 /// Within this many nats of the unigram entropy counts as "at the unigram entropy" (for
@@ -29,6 +28,8 @@ pub enum Outcome {
     /// Ended within STALL_MARGIN of the unigram entropy.
     Stalled,
     Diverged,
+    /// Stopped by a signal before its last update (a partial result; resume it to know).
+    Interrupted,
 }
 
 impl Outcome {
@@ -37,23 +38,26 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Stalled => "stalled",
             Outcome::Diverged => "diverged",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
 
 /// The outcome and the number of updates spent on the unigram plateau: from the first
-/// evaluation within the margin of the entropy to the last one not clearly below it.
+/// evaluation within the margin of the entropy to the last one not clearly below it. `fixed` is
+/// the outcome a run's status already decides (diverged, interrupted); `eval` holds
+/// (update, validation loss) pairs in update order.
 pub fn classify(
-    status: RunStatus,
-    eval: &[EvalPoint],
+    fixed: Option<Outcome>,
+    eval: &[(u64, f64)],
     unigram_entropy: f64,
     steps_done: u64,
 ) -> (Outcome, u64) {
     let plateau = plateau_steps(eval, unigram_entropy, steps_done);
-    if status == RunStatus::Diverged {
-        return (Outcome::Diverged, plateau);
+    if let Some(outcome) = fixed {
+        return (outcome, plateau);
     }
-    let last = eval.last().map_or(f64::INFINITY, |e| e.val_loss);
+    let last = eval.last().map_or(f64::INFINITY, |e| e.1);
     let outcome = if last > unigram_entropy - STALL_MARGIN {
         Outcome::Stalled
     } else {
@@ -62,40 +66,25 @@ pub fn classify(
     (outcome, plateau)
 }
 
-fn plateau_steps(eval: &[EvalPoint], h: f64, steps_done: u64) -> u64 {
-    let Some(start) = eval.iter().find(|e| e.val_loss <= h + PLATEAU_MARGIN) else {
+fn plateau_steps(eval: &[(u64, f64)], h: f64, steps_done: u64) -> u64 {
+    let Some(&(start, _)) = eval.iter().find(|e| e.1 <= h + PLATEAU_MARGIN) else {
         return 0;
     };
     let escaped = eval
         .iter()
-        .find(|e| e.step >= start.step && e.val_loss < h - PLATEAU_MARGIN);
-    escaped
-        .map_or(steps_done, |e| e.step)
-        .saturating_sub(start.step)
-}
-
-/// Outcome of a stored result (recomputed, so older files classify the same way).
-pub fn of_result(r: &RunResult) -> (Outcome, u64) {
-    classify(
-        r.status,
-        &r.eval,
-        r.summary.val_unigram_entropy,
-        r.summary.steps_done,
-    )
+        .find(|&&(step, loss)| step >= start && loss < h - PLATEAU_MARGIN);
+    escaped.map_or(steps_done, |e| e.0).saturating_sub(start)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn evals(losses: &[f64]) -> Vec<EvalPoint> {
+    fn evals(losses: &[f64]) -> Vec<(u64, f64)> {
         losses
             .iter()
             .enumerate()
-            .map(|(i, &val_loss)| EvalPoint {
-                step: i as u64 * 100,
-                val_loss,
-            })
+            .map(|(i, &val_loss)| (i as u64 * 100, val_loss))
             .collect()
     }
 
@@ -103,37 +92,37 @@ mod tests {
     fn stalled_ok_and_plateau_length() {
         let h = 3.0;
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 3.05, 2.98, 3.0, 3.01]), h, 400),
+            classify(None, &evals(&[4.5, 3.05, 2.98, 3.0, 3.01]), h, 400),
             (Outcome::Stalled, 300)
         );
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 3.05, 3.0, 2.5, 2.2]), h, 400),
+            classify(None, &evals(&[4.5, 3.05, 3.0, 2.5, 2.2]), h, 400),
             (Outcome::Ok, 200)
         );
         // Barely learning (0.13 below H at the end) is stalled; so is falling back to H.
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 3.05, 2.95, 2.87]), h, 300).0,
+            classify(None, &evals(&[4.5, 3.05, 2.95, 2.87]), h, 300).0,
             Outcome::Stalled
         );
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 2.5, 2.2, 2.99]), h, 300).0,
+            classify(None, &evals(&[4.5, 2.5, 2.2, 2.99]), h, 300).0,
             Outcome::Stalled
         );
         // Either side of the margin.
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 3.0, 2.69]), h, 200).0,
+            classify(None, &evals(&[4.5, 3.0, 2.69]), h, 200).0,
             Outcome::Ok
         );
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 3.0, 2.71]), h, 200).0,
+            classify(None, &evals(&[4.5, 3.0, 2.71]), h, 200).0,
             Outcome::Stalled
         );
         assert_eq!(
-            classify(RunStatus::Ok, &evals(&[4.5, 2.5, 2.0]), h, 200),
+            classify(None, &evals(&[4.5, 2.5, 2.0]), h, 200),
             (Outcome::Ok, 0)
         );
         assert_eq!(
-            classify(RunStatus::Diverged, &evals(&[4.5]), h, 10).0,
+            classify(Some(Outcome::Diverged), &evals(&[4.5]), h, 10).0,
             Outcome::Diverged
         );
     }

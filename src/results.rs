@@ -5,6 +5,7 @@
 
 use crate::config::RunConfig;
 use crate::error::{io_err, Result};
+use crate::outcome::{classify, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,6 +20,10 @@ pub enum RunStatus {
     Ok,
     /// Non-finite loss/gradient or loss above `diverge_loss`; the run stopped at `diverged_at_step`.
     Diverged,
+    /// Stopped by SIGINT/SIGTERM after update `summary.steps_done`: a partial result, with a
+    /// checkpoint beside it (`<result>.ckpt/`) that `--resume` continues. `compare` and `claims`
+    /// list such runs and leave them out.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -26,6 +31,16 @@ impl RunStatus {
         match self {
             RunStatus::Ok => "ok",
             RunStatus::Diverged => "diverged",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// The outcome this status decides by itself.
+    fn fixed_outcome(self) -> Option<Outcome> {
+        match self {
+            RunStatus::Ok => None,
+            RunStatus::Diverged => Some(Outcome::Diverged),
+            RunStatus::Interrupted => Some(Outcome::Interrupted),
         }
     }
 }
@@ -70,6 +85,15 @@ pub struct Provenance {
     pub command: Vec<String>,
 }
 
+/// One continuation of a run from its checkpoint (`--resume`, or a sweep re-running it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumption {
+    /// The update the checkpoint had reached; training went on with the next one.
+    pub at_update: u64,
+    pub started_at_unix: u64,
+    pub command: Vec<String>,
+}
+
 /// Headline numbers of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -84,7 +108,7 @@ pub struct Summary {
     pub val_unigram_entropy: f64,
     /// `ok`, `stalled` (never clearly below the unigram entropy) or `diverged`.
     #[serde(default)]
-    pub outcome: crate::outcome::Outcome,
+    pub outcome: Outcome,
     /// Updates spent with the validation loss at the unigram entropy (see `outcome`).
     #[serde(default)]
     pub plateau_steps: u64,
@@ -125,6 +149,9 @@ pub struct RunResult {
     /// below the threshold (the decay starts after it); the schedule is a pure function of it.
     #[serde(default)]
     pub warmup_ended_at_step: Option<u64>,
+    /// Each time the run was continued from a checkpoint (absent for a run never interrupted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<Resumption>,
     pub train: Vec<TrainPoint>,
     pub eval: Vec<EvalPoint>,
     pub grad_norms: Vec<GradNormPoint>,
@@ -138,6 +165,18 @@ impl RunResult {
 
     pub fn read(path: &Path) -> Result<Self> {
         read_json(path, "an lnwarm result")
+    }
+
+    /// The outcome and plateau length, recomputed from the curves (so older files classify the
+    /// same way as new ones).
+    pub fn outcome(&self) -> (Outcome, u64) {
+        let eval: Vec<(u64, f64)> = self.eval.iter().map(|e| (e.step, e.val_loss)).collect();
+        classify(
+            self.status.fixed_outcome(),
+            &eval,
+            self.summary.val_unigram_entropy,
+            self.summary.steps_done,
+        )
     }
 }
 

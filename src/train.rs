@@ -1,21 +1,28 @@
-//! The training loop: forward, backward, gradient norms, clipping, step; logging and divergence.
+//! The training loop around `step::update`: schedule, batches, logging, evaluation, divergence,
+//! checkpoints, resume and interrupts.
 //!
-//! Never `backward_step`: the gradients are inspected (norms, finiteness) and possibly clipped
-//! before the optimizer sees them. Divergence (non-finite loss or gradient, or a loss above the
-//! threshold) ends the run as a result with status `diverged`, not as an error.
+//! Divergence (non-finite loss or gradient, or a loss above the threshold) ends the run as a
+//! result with status `diverged`, not as an error. A resumed run continues the sampler stream,
+//! optimizer moments, schedule and curves exactly where the checkpoint left them, so its result
+//! equals the uninterrupted run's in every number but the timings.
 
+use crate::checkpoint::{self, Elapsed};
 use crate::config::{DeviceKind, RunConfig};
 use crate::data::{batches::WindowSampler, unigram_entropy, Corpus};
 use crate::error::Result;
-use crate::metrics::{clip_global_norm, GradNorms};
+use crate::metrics::GradNorms;
 use crate::model::{ParamStore, Transformer};
 use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::results::*;
 use crate::schedule::LrSchedule;
+use crate::step::{self, StepRule, Trainee};
 use candle_core::{Device, Tensor};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
+
+pub use crate::step::divergence;
 
 /// Seed of the validation batches: fixed, so every run of a study is scored on the same text.
 const VAL_SEED: u64 = 0x7661_6c69_6461_7465;
@@ -29,8 +36,8 @@ pub struct Setup {
 }
 
 impl Setup {
+    /// Build from a resolved (validated) config: `RunConfig::resolve`.
     pub fn new(cfg: &RunConfig) -> Result<Self> {
-        cfg.validate()?;
         let device = make_device(cfg.train.device)?;
         let corpus = Corpus::load(&cfg.data)?;
         let mut store = ParamStore::new(cfg.train.seed, &device);
@@ -65,97 +72,312 @@ pub fn diverge_threshold(cfg: &RunConfig, vocab_size: usize) -> f64 {
         .unwrap_or(3.0 * (vocab_size as f64).ln())
 }
 
-/// Train `setup`'s model as `cfg` says; returns the complete result (not yet written).
-pub fn train(cfg: &RunConfig, setup: Setup, run_name: &str, quiet: bool) -> Result<RunResult> {
+/// Whether to continue from a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Start at update 1 (a checkpoint there is replaced at the first checkpoint interval).
+    Never,
+    /// `--resume`: continue from the checkpoint; missing, damaged or of another config is an error.
+    Required,
+    /// Sweeps: continue from a checkpoint of the same config, else start at update 1.
+    IfCompatible,
+}
+
+/// How a run is driven, beyond its config (none of it changes a number of the result).
+pub struct RunOptions<'a> {
+    pub quiet: bool,
+    /// The checkpoint folder (`<result>.ckpt/`); `None`: no checkpoints, not even on interrupt.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Write a checkpoint every this many updates (0: only on interrupt and at the end).
+    pub checkpoint_every: u64,
+    pub resume: Resume,
+    /// Polled after every update with its number: `Some(signal)` stops the run as interrupted.
+    pub stop: &'a dyn Fn(u64) -> Option<i32>,
+}
+
+impl RunOptions<'_> {
+    /// No checkpoints, never stopped: what tests and callers without a result file use.
+    pub fn plain(quiet: bool) -> RunOptions<'static> {
+        RunOptions {
+            quiet,
+            checkpoint_dir: None,
+            checkpoint_every: 0,
+            resume: Resume::Never,
+            stop: &|_| None,
+        }
+    }
+}
+
+/// The trainer's state between updates: everything a checkpoint holds besides the weights.
+struct Progression {
+    sampler: WindowSampler,
+    schedule: crate::schedule::Schedule,
+    opt: Optimizer,
+    result: RunResult,
+    before: Elapsed,
+    next_step: u64,
+}
+
+/// Train `setup`'s model as `cfg` says; returns the complete result (not yet written), or a
+/// partial one with status `interrupted` when `opts.stop` asked for it.
+pub fn train(
+    cfg: &RunConfig,
+    setup: &Setup,
+    run_name: &str,
+    opts: &RunOptions,
+) -> Result<RunResult> {
     let Setup {
         device,
         corpus,
         store,
         model,
     } = setup;
-    let started_at_unix = unix_now();
-    let mut result = empty_result(cfg, &corpus, &store, &device, run_name, started_at_unix);
+    let progress = Progress::new(cfg.train.steps, opts.quiet);
     let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
-    let mut sampler = WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, &device);
-    let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, &device)
+    let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, device)
         .take(cfg.data.eval_batches)?;
-    let mut schedule = cfg.schedule.build(cfg.train.steps)?;
-    let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, schedule.lr(1))?;
-    let progress = Progress::new(cfg.train.steps, quiet);
+    let schedule = cfg.schedule.build(cfg.train.steps)?;
+    let mut p = Progression {
+        sampler: WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, device),
+        opt: Optimizer::new(store.named_vars(), &cfg.optim, schedule.lr(1))?,
+        schedule,
+        result: empty_result(cfg, corpus, store, device, run_name, unix_now()),
+        before: Elapsed::default(),
+        next_step: 1,
+    };
+    let resumed = match resume_point(cfg, opts, device)? {
+        Some(ckpt) => {
+            restore(&mut p, store, ckpt, &progress)?;
+            true
+        }
+        None => false,
+    };
     progress.println(&format!(
         "lnwarm: {run_name}: {} params, vocab {}, {} train tokens, device {}, {} threads",
-        result.param_count,
-        result.vocab_size,
+        p.result.param_count,
+        p.result.vocab_size,
         corpus.train.len(),
-        result.provenance.device,
-        result.provenance.threads
+        p.result.provenance.device,
+        p.result.provenance.threads
     ));
+    let trainee = Trainee {
+        model,
+        store,
+        device,
+    };
     let wall = Instant::now();
     let mut clock = TrainClock::default();
-    result.eval.push(EvalPoint {
-        step: 0,
-        val_loss: evaluate(&model, &val_batches)?,
-    });
-    for step in 1..=cfg.train.steps {
-        let lr = schedule.lr(step);
-        opt.set_lr(lr);
-        let t0 = Instant::now();
-        let (xs, ys) = sampler.next_batch()?;
-        let loss = model.loss(&xs, &ys)?;
-        let mut grads = loss.backward()?;
-        let train_loss = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
-        let norms = GradNorms::compute(&store, &grads)?;
-        if let Some(reason) = divergence(train_loss, norms.global, result.diverge_loss) {
-            mark_diverged(&mut result, &progress, step, reason);
+    if !resumed {
+        let val_loss = evaluate(model, &val_batches)?;
+        p.result.eval.push(EvalPoint { step: 0, val_loss });
+    }
+    let rule = StepRule {
+        lr: 0.0,
+        clip: cfg.optim.clip,
+        diverge_loss: p.result.diverge_loss,
+        sync_phases: false,
+    };
+    for step in p.next_step..=cfg.train.steps {
+        let lr = p.schedule.lr(step);
+        let batch = p.sampler.next_batch()?;
+        let report = step::update(&trainee, &mut p.opt, &batch, StepRule { lr, ..rule })?;
+        if let Some(reason) = report.diverged {
+            mark_diverged(&mut p.result, &progress, step, reason);
             break;
         }
-        if schedule.loss_ends_warmup(step, train_loss) {
-            schedule.end_warmup_at(step);
-            result.warmup_ended_at_step = Some(step);
-            progress.println(&format!(
-                "lnwarm: training loss {train_loss:.4} ends the constant warmup at step {step}"
-            ));
-        }
-        if let Some(max_norm) = cfg.optim.clip {
-            clip_global_norm(&store, &mut grads, norms.global, max_norm)?;
-        }
-        opt.step(&grads)?;
-        clock.add(t0.elapsed().as_secs_f64(), (seq * batch) as u64);
-        result.summary.steps_done = step;
-        result.summary.final_train_loss = Some(train_loss);
-        if step % cfg.train.log_every == 0 || step == cfg.train.steps {
-            let tokens_per_s = clock.interval_rate();
-            result.train.push(TrainPoint {
-                step,
-                lr,
-                train_loss,
-                grad_norm: norms.global,
-                tokens_per_s,
-            });
-            result.grad_norms.push(GradNormPoint {
-                step,
-                norms: norms_map(&norms),
-            });
-            progress.update(step, train_loss, lr, tokens_per_s);
-        }
-        if step % cfg.train.eval_every == 0 || step == cfg.train.steps {
-            let val_loss = evaluate(&model, &val_batches)?;
+        record_update(&mut p, &progress, step, lr, &report, &mut clock, cfg);
+        if step.is_multiple_of(cfg.train.eval_every) || step == cfg.train.steps {
+            let val_loss = evaluate(model, &val_batches)?;
             if !val_loss.is_finite() {
-                mark_diverged(
-                    &mut result,
-                    &progress,
-                    step,
-                    format!("non-finite validation loss ({val_loss})"),
-                );
+                let reason = format!("non-finite validation loss ({val_loss})");
+                mark_diverged(&mut p.result, &progress, step, reason);
                 break;
             }
             progress.println(&format!("step {step}: val_loss {val_loss:.4}"));
-            result.eval.push(EvalPoint { step, val_loss });
+            p.result.eval.push(EvalPoint { step, val_loss });
+        }
+        p.next_step = step + 1;
+        let signal = (opts.stop)(step);
+        let due = opts.checkpoint_every > 0 && step.is_multiple_of(opts.checkpoint_every);
+        if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
+            let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
+            checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, elapsed))?;
+        }
+        if let Some(sig) = signal {
+            progress.println(&format!(
+                "lnwarm: {} after update {step}: checkpoint written",
+                crate::interrupt::signal_name(sig)
+            ));
+            p.result.status = RunStatus::Interrupted;
+            break;
         }
     }
     progress.finish();
-    finish_summary(&mut result, wall.elapsed().as_secs_f64(), clock.mean_rate());
-    Ok(result)
+    let total = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
+    let done = p.result.status != RunStatus::Interrupted;
+    if let (Some(dir), true, false) = (
+        &opts.checkpoint_dir,
+        done,
+        p.result.status == RunStatus::Diverged,
+    ) {
+        // The final weights, for `grad-init --from` and a `--resume` that finds nothing to do.
+        checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, total))?;
+    }
+    finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
+    Ok(p.result)
+}
+
+/// Bookkeeping of a completed update: summary fields, warmup end, logged points.
+fn record_update(
+    p: &mut Progression,
+    progress: &Progress,
+    step: u64,
+    lr: f64,
+    report: &step::StepReport,
+    clock: &mut TrainClock,
+    cfg: &RunConfig,
+) {
+    let train_loss = report.train_loss;
+    if p.schedule.loss_ends_warmup(step, train_loss) {
+        p.schedule.end_warmup_at(step);
+        p.result.warmup_ended_at_step = Some(step);
+        progress.println(&format!(
+            "lnwarm: training loss {train_loss:.4} ends the constant warmup at step {step}"
+        ));
+    }
+    let tokens = (cfg.data.seq_len * cfg.data.batch_size) as u64;
+    clock.add(report.times.total_ms / 1e3, tokens);
+    p.result.summary.steps_done = step;
+    p.result.summary.final_train_loss = Some(train_loss);
+    if step.is_multiple_of(cfg.train.log_every) || step == cfg.train.steps {
+        let tokens_per_s = clock.interval_rate();
+        p.result.train.push(TrainPoint {
+            step,
+            lr,
+            train_loss,
+            grad_norm: report.norms.global,
+            tokens_per_s,
+        });
+        p.result.grad_norms.push(GradNormPoint {
+            step,
+            norms: norms_map(&report.norms),
+        });
+        progress.update(step, train_loss, lr, tokens_per_s);
+    }
+}
+
+/// The checkpoint to continue from, per `opts.resume` (checked against `cfg`).
+fn resume_point(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    device: &Device,
+) -> Result<Option<checkpoint::Loaded>> {
+    let Some(dir) = &opts.checkpoint_dir else {
+        return Ok(None);
+    };
+    match opts.resume {
+        Resume::Never => Ok(None),
+        Resume::Required => {
+            let ckpt = checkpoint::load(dir, device)?;
+            check_compatible(cfg, &ckpt)?;
+            Ok(Some(ckpt))
+        }
+        Resume::IfCompatible if checkpoint::exists(dir) => {
+            let ckpt = checkpoint::load(dir, device)?;
+            Ok(check_compatible(cfg, &ckpt).is_ok().then_some(ckpt))
+        }
+        Resume::IfCompatible => Ok(None),
+    }
+}
+
+/// A checkpoint continues this run only with the same config, thread count and kernels: any of
+/// them changes the last digits, and a resumed run must equal the uninterrupted one.
+fn check_compatible(cfg: &RunConfig, ckpt: &checkpoint::Loaded) -> Result<()> {
+    let differing = checkpoint::config_diff(&ckpt.state.config, cfg);
+    let shown = ckpt.dir.display();
+    if !differing.is_empty() {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with another config: {} differ (resume with the same flags and config file, or start over without --resume)",
+            differing.join(", ")
+        ));
+    }
+    let then = &ckpt.state.result.provenance;
+    let now_threads = candle_core::utils::get_num_threads();
+    if then.threads != now_threads {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with {} threads, this process has {now_threads}: pass --threads {} (the thread count changes the last digits)",
+            then.threads,
+            then.threads
+        ));
+    }
+    if then.composite_kernels != crate::model::layers::composite_kernels() {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with LNWARM_COMPOSITE={}: set it the same way",
+            u8::from(then.composite_kernels)
+        ));
+    }
+    Ok(())
+}
+
+/// Put the weights, optimizer, sampler, schedule and partial result of `ckpt` in place.
+fn restore(
+    p: &mut Progression,
+    store: &ParamStore,
+    ckpt: checkpoint::Loaded,
+    progress: &Progress,
+) -> Result<()> {
+    let bad = |what: &str| {
+        crate::usage!(
+            "--resume: {}: damaged checkpoint: {what}",
+            ckpt.dir.display()
+        )
+    };
+    checkpoint::restore_params(store, &ckpt.model)?;
+    p.opt.load_state(&ckpt.optimizer)?;
+    let position: u128 = ckpt
+        .state
+        .sampler_position
+        .parse()
+        .map_err(|_| bad("sampler_position is not an integer"))?;
+    p.sampler.seek(position);
+    if let Some(step) = ckpt.state.warmup_ended_at_step {
+        p.schedule.end_warmup_at(step);
+    }
+    let update = ckpt.state.update;
+    p.before = ckpt.state.elapsed;
+    p.result = ckpt.state.result;
+    p.result.status = RunStatus::Ok;
+    p.result.resumed.push(Resumption {
+        at_update: update,
+        started_at_unix: unix_now(),
+        command: std::env::args().collect(),
+    });
+    p.next_step = update + 1;
+    progress.println(&format!(
+        "lnwarm: resuming {} at update {} of {}",
+        ckpt.dir.display(),
+        update + 1,
+        p.result.config.train.steps
+    ));
+    Ok(())
+}
+
+fn checkpoint_state(
+    p: &Progression,
+    cfg: &RunConfig,
+    elapsed: Elapsed,
+) -> checkpoint::CheckpointState {
+    checkpoint::CheckpointState {
+        format: checkpoint::FORMAT,
+        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
+        update: p.next_step - 1,
+        sampler_position: p.sampler.position().to_string(),
+        warmup_ended_at_step: p.result.warmup_ended_at_step,
+        elapsed,
+        files: Default::default(),
+        config: cfg.clone(),
+        result: p.result.clone(),
+    }
 }
 
 /// Mean loss over the fixed validation batches (forward only).
@@ -168,21 +390,6 @@ pub fn evaluate(model: &Transformer, batches: &[(Tensor, Tensor)]) -> Result<f64
             .to_scalar::<f64>()?;
     }
     Ok(total / batches.len() as f64)
-}
-
-/// Why this step counts as divergence, if it does.
-pub fn divergence(loss: f64, grad_norm: f64, threshold: f64) -> Option<String> {
-    if !loss.is_finite() {
-        Some(format!("non-finite training loss ({loss})"))
-    } else if !grad_norm.is_finite() {
-        Some(format!("non-finite gradient norm ({grad_norm})"))
-    } else if loss > threshold {
-        Some(format!(
-            "training loss {loss:.4} above the divergence threshold {threshold:.4}"
-        ))
-    } else {
-        None
-    }
 }
 
 fn mark_diverged(result: &mut RunResult, progress: &Progress, step: u64, reason: String) {
@@ -225,9 +432,25 @@ impl TrainClock {
         self.interval_tokens = 0;
         rate
     }
+}
 
-    fn mean_rate(&self) -> f64 {
-        self.total_tokens as f64 / self.total_s.max(1e-9)
+trait PlusClock {
+    fn plus(&self, wall_s: f64, clock: &TrainClock) -> Elapsed;
+    fn tokens_per_s(&self) -> f64;
+}
+
+impl PlusClock for Elapsed {
+    /// This segment's wall time and clock added to what came before it.
+    fn plus(&self, wall_s: f64, clock: &TrainClock) -> Elapsed {
+        Elapsed {
+            wall_s: self.wall_s + wall_s,
+            train_s: self.train_s + clock.total_s,
+            train_tokens: self.train_tokens + clock.total_tokens,
+        }
+    }
+
+    fn tokens_per_s(&self) -> f64 {
+        self.train_tokens as f64 / self.train_s.max(1e-9)
     }
 }
 
@@ -262,6 +485,7 @@ fn empty_result(
         diverged_reason: None,
         schedule_notes: cfg.schedule.notes(),
         warmup_ended_at_step: None,
+        resumed: Vec::new(),
         train: Vec::new(),
         eval: Vec::new(),
         grad_norms: Vec::new(),
@@ -293,7 +517,7 @@ fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_tokens_per_s: f
         s.best_val_loss = Some(best.val_loss);
         s.best_val_step = Some(best.step);
     }
-    let (outcome, plateau_steps) = crate::outcome::of_result(result);
+    let (outcome, plateau_steps) = result.outcome();
     result.summary.outcome = outcome;
     result.summary.plateau_steps = plateau_steps;
 }

@@ -245,7 +245,7 @@ fn an_unusable_out_path_is_refused_before_training() {
     assert_eq!(
         out.stderr.trim_end(),
         format!(
-            "error: --out {}: is a folder; give a result file path such as {}",
+            "error: --out {}: is a folder; give a file path such as {}",
             folder.display(),
             folder.join("run.json").display()
         )

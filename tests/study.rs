@@ -178,7 +178,7 @@ fn tiny_result(arch: Arch, seed: u64) -> RunResult {
     let mut cfg = tiny_run_config(arch, 20);
     cfg.train.seed = seed;
     let setup = lnwarm::train::Setup::new(&cfg).unwrap();
-    lnwarm::train::train(&cfg, setup, "t", true).unwrap()
+    lnwarm::train::train(&cfg, &setup, "t", &lnwarm::train::RunOptions::plain(true)).unwrap()
 }
 
 #[test]

@@ -7,11 +7,11 @@ use common::*;
 use lnwarm::config::{Arch, OptimizerKind, RunConfig};
 use lnwarm::results::{RunResult, RunStatus};
 use lnwarm::schedule::LrSchedule;
-use lnwarm::train::{train, Setup};
+use lnwarm::train::{train, RunOptions, Setup};
 
 fn run(cfg: &RunConfig) -> RunResult {
     let setup = Setup::new(cfg).expect("setup");
-    train(cfg, setup, "test-run", true).expect("train")
+    train(cfg, &setup, "test-run", &RunOptions::plain(true)).expect("train")
 }
 
 #[test]

@@ -32,26 +32,16 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let mut cfg = match &args.config {
-        Some(p) => RunConfig::from_file(p)?,
-        None => RunConfig::default(),
-    };
-    if let Some(a) = args.arch {
-        cfg.model.arch = a;
-    }
-    if let Some(a) = args.activation {
-        cfg.model.activation = a;
-    }
-    if let Some(d) = args.device {
-        cfg.train.device = d;
-    }
-    if let Some(d) = &args.data {
-        cfg.data.source = d.clone();
-    }
     if args.steps == 0 {
         return Err(usage!("--steps 0: must be a positive integer"));
     }
-    cfg.validate()?;
+    let cfg = RunConfig::resolve(args.config.as_deref(), |cfg| {
+        set(args.arch, &mut cfg.model.arch);
+        set(args.activation, &mut cfg.model.activation);
+        set(args.device, &mut cfg.train.device);
+        set(args.data.clone(), &mut cfg.data.source);
+        Ok(())
+    })?;
     let out = args
         .out
         .clone()
@@ -62,4 +52,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     crate::results::write_json(&out, &result)?;
     println!("lnwarm: wrote {}", out.display());
     Ok(())
+}
+
+fn set<T>(flag: Option<T>, field: &mut T) {
+    if let Some(value) = flag {
+        *field = value;
+    }
 }

@@ -56,14 +56,6 @@ pub struct GradInitArgs {
 
 impl GradInitArgs {
     fn spec(&self) -> Result<GradInitSpec> {
-        let mut base = match &self.config {
-            Some(path) => RunConfig::from_file(path)?,
-            None => RunConfig::default(),
-        };
-        self.model_data.apply(&mut base);
-        if let Some(lr) = self.lr {
-            base.schedule.peak_lr = lr;
-        }
         if let Some(bad) = self.layers.iter().find(|l| **l == 0) {
             return Err(usage!("--layers {bad}: depths must be positive integers"));
         }
@@ -78,8 +70,14 @@ impl GradInitArgs {
                 "--after-warmup 0: must be a positive number of updates"
             ));
         }
-        base.model.n_layers = self.layers[0];
-        base.validate()?;
+        let base = RunConfig::resolve(self.config.as_deref(), |cfg| {
+            self.model_data.apply(cfg);
+            if let Some(lr) = self.lr {
+                cfg.schedule.peak_lr = lr;
+            }
+            cfg.model.n_layers = self.layers[0];
+            Ok(())
+        })?;
         let mut archs = self.archs.clone();
         archs.dedup();
         Ok(GradInitSpec {

@@ -110,6 +110,16 @@ pub struct TrainArgs {
     /// Run name [default: derived from the config: <arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<hash>].
     #[arg(long)]
     pub name: Option<String>,
+    /// Write a checkpoint (<out>.ckpt/) every N updates; 0 = only when interrupted and at the end.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub checkpoint_every: u64,
+    /// Continue from the checkpoint <out>.ckpt/ (same config required); the result equals the
+    /// uninterrupted run's.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also write the final weights to FILE (safetensors, by parameter name).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save_model: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -175,16 +185,9 @@ impl ModelDataArgs {
 }
 
 impl TrainArgs {
-    /// Defaults, then the config file, then the flags.
+    /// Defaults, then the config file, then the flags (`RunConfig::resolve`).
     pub fn resolve(&self) -> Result<RunConfig> {
-        let mut cfg = match &self.config {
-            Some(path) => RunConfig::from_file(path)?,
-            None => RunConfig::default(),
-        };
-        self.apply(&mut cfg)?;
-        cfg.schedule = cfg.schedule.with_model_width(cfg.model.d_model);
-        cfg.validate()?;
-        Ok(cfg)
+        RunConfig::resolve(self.config.as_deref(), |cfg| self.apply(cfg))
     }
 
     fn apply(&self, cfg: &mut RunConfig) -> Result<()> {
@@ -230,10 +233,15 @@ impl TrainArgs {
 
 /// `--out PATH` must name a file in a folder this process can create and write into.
 pub fn check_writable(out: &std::path::Path) -> Result<()> {
+    check_writable_as("--out", out)
+}
+
+/// `flag PATH` must name a file in a folder this process can create and write into.
+pub fn check_writable_as(flag: &str, out: &std::path::Path) -> Result<()> {
     let shown = out.display();
     if out.is_dir() {
         return Err(crate::usage!(
-            "--out {shown}: is a folder; give a result file path such as {}",
+            "{flag} {shown}: is a folder; give a file path such as {}",
             out.join("run.json").display()
         ));
     }
@@ -243,13 +251,13 @@ pub fn check_writable(out: &std::path::Path) -> Result<()> {
     };
     std::fs::create_dir_all(dir).map_err(|e| {
         crate::usage!(
-            "--out {shown}: cannot create the folder {}: {e}",
+            "{flag} {shown}: cannot create the folder {}: {e}",
             dir.display()
         )
     })?;
     tempfile::NamedTempFile::new_in(dir)
         .map(drop)
-        .map_err(|e| crate::usage!("--out {shown}: cannot write into {}: {e}", dir.display()))
+        .map_err(|e| crate::usage!("{flag} {shown}: cannot write into {}: {e}", dir.display()))
 }
 
 /// Condense a clap error into one line (clap prints usage blocks over several lines).

@@ -3,10 +3,10 @@
 //! a run another process is executing (its lock is held) is waited for, then skipped.
 
 use crate::error::{io_err, Result};
-use crate::results::{write_atomic, RunResult, SCHEMA_VERSION};
+use crate::results::{write_atomic, RunResult, RunStatus, SCHEMA_VERSION};
 use crate::study::plan::{describe, expand, PlannedRun};
 use crate::study::Study;
-use crate::train::{train, Setup};
+use crate::train::{train, Resume, RunOptions, Setup};
 use crate::usage;
 use clap::{Args, Subcommand};
 use std::fs::File;
@@ -46,6 +46,10 @@ pub struct RunArgs {
     pub id: String,
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
+    /// Checkpoint the run every N updates (0: only when interrupted); a re-run continues from
+    /// its checkpoint, and the checkpoint is removed once the result is complete.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub checkpoint_every: u64,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -115,16 +119,19 @@ pub fn result_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.json"))
 }
 
-/// A result is complete when it parses, has this schema version and the planned config.
+/// A result is complete when it parses, has this schema version and the planned config, and
+/// was not interrupted.
 pub fn is_complete(path: &Path, run: &PlannedRun) -> bool {
     complete_result(path, run).is_some()
 }
 
 /// The complete result of `run` at `path`, if there is one (read once: plan needs its fields).
 fn complete_result(path: &Path, run: &PlannedRun) -> Option<RunResult> {
-    RunResult::read(path)
-        .ok()
-        .filter(|r| r.schema_version == SCHEMA_VERSION && r.config == run.config)
+    RunResult::read(path).ok().filter(|r| {
+        r.schema_version == SCHEMA_VERSION
+            && r.config == run.config
+            && r.status != RunStatus::Interrupted
+    })
 }
 
 fn run_one(args: &RunArgs) -> Result<()> {
@@ -166,8 +173,35 @@ fn run_one(args: &RunArgs) -> Result<()> {
     let study_copy = serde_json::to_vec_pretty(&study).map_err(|e| usage!("{e}"))?;
     write_atomic(&dir.join("study.json"), &study_copy)?;
     let setup = Setup::new(&run.config)?;
-    let result = train(&run.config, setup, &run.id, args.quiet)?;
+    crate::interrupt::install();
+    let stop = |_step: u64| crate::interrupt::requested();
+    let ckpt_dir = crate::checkpoint::dir_for(&out);
+    let opts = RunOptions {
+        quiet: args.quiet,
+        checkpoint_dir: Some(ckpt_dir.clone()),
+        checkpoint_every: args.checkpoint_every,
+        // A checkpoint of this run (same config) continues it: a killed or requeued sweep
+        // loses at most `checkpoint_every` updates per run.
+        resume: Resume::IfCompatible,
+        stop: &stop,
+    };
+    let result = train(&run.config, &setup, &run.id, &opts)?;
     result.write(&out)?;
+    if result.status == RunStatus::Interrupted {
+        let sig = crate::interrupt::requested().unwrap_or(libc::SIGTERM);
+        return Err(crate::error::Error::Interrupted {
+            signal: sig,
+            message: format!(
+                "{}: {} after update {}; checkpoint {}; the same command continues it",
+                run.id,
+                crate::interrupt::signal_name(sig),
+                result.summary.steps_done,
+                ckpt_dir.display()
+            ),
+        });
+    }
+    // The study keeps results; weights of a finished run are not needed to resume anything.
+    crate::checkpoint::remove(&ckpt_dir)?;
     if !args.quiet {
         println!(
             "lnwarm: wrote {} ({})",

@@ -10,7 +10,7 @@ pub mod report;
 pub mod table;
 
 use crate::error::{io_err, Result};
-use crate::outcome::{of_result, Outcome};
+use crate::outcome::Outcome;
 use crate::results::{RunResult, SCHEMA_VERSION};
 use crate::stats::binomial::Rate;
 use crate::stats::rank::MedianInterval;
@@ -124,7 +124,18 @@ fn read_result(path: &Path) -> std::result::Result<RunResult, String> {
     if value.get("kind").is_some() {
         return Err("not a training run result (a grad-init file?)".into());
     }
-    serde_json::from_value(value).map_err(|e| format!("malformed lnwarm result ({e})"))
+    let run: RunResult =
+        serde_json::from_value(value).map_err(|e| format!("malformed lnwarm result ({e})"))?;
+    if run.status == crate::results::RunStatus::Interrupted {
+        // A partial run says nothing about how the configuration ends: listed, left out.
+        return Err(format!(
+            "interrupted after update {} of {} (resume it; its checkpoint is {}.ckpt)",
+            run.summary.steps_done,
+            run.config.train.steps,
+            path.display()
+        ));
+    }
+    Ok(run)
 }
 
 /// Group runs by config without the seed; axes = config keys that vary across groups.
@@ -244,7 +255,7 @@ impl Group {
     }
 
     pub fn outcomes(&self) -> Vec<Outcome> {
-        self.runs.iter().map(|r| of_result(r).0).collect()
+        self.runs.iter().map(|r| r.outcome().0).collect()
     }
 
     pub fn count(&self, outcome: Outcome) -> usize {

@@ -5,7 +5,6 @@
 
 use super::{plots, steps_to, table, Loaded};
 use crate::error::{io_err, Result};
-use crate::outcome::of_result;
 use crate::results::{write_atomic, RunResult};
 use crate::verdict::Verdict;
 use serde_json::Value;
@@ -94,7 +93,7 @@ fn row(loaded: &Loaded, run: &RunResult) -> Vec<String> {
     let num = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
     cells.extend([
         run.status.name().to_string(),
-        of_result(run).0.name().to_string(),
+        run.outcome().0.name().to_string(),
         num(run.summary.final_val_loss),
         num(run.summary.best_val_loss),
     ]);

@@ -50,6 +50,16 @@ impl WindowSampler {
         Ok(batch?)
     }
 
+    /// Where the window stream stands (ChaCha8 word position): with the seed, the whole state.
+    pub fn position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Continue the stream from `position` (a value of `position()` of a sampler with this seed).
+    pub fn seek(&mut self, position: u128) {
+        self.rng.set_word_pos(position);
+    }
+
     /// `n` batches drawn now (a fixed validation set when the seed is fixed).
     pub fn take(&mut self, n: usize) -> Result<Vec<(Tensor, Tensor)>> {
         (0..n).map(|_| self.next_batch()).collect()

@@ -14,6 +14,7 @@ use crate::error::{io_err, Result};
 use crate::model::{ParamStore, Transformer};
 use crate::optim::Optimizer;
 use crate::results::{write_atomic, Provenance};
+use crate::step::{StepRule, Trainee};
 use crate::verdict::Verdict;
 use candle_core::Tensor;
 use measure::{measure, Measurement};
@@ -106,7 +107,12 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
                 }
                 measurements.push(m);
                 if let Some(n) = spec.after_warmup {
-                    warm_up(&cfg, &corpus, &store, &model, n, &device)?;
+                    let trainee = Trainee {
+                        model: &model,
+                        store: &store,
+                        device: &device,
+                    };
+                    warm_up(&cfg, &corpus, &trainee, n)?;
                     let phase = format!("after-warmup-{n}");
                     measurements.push(measure(&model, &store, &batches, seed, &phase)?);
                 }
@@ -160,28 +166,34 @@ fn measurement_batches(
     sampler.take(k)
 }
 
-/// N updates with the run's optimizer and a linear warmup from 0 to `peak_lr` over exactly N.
-fn warm_up(
-    cfg: &RunConfig,
-    corpus: &Corpus,
-    store: &ParamStore,
-    model: &Transformer,
-    n: u64,
-    device: &candle_core::Device,
-) -> Result<()> {
-    let mut opt = Optimizer::new(store.all_vars(), &cfg.optim, 0.0)?;
+/// N updates of the trainer's step (`step::update`) with the run's optimizer and clipping, and a
+/// linear warmup from 0 to `peak_lr` over exactly N.
+fn warm_up(cfg: &RunConfig, corpus: &Corpus, trainee: &Trainee, n: u64) -> Result<()> {
+    let mut opt = Optimizer::new(trainee.store.named_vars(), &cfg.optim, 0.0)?;
     let mut sampler = WindowSampler::new(
         corpus.train.clone(),
         cfg.data.seq_len,
         cfg.data.batch_size,
         cfg.train.seed,
-        device,
+        trainee.device,
     );
+    let diverge_loss = crate::train::diverge_threshold(cfg, corpus.vocab.size());
     for t in 1..=n {
-        opt.set_lr(cfg.schedule.peak_lr * t as f64 / n as f64);
-        let (xs, ys) = sampler.next_batch()?;
-        let grads = model.loss(&xs, &ys)?.backward()?;
-        opt.step(&grads)?;
+        let rule = StepRule {
+            lr: cfg.schedule.peak_lr * t as f64 / n as f64,
+            clip: cfg.optim.clip,
+            diverge_loss,
+            sync_phases: false,
+        };
+        let report = crate::step::update(trainee, &mut opt, &sampler.next_batch()?, rule)?;
+        if let Some(reason) = report.diverged {
+            return Err(crate::error::Error::Data(format!(
+                "--after-warmup {n}: {} L={} seed {} diverged at update {t}: {reason}",
+                cfg.model.arch.name(),
+                cfg.model.n_layers,
+                cfg.train.seed
+            )));
+        }
     }
     Ok(())
 }

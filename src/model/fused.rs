@@ -129,8 +129,8 @@ fn backward_rows<T: Float>(x: &[T], dy: &[T], dx: &mut [T], gamma: &[T], eps: T,
     }
 }
 
-/// [dx (N*d) | dgamma (d) | dbeta (d)]: chunks of rows in parallel, each with its own
-/// dgamma/dbeta partial sums, reduced at the end.
+/// [dx (N*d) | dgamma (d) | dbeta (d)]: fixed chunks of rows in parallel, each with its own
+/// dgamma/dbeta partial sums, added in chunk order at the end (see `sum_in_order`).
 fn backward<T: Float + Send + Sync>(x: &[T], gamma: &[T], dy: &[T], eps: f64) -> Vec<T> {
     let d = gamma.len();
     let chunk = ROWS_PER_CHUNK * d;
@@ -146,11 +146,8 @@ fn backward<T: Float + Send + Sync>(x: &[T], gamma: &[T], dy: &[T], eps: f64) ->
             backward_rows(xs, gs, dx, gamma, eps, &mut acc);
             acc
         })
-        .reduce(
-            || vec![T::zero(); 2 * d],
-            |a, b| a.iter().zip(&b).map(|(&u, &v)| u + v).collect(),
-        );
-    out[x.len()..].copy_from_slice(&partial);
+        .collect::<Vec<_>>();
+    out[x.len()..].copy_from_slice(&sum_in_order(partial, 2 * d));
     out
 }
 
@@ -208,4 +205,23 @@ impl CustomOp3 for LayerNormBwdOp {
         let out = by_dtype!(s1.dtype(), self.name(), T => backward(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, contiguous_slice(s3, l3)?, self.eps));
         Ok((out, Shape::from(len)))
     }
+}
+
+/// The element-wise sum of `partials` in a fixed order: each half (split at n/2) summed from zero
+/// in order, then the halves added. rayon's `reduce` combined partials in whatever tree work
+/// stealing produced, so gradients differed in the last bits between identical runs (norms by
+/// ~4e-8 relative); this order depends on the input length alone, whatever the thread count. It
+/// is the tree rayon's `reduce` builds on one thread (one split in the middle, then sequential
+/// folds), so results of single-threaded runs, such as every committed study's, are unchanged.
+pub(crate) fn sum_in_order<T: Float>(partials: Vec<Vec<T>>, width: usize) -> Vec<T> {
+    let add = |mut acc: Vec<T>, part: &Vec<T>| {
+        acc.iter_mut().zip(part).for_each(|(a, &v)| *a = *a + v);
+        acc
+    };
+    let fold = |parts: &[Vec<T>]| parts.iter().fold(vec![T::zero(); width], add);
+    if partials.len() < 2 {
+        return fold(&partials);
+    }
+    let (left, right) = partials.split_at(partials.len() / 2);
+    add(fold(left), &fold(right))
 }

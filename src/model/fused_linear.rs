@@ -141,21 +141,18 @@ fn backward<T: Float + Send + Sync + 'static>(x: &[T], w: &[T], g: &[T], n_out: 
     out
 }
 
-/// Sums over the rows of a (rows, width) matrix: parallel partial sums, then one reduction.
+/// Sums over the rows of a (rows, width) matrix: parallel partial sums over fixed row chunks,
+/// then added in chunk order (deterministic, see `fused::sum_in_order`).
 fn column_sums<T: Float + Send + Sync>(g: &[T], width: usize) -> Vec<T> {
-    g.par_chunks(width * ROWS_PER_TASK)
+    let partials = g
+        .par_chunks(width * ROWS_PER_TASK)
         .map(|rows| {
             let mut acc = vec![T::zero(); width];
             add_rows(&mut acc, rows);
             acc
         })
-        .reduce(
-            || vec![T::zero(); width],
-            |mut a, b| {
-                add_rows(&mut a, &b);
-                a
-            },
-        )
+        .collect::<Vec<_>>();
+    super::fused::sum_in_order(partials, width)
 }
 
 /// acc += every row of `rows` (rows of acc.len() values).

@@ -64,9 +64,8 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
         let mut config: RunConfig = serde_json::from_value(value)
             .map_err(|e| usage!("study run {}: {e}", describe(&point)))?;
         normalize_warmup(&mut config);
-        config.schedule = config.schedule.with_model_width(config.model.d_model);
-        config
-            .validate()
+        let config = config
+            .finish()
             .map_err(|e| usage!("study run {}: {e}", describe(&point)))?;
         let id = crate::config::default_run_name(&config);
         runs.push(PlannedRun { id, config, point });

@@ -1,0 +1,100 @@
+//! Adam and AdamW (decoupled weight decay, Loshchilov & Hutter 2019), written out so that their
+//! moments can be checkpointed: candle-nn's `AdamW` keeps them private.
+//!
+//! The update is candle-nn 0.11's `AdamW::step` operation for operation (same tensor ops in the
+//! same order, so the same rounding): results of runs made with candle's optimizer reproduce bit
+//! for bit. With weight decay 0 it is Adam (Kingma & Ba 2015) with bias correction:
+//! m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p = p (1 - lr wd) - lr m̂ / (sqrt(v̂) + eps).
+
+use super::{NamedState, StateTensors};
+use crate::config::OptimConfig;
+use crate::error::Result;
+use candle_core::backprop::GradStore;
+use candle_core::{Tensor, Var};
+
+/// One parameter and its two moments.
+struct Slot {
+    name: String,
+    var: Var,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+}
+
+pub struct Adam {
+    slots: Vec<Slot>,
+    pub(super) lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    step: u64,
+}
+
+impl Adam {
+    pub fn new(vars: &[(String, Var)], lr: f64, cfg: &OptimConfig) -> Result<Self> {
+        let slots = vars
+            .iter()
+            .map(|(name, var)| {
+                let zeros = var.as_tensor().zeros_like()?;
+                Ok(Slot {
+                    name: name.clone(),
+                    var: var.clone(),
+                    exp_avg: zeros.clone(),
+                    exp_avg_sq: zeros,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            slots,
+            lr,
+            beta1: cfg.beta1,
+            beta2: cfg.beta2,
+            eps: cfg.eps,
+            weight_decay: cfg.weight_decay,
+            step: 0,
+        })
+    }
+
+    pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.step += 1;
+        let (beta1, beta2, lr) = (self.beta1, self.beta2, self.lr);
+        let scale_m = 1f64 / (1f64 - beta1.powi(self.step as i32));
+        let scale_v = 1f64 / (1f64 - beta2.powi(self.step as i32));
+        for slot in self.slots.iter_mut() {
+            let Some(g) = grads.get(&slot.var) else {
+                continue;
+            };
+            // Detached: gradients carry their backward graph (see `optimizer_state_holds_no_graph`).
+            let next_m = ((&slot.exp_avg * beta1)? + (g * (1.0 - beta1))?)?.detach();
+            let next_v = ((&slot.exp_avg_sq * beta2)? + (g.sqr()? * (1.0 - beta2))?)?.detach();
+            let m_hat = (&next_m * scale_m)?;
+            let v_hat = (&next_v * scale_v)?;
+            let theta = (slot.var.as_tensor() * (1f64 - lr * self.weight_decay))?;
+            let adjusted = (m_hat / (v_hat.sqrt()? + self.eps)?)?;
+            slot.var.set(&(theta - (adjusted * lr)?)?)?;
+            slot.exp_avg = next_m;
+            slot.exp_avg_sq = next_v;
+        }
+        Ok(())
+    }
+}
+
+impl NamedState for Adam {
+    fn state(&self) -> StateTensors {
+        let mut out = StateTensors::with_step(self.step);
+        for s in &self.slots {
+            out.push(format!("{}.exp_avg", s.name), s.exp_avg.clone());
+            out.push(format!("{}.exp_avg_sq", s.name), s.exp_avg_sq.clone());
+        }
+        out
+    }
+
+    fn load_state(&mut self, state: &StateTensors) -> Result<()> {
+        self.step = state.step()?;
+        for s in self.slots.iter_mut() {
+            s.exp_avg = state.like(&format!("{}.exp_avg", s.name), s.var.as_tensor())?;
+            s.exp_avg_sq = state.like(&format!("{}.exp_avg_sq", s.name), s.var.as_tensor())?;
+        }
+        Ok(())
+    }
+}

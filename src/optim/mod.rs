@@ -1,0 +1,186 @@
+//! Optimizers behind one interface: Adam, AdamW, SGD (momentum), RAdam; and their state by
+//! parameter name, for checkpoints (`optimizer.safetensors`).
+//!
+//! All four are written here (candle-nn's `AdamW` keeps its moments private, and it has no SGD
+//! momentum and no RAdam). State tensors are named after torch's optimizer state keys, prefixed
+//! by the parameter name (`blocks.0.ffn.w1.weight.exp_avg`), plus the update counter `step`.
+
+mod adam;
+mod radam;
+mod sgd;
+
+use crate::config::{OptimConfig, OptimizerKind};
+use crate::error::{Error, Result};
+pub use adam::Adam;
+use candle_core::backprop::GradStore;
+use candle_core::{Device, Tensor, Var};
+pub use radam::Radam;
+pub use sgd::SgdMomentum;
+use std::collections::HashMap;
+
+/// A built optimizer.
+pub enum Optimizer {
+    Adam(Adam),
+    Sgd(SgdMomentum),
+    Radam(Radam),
+}
+
+impl Optimizer {
+    /// An optimizer over `vars` (name, parameter), starting at learning rate `lr`.
+    pub fn new(vars: &[(String, Var)], cfg: &OptimConfig, lr: f64) -> Result<Self> {
+        Ok(match cfg.kind {
+            OptimizerKind::Adam | OptimizerKind::Adamw => Self::Adam(Adam::new(vars, lr, cfg)?),
+            OptimizerKind::Sgd => {
+                Self::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
+            }
+            OptimizerKind::Radam => Self::Radam(Radam::new(vars, lr, cfg)?),
+        })
+    }
+
+    pub fn set_lr(&mut self, lr: f64) {
+        match self {
+            Self::Adam(o) => o.lr = lr,
+            Self::Sgd(o) => o.lr = lr,
+            Self::Radam(o) => o.lr = lr,
+        }
+    }
+
+    pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        match self {
+            Self::Adam(o) => o.step(grads),
+            Self::Sgd(o) => o.step(grads),
+            Self::Radam(o) => o.step(grads),
+        }
+    }
+
+    fn inner(&self) -> &dyn NamedState {
+        match self {
+            Self::Adam(o) => o,
+            Self::Sgd(o) => o,
+            Self::Radam(o) => o,
+        }
+    }
+
+    /// Every state tensor by name, and the update counter.
+    pub fn state(&self) -> StateTensors {
+        self.inner().state()
+    }
+
+    /// Restore the state saved by `state` (an optimizer built with the same config and names).
+    pub fn load_state(&mut self, state: &StateTensors) -> Result<()> {
+        match self {
+            Self::Adam(o) => o.load_state(state),
+            Self::Sgd(o) => o.load_state(state),
+            Self::Radam(o) => o.load_state(state),
+        }
+    }
+}
+
+/// Optimizer state that can be saved and restored by name.
+pub trait NamedState {
+    fn state(&self) -> StateTensors;
+    fn load_state(&mut self, state: &StateTensors) -> Result<()>;
+}
+
+/// Named state tensors; `step` (the number of updates taken) is a one-element i64 tensor.
+#[derive(Debug, Clone, Default)]
+pub struct StateTensors {
+    pub tensors: HashMap<String, Tensor>,
+}
+
+impl StateTensors {
+    const STEP: &'static str = "step";
+
+    fn with_step(step: u64) -> Self {
+        let mut out = Self::default();
+        let step = Tensor::new(&[step as i64], &Device::Cpu).expect("a one-element cpu tensor");
+        out.tensors.insert(Self::STEP.into(), step);
+        out
+    }
+
+    fn push(&mut self, name: String, tensor: Tensor) {
+        self.tensors.insert(name, tensor);
+    }
+
+    fn step(&self) -> Result<u64> {
+        let t = self.get(Self::STEP)?;
+        let v = t.flatten_all()?.to_vec1::<i64>()?;
+        match v.as_slice() {
+            [s] if *s >= 0 => Ok(*s as u64),
+            _ => Err(Error::Data(format!("optimizer state: bad step {v:?}"))),
+        }
+    }
+
+    fn get(&self, name: &str) -> Result<&Tensor> {
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::Data(format!("optimizer state: no tensor {name}")))
+    }
+
+    /// The tensor `name`, checked to have `like`'s shape and dtype, on `like`'s device.
+    fn like(&self, name: &str, like: &Tensor) -> Result<Tensor> {
+        let t = self.get(name)?;
+        if t.dims() != like.dims() || t.dtype() != like.dtype() {
+            return Err(Error::Data(format!(
+                "optimizer state: {name} is {:?} {:?}, the parameter is {:?} {:?}",
+                t.dtype(),
+                t.dims(),
+                like.dtype(),
+                like.dims()
+            )));
+        }
+        Ok(t.to_device(like.device())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state an optimizer keeps across steps must not hold a backward graph (it would keep
+    /// every step's activations alive): after a step on a tracked gradient, no state tensor
+    /// tracks ops.
+    #[test]
+    fn optimizer_state_holds_no_graph() {
+        use candle_core::Device;
+        let w = Var::new(&[1.0f32, 2.0, 3.0], &Device::Cpu).unwrap();
+        let x = Var::new(&[0.5f32, -1.0, 2.0], &Device::Cpu).unwrap();
+        // d(sum(w * x^2 * w))/dw = 2 w x^2: computed from variables, so the gradient tracks ops.
+        let loss = (w.as_tensor() * x.as_tensor().sqr().unwrap())
+            .unwrap()
+            .mul(w.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let grads = loss.backward().unwrap();
+        assert!(
+            grads.get(&w).unwrap().track_op(),
+            "premise: a tracked gradient"
+        );
+        let named = [("w".to_string(), w.clone())];
+        let mut radam = Radam::new(&named, 1e-3, &OptimConfig::default()).unwrap();
+        radam.step(&grads).unwrap();
+        for (_, _, m, v) in &radam.slots {
+            assert!(!m.track_op() && !v.track_op());
+        }
+        let mut sgd = SgdMomentum::new(&named, 1e-3, 0.9, 0.0);
+        sgd.step(&grads).unwrap();
+        assert!(sgd
+            .slots
+            .iter()
+            .all(|(_, _, b)| !b.as_ref().unwrap().track_op()));
+        let mut adam = Adam::new(&named, 1e-3, &OptimConfig::default()).unwrap();
+        adam.step(&grads).unwrap();
+        assert!(adam.state().tensors.values().all(|t| !t.track_op()));
+    }
+
+    #[test]
+    fn radam_rectification_matches_torch_threshold() {
+        // beta2 = 0.999: rho_t first exceeds 5 at t = 6 (torch's RAdam).
+        assert!(Radam::rectification(0.999, 5).is_none());
+        let r = Radam::rectification(0.999, 6).unwrap();
+        assert!(r > 0.0 && r < 1.0);
+        // r_t -> 1 as t grows.
+        assert!((Radam::rectification(0.999, 100_000).unwrap() - 1.0).abs() < 1e-3);
+    }
+}
