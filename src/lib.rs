@@ -17,6 +17,7 @@ pub mod data;
 pub mod error;
 pub mod grad_init;
 pub mod interrupt;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod optim;

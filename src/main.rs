@@ -87,11 +87,11 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
             ckpt_dir.display()
         );
     }
+    let setup = Setup::new(&cfg)?;
     if !args.quiet {
         let json = serde_json::to_string(&cfg).unwrap_or_default();
         println!("lnwarm: config {json}");
     }
-    let setup = Setup::new(&cfg)?;
     lnwarm::interrupt::install();
     let stop = |_step: u64| lnwarm::interrupt::requested();
     let opts = RunOptions {

@@ -40,6 +40,10 @@ impl Setup {
     pub fn new(cfg: &RunConfig) -> Result<Self> {
         let device = make_device(cfg.train.device)?;
         let corpus = Corpus::load(&cfg.data)?;
+        if cfg.train.device == DeviceKind::Cpu {
+            let available = crate::memory::available_bytes();
+            crate::memory::check_fits(cfg, corpus.vocab.size(), available)?;
+        }
         let mut store = ParamStore::new(cfg.train.seed, &device);
         let model = Transformer::new(
             &cfg.model,

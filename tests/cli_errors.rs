@@ -266,3 +266,30 @@ fn an_unusable_out_path_is_refused_before_training() {
     );
     assert_eq!(out.stderr.lines().count(), 1);
 }
+
+#[test]
+fn a_model_too_large_for_memory_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &[
+            "--data",
+            "synthetic",
+            "--d-model",
+            "100000",
+            "--layers",
+            "100",
+            "--steps",
+            "1",
+        ],
+        &dir.path().join("r.json"),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: --d-model 100000 --layers 100 --d-ff 512 --batch-size 32 --seq-len 128: needs about ")
+            && out.stderr.contains("TiB")
+            && out.stderr.trim_end().ends_with("available; make the model or the batch smaller"),
+        "{}",
+        out.stderr
+    );
+}

@@ -216,3 +216,41 @@ fn fused_linear_rejects_mismatched_shapes() {
     assert!(linear(&zeros(&[5, 3]), &zeros(&[4, 2]), &zeros(&[4]), false).is_err());
     assert!(linear(&zeros(&[5, 3]), &zeros(&[4, 3]), &zeros(&[3]), true).is_err());
 }
+
+/// LayerNorm's gain and bias gradients are sums over rows, computed in parallel chunks. They must
+/// not depend on how rayon schedules the chunks: equal bit for bit over repeats and over thread
+/// counts (rayon's `reduce` combined chunks in a schedule-dependent tree).
+#[test]
+fn layer_norm_gradients_are_the_same_bits_whatever_the_threads() {
+    let dev = Device::Cpu;
+    let grads_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut store = ParamStore::new(5, &dev);
+            let ln = LayerNorm::new(&mut store, "ln", 40, 1e-5).unwrap();
+            // 2000 rows: 32 chunks of 64 rows.
+            let values: Vec<f32> = (0..2000 * 40)
+                .map(|i| ((i * 7919) % 1013) as f32 / 97.0 - 5.0)
+                .collect();
+            let x = Tensor::from_vec(values, (2000, 40), &dev).unwrap();
+            let w: Vec<f32> = (0..2000 * 40)
+                .map(|i| ((i * 31) % 17) as f32 / 7.0 - 1.1)
+                .collect();
+            let w = Tensor::from_vec(w, (2000, 40), &dev).unwrap();
+            let loss = (ln.forward(&x).unwrap() * w).unwrap().sum_all().unwrap();
+            let grads = loss.backward().unwrap();
+            store
+                .named_vars()
+                .iter()
+                .map(|(_, v)| grads.get(v).unwrap().to_vec1::<f32>().unwrap())
+                .collect::<Vec<_>>()
+        })
+    };
+    let reference = grads_with(1);
+    for threads in [2, 3, 8, 8, 8] {
+        assert_eq!(grads_with(threads), reference, "{threads} threads");
+    }
+}

@@ -75,6 +75,12 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
     let started = std::time::Instant::now();
     let device = crate::train::make_device(spec.base.train.device)?;
     let corpus = Corpus::load(&spec.base.data)?;
+    if spec.base.train.device == crate::config::DeviceKind::Cpu {
+        let mut deepest = spec.base.clone();
+        deepest.model.n_layers = spec.depths.iter().copied().max().unwrap_or(1);
+        let available = crate::memory::available_bytes();
+        crate::memory::check_fits(&deepest, corpus.vocab.size(), available)?;
+    }
     let seeds: Vec<u64> = (0..spec.seeds as u64)
         .map(|i| spec.base.train.seed + i)
         .collect();

@@ -1,0 +1,367 @@
+//! Runs that survive interruption: a run stopped (by a signal, or killed outright) and resumed
+//! from its checkpoint ends with the result and weights of the run that was never interrupted,
+//! for both architectures, every optimizer, clipping and a loss-ended warmup; bad checkpoints
+//! and other configs are refused with one line.
+
+mod common;
+
+use common::*;
+use lnwarm::config::{Arch, OptimizerKind, RunConfig};
+use lnwarm::results::{RunResult, RunStatus};
+use lnwarm::schedule::{Warmup, WarmupKind};
+use lnwarm::train::{train, Resume, RunOptions, Setup};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A result as JSON with the timing fields (and the record of resumptions) taken out.
+fn without_timing(r: &RunResult) -> Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("provenance");
+    obj.remove("resumed");
+    let summary = obj["summary"].as_object_mut().unwrap();
+    summary.remove("wall_time_s");
+    summary.remove("mean_tokens_per_s");
+    for p in obj["train"].as_array_mut().unwrap() {
+        p.as_object_mut().unwrap().remove("tokens_per_s");
+    }
+    v
+}
+
+fn params(setup: &Setup) -> Vec<(String, Vec<f32>)> {
+    setup
+        .store
+        .named_vars()
+        .iter()
+        .map(|(n, v)| {
+            let values = v.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            (n.clone(), values)
+        })
+        .collect()
+}
+
+/// The configs a resumed run must reproduce: each architecture, each optimizer, clipping, and a
+/// constant warmup that ends when the training loss crosses a threshold.
+fn resume_cases() -> Vec<(&'static str, RunConfig)> {
+    let mut cases = Vec::new();
+    let mut c = tiny_run_config(Arch::PostLn, 60);
+    c.optim.clip = Some(0.5);
+    cases.push(("post-ln adam clip", c));
+    let mut c = tiny_run_config(Arch::PreLn, 60);
+    c.optim.kind = OptimizerKind::Radam;
+    c.schedule.warmup = Warmup::none();
+    cases.push(("pre-ln radam", c));
+    let mut c = tiny_run_config(Arch::PostLn, 60);
+    c.optim.kind = OptimizerKind::Sgd;
+    c.optim.momentum = 0.9;
+    c.optim.weight_decay = 1e-4;
+    c.schedule.peak_lr = 0.05;
+    cases.push(("post-ln sgd momentum", c));
+    let mut c = tiny_run_config(Arch::PreLn, 60);
+    c.optim.kind = OptimizerKind::Adamw;
+    c.optim.weight_decay = 0.1;
+    c.schedule.warmup = Warmup {
+        kind: WarmupKind::Constant,
+        steps: 0,
+        start_factor: Some(0.1),
+        until_loss: Some(3.3),
+    };
+    cases.push(("pre-ln adamw loss-ended warmup", c));
+    cases
+}
+
+#[test]
+fn a_run_stopped_between_checkpoints_resumes_to_the_uninterrupted_result() {
+    for (name, cfg) in resume_cases() {
+        let cfg = cfg.finish().unwrap();
+        let whole_setup = Setup::new(&cfg).unwrap();
+        let whole = train(&cfg, &whole_setup, "r", &RunOptions::plain(true)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("r.json.ckpt");
+        // Stopped at update 23: checkpoints every 10, so the signal path writes its own.
+        let stop = |step: u64| (step == 23).then_some(2);
+        let first = Setup::new(&cfg).unwrap();
+        let opts = RunOptions {
+            quiet: true,
+            checkpoint_dir: Some(ckpt.clone()),
+            checkpoint_every: 10,
+            resume: Resume::Never,
+            stop: &stop,
+        };
+        let partial = train(&cfg, &first, "r", &opts).unwrap();
+        assert_eq!(partial.status, RunStatus::Interrupted, "{name}");
+        assert_eq!(partial.summary.steps_done, 23, "{name}");
+        // A fresh process: new weights from the seed, everything else from the checkpoint.
+        let second = Setup::new(&cfg).unwrap();
+        let never = |_: u64| None;
+        let opts = RunOptions {
+            resume: Resume::Required,
+            stop: &never,
+            ..opts
+        };
+        let resumed = train(&cfg, &second, "r", &opts).unwrap();
+        assert_eq!(resumed.status, whole.status, "{name}");
+        assert_eq!(resumed.resumed.len(), 1, "{name}");
+        assert_eq!(resumed.resumed[0].at_update, 23, "{name}");
+        assert_eq!(
+            without_timing(&resumed),
+            without_timing(&whole),
+            "{name}: resumed result differs"
+        );
+        assert_eq!(
+            params(&second),
+            params(&whole_setup),
+            "{name}: weights differ"
+        );
+        if cfg.schedule.warmup.until_loss.is_some() {
+            let ended = whole.warmup_ended_at_step.expect("the loss crosses 3.3");
+            assert!(
+                ended > 23,
+                "{name}: the warmup must end after the stop ({ended})"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_runs_with_the_same_thread_count_are_equal_in_every_number() {
+    let cfg = tiny_run_config(Arch::PreLn, 30).finish().unwrap();
+    let a = train(
+        &cfg,
+        &Setup::new(&cfg).unwrap(),
+        "d",
+        &RunOptions::plain(true),
+    )
+    .unwrap();
+    let b = train(
+        &cfg,
+        &Setup::new(&cfg).unwrap(),
+        "d",
+        &RunOptions::plain(true),
+    )
+    .unwrap();
+    assert_eq!(without_timing(&a), without_timing(&b));
+}
+
+// ---- the binary: kill -9, SIGINT, SIGTERM, bad checkpoints ----
+
+const TINY: &[&str] = &[
+    "--data",
+    "synthetic",
+    "--layers",
+    "2",
+    "--d-model",
+    "32",
+    "--heads",
+    "2",
+    "--d-ff",
+    "64",
+    "--seq-len",
+    "32",
+    "--batch-size",
+    "8",
+    "--eval-every",
+    "10",
+    "--log-every",
+    "5",
+    "--steps",
+    "400",
+    "--checkpoint-every",
+    "25",
+    "--threads",
+    "2",
+    "--quiet",
+];
+
+/// `args` with the value after `flag` replaced by `value`.
+fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a str> {
+    let at = args.iter().position(|a| *a == flag).expect("flag present") + 1;
+    let mut out = args.to_vec();
+    out[at] = value;
+    out
+}
+
+fn lnwarm(args: &[&str], out: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lnwarm"));
+    cmd.args(args).arg("--out").arg(out);
+    cmd
+}
+
+fn finish(cmd: &mut Command) -> Output {
+    cmd.output().expect("run lnwarm")
+}
+
+/// Start a run and wait until its first checkpoint exists (it is then mid-run).
+fn start_until_checkpoint(args: &[&str], out: &Path) -> Child {
+    let mut child = lnwarm(args, out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let state = lnwarm::checkpoint::dir_for(out).join("state.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint after 2 minutes");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: sends a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn read(path: &Path) -> RunResult {
+    RunResult::read(path).unwrap()
+}
+
+#[test]
+fn killed_with_sigkill_at_any_moment_and_resumed_equals_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, cut) = (dir.path().join("whole.json"), dir.path().join("cut.json"));
+    let (w_model, c_model) = (
+        dir.path().join("w.safetensors"),
+        dir.path().join("c.safetensors"),
+    );
+    let mut args = TINY.to_vec();
+    args.extend(["--save-model", w_model.to_str().unwrap()]);
+    assert!(finish(&mut lnwarm(&args, &whole)).status.success());
+    let mut child = start_until_checkpoint(TINY, &cut);
+    // Past the first checkpoint, at a moment that is no checkpoint boundary in general.
+    std::thread::sleep(Duration::from_millis(37));
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    assert!(!cut.exists(), "a killed run writes no result");
+    let mut args = TINY.to_vec();
+    args.extend(["--resume", "--save-model", c_model.to_str().unwrap()]);
+    let out = finish(&mut lnwarm(&args, &cut));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (a, b) = (read(&whole), read(&cut));
+    assert_eq!(without_timing(&a), without_timing(&b));
+    assert_eq!(b.resumed.len(), 1);
+    assert_eq!(
+        b.resumed[0].at_update % 25,
+        0,
+        "resumed from a periodic checkpoint"
+    );
+    assert_eq!(
+        std::fs::read(&w_model).unwrap(),
+        std::fs::read(&c_model).unwrap(),
+        "final weights"
+    );
+}
+
+#[test]
+fn sigint_and_sigterm_leave_a_checkpoint_and_a_partial_result_that_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.json");
+    assert!(finish(&mut lnwarm(TINY, &whole)).status.success());
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let cut = dir.path().join(format!("cut-{sig}.json"));
+        let child = start_until_checkpoint(TINY, &cut);
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--resume"), "says how to resume: {stderr}");
+        let partial = read(&cut);
+        assert_eq!(partial.status, RunStatus::Interrupted);
+        assert_eq!(partial.summary.outcome.name(), "interrupted");
+        assert!(partial.summary.steps_done < 400);
+        let mut args = TINY.to_vec();
+        args.push("--resume");
+        let out = finish(&mut lnwarm(&args, &cut));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let resumed = read(&cut);
+        assert_eq!(resumed.resumed[0].at_update, partial.summary.steps_done);
+        assert_eq!(without_timing(&resumed), without_timing(&read(&whole)));
+    }
+}
+
+fn expect_one_line_usage(out: Output, contains: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(contains),
+        "{stderr:?} should contain {contains:?}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn missing_damaged_and_foreign_checkpoints_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    let short = with(TINY, "--steps", "30");
+    let mut resume = short.clone();
+    resume.push("--resume");
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        &format!("--resume: no checkpoint at {}.ckpt", out.display()),
+    );
+    assert!(finish(&mut lnwarm(&short, &out)).status.success());
+    // Another config: the differing keys are named.
+    let mut other = resume.clone();
+    other.extend(["--lr", "0.01", "--seed", "3"]);
+    expect_one_line_usage(
+        finish(&mut lnwarm(&other, &out)),
+        "another config: schedule.peak_lr, train.seed differ",
+    );
+    // Another thread count changes the last digits: refused, with the flag that fixes it.
+    let threads = with(&resume, "--threads", "1");
+    expect_one_line_usage(finish(&mut lnwarm(&threads, &out)), "pass --threads 2");
+    // One flipped byte in the weights.
+    let model = lnwarm::checkpoint::dir_for(&out).join("model.safetensors");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&model, bytes).unwrap();
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "damaged checkpoint: model.safetensors",
+    );
+    // A state.json that is not one.
+    std::fs::write(lnwarm::checkpoint::dir_for(&out).join("state.json"), "{}").unwrap();
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "damaged checkpoint: state.json",
+    );
+}
+
+#[test]
+fn a_checkpoint_replaced_halfway_is_found_under_its_old_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    let short = with(TINY, "--steps", "30");
+    assert!(finish(&mut lnwarm(&short, &out)).status.success());
+    // The moment between "old renamed away" and "new renamed into place".
+    let ckpt = lnwarm::checkpoint::dir_for(&out);
+    let old = dir.path().join("run.json.ckpt.old");
+    std::fs::rename(&ckpt, &old).unwrap();
+    let mut resume = short.clone();
+    resume.push("--resume");
+    let done = finish(&mut lnwarm(&resume, &out));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(ckpt.join("state.json").exists() && !old.exists());
+}
