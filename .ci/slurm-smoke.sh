@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real single-node Slurm (Debian's slurm-wlm): install, configure, start, run experiments/smoke.json
-# through scripts/sweep.sh --slurm, check every result arrived, stop the daemons by PID.
+# through scripts/sweep.sh --slurm, check every result arrived; requeue a running task and check
+# its run continued from its checkpoint to the uninterrupted result; stop the daemons by PID.
 # Needs root. Recipe: ../shared/slurm-single-node.md. Usage: .ci/slurm-smoke.sh LNWARM_BIN
 set -euo pipefail
 BIN=$(realpath "$1")
@@ -23,6 +24,8 @@ ClusterName=ci
 SlurmctldHost=$HOST(127.0.0.1)
 AuthType=auth/munge
 CredType=cred/munge
+# Requeued jobs wait out the credential lifetime (default 120 s) before they start again.
+AuthInfo=cred_expire=5
 SlurmUser=slurm
 SlurmdUser=root
 StateSaveLocation=$S/state
@@ -78,6 +81,23 @@ PENDING=$("$BIN" sweep plan experiments/smoke.json --results "$RESULTS" --ids --
 echo "slurm smoke: $GOT of $EXPECTED results, $PENDING pending"
 [ "$GOT" = "$EXPECTED" ] && [ "$PENDING" = 0 ]
 if grep -v 'JobState=COMPLETED' "$S/log/jobcomp.txt"; then echo "a Slurm task did not complete"; exit 1; fi
+
+# Requeue: Slurm stops a running task (SIGTERM, as on preemption) and starts it again; the run
+# must continue from its checkpoint and end equal to a run that was never interrupted.
+REQ=.ci/slurm-requeue.json
+J=$(LNWARM_BIN=$BIN scripts/sweep.sh $REQ --slurm --no-wait --results "$RESULTS" --checkpoint-every 100 | tail -1)
+RDIR=$("$BIN" sweep plan $REQ --results "$RESULTS" --dir)
+ID=$("$BIN" sweep plan $REQ --results "$RESULTS" --ids)
+for _ in $(seq 1 1200); do [ -f "$RDIR/$ID.json.ckpt/state.json" ] && break; sleep 0.05; done
+[ -f "$RDIR/$ID.json.ckpt/state.json" ] || { echo "requeue: no checkpoint of $ID within 60 s"; exit 1; }
+scontrol requeue "${J}_0"
+echo "requeue: requeued task ${J}_0 after its checkpoint at update $(grep -m1 '"update"' "$RDIR/$ID.json.ckpt/state.json" | tr -dc 0-9)"
+for _ in $(seq 1 1200); do squeue -h -j "$J" 2>/dev/null | grep -q . || break; sleep 0.25; done
+scontrol show job "$J" | grep -oE "JobState=[A-Z]+|Restarts=[0-9]+" | tr '\n' ' '; echo
+scontrol show job "$J" | grep -q "Restarts=1" || { echo "requeue: the task was not restarted"; exit 1; }
+RAYON_NUM_THREADS=1 "$BIN" sweep run $REQ --id "$ID" --results "$RESULTS/uninterrupted" --checkpoint-every 0 --quiet
+node .ci/same-run.js "$RDIR/$ID.json" "$RESULTS/uninterrupted/$(basename "$RDIR")/$ID.json"
+
 "$BIN" compare "$RESULTS/smoke" --out "$RESULTS/compare" > /dev/null
 echo "$RESULTS/compare/index.html" > /tmp/lnwarm-compare-page
 echo "slurm smoke: ok"

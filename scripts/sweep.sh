@@ -1,35 +1,42 @@
 #!/usr/bin/env bash
 # Run a study: every pending run of experiments/NAME.json, on the local cores or as a Slurm job array.
 #
-#   scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--slurm [--no-wait]]
+#   scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR]
+#                    [--checkpoint-every U] [--slurm [--no-wait]]
 #
 # Locally: N runs at a time (default: the number of cores), each with T candle threads (default 1,
 # so N*T never exceeds the cores: candle's thread pool collapses when they are oversubscribed).
 # Finished runs are skipped (their result JSON is complete); a failed run is recorded in
 # <results>/<study>/failed/<id>.log and the sweep goes on; the exit code is 1 if any run failed.
 # Killed at any moment and started again, it completes every run exactly once: results are
-# written atomically, and a run still executing in an orphaned process is waited for (its lock).
+# written atomically, a run still executing in an orphaned process is waited for (its lock), and
+# an unfinished run continues from its checkpoint (every U updates, default 500), bit for bit.
+# Ctrl-C (or SIGTERM) lets every running run finish its update and checkpoint, then exits 130
+# (143); the same command continues the sweep.
 # With --slurm: one job array, one task per pending run, logs in <results>/<study>/logs/;
-# waits and reports failed tasks, or with --no-wait prints the job id and returns.
+# tasks are requeueable and get SIGTERM 120 s before their time limit, so a preempted or
+# requeued task continues its run from the checkpoint. Waits and reports failed tasks, or with
+# --no-wait prints the job id and returns.
 # LNWARM_BIN overrides the binary (default: target/release/lnwarm, built if needed).
 set -euo pipefail
 
-usage() { echo "usage: scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--slurm [--no-wait]]" >&2; exit 2; }
+usage() { echo "usage: scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--checkpoint-every U] [--slurm [--no-wait]]" >&2; exit 2; }
 die() { echo "error: $*" >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 STUDY=$1; shift
 [ -f "$STUDY" ] || die "study $STUDY: no such file (allowed: a study JSON such as experiments/smoke.json)"
 CORES=$(nproc)
-JOBS=""; THREADS=""; RESULTS=results; SLURM=0; WAIT=1
+JOBS=""; THREADS=""; RESULTS=results; SLURM=0; WAIT=1; CKPT=500
 while [ $# -gt 0 ]; do
   case $1 in
     --jobs) JOBS=${2:-}; shift 2 ;;
     --threads) THREADS=${2:-}; shift 2 ;;
     --results) RESULTS=${2:-}; shift 2 ;;
+    --checkpoint-every) CKPT=${2:-}; shift 2 ;;
     --slurm) SLURM=1; shift ;;
     --no-wait) WAIT=0; shift ;;
-    *) die "unknown argument '$1' (allowed: --jobs N, --threads T, --results DIR, --slurm, --no-wait)" ;;
+    *) die "unknown argument '$1' (allowed: --jobs N, --threads T, --results DIR, --checkpoint-every U, --slurm, --no-wait)" ;;
   esac
 done
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
@@ -37,6 +44,7 @@ THREADS=${THREADS:-1}
 is_count "$THREADS" || die "--threads $THREADS: must be a positive integer"
 JOBS=${JOBS:-$(( CORES / THREADS > 0 ? CORES / THREADS : 1 ))}
 is_count "$JOBS" || die "--jobs $JOBS: must be a positive integer"
+[[ $CKPT =~ ^[0-9]+$ ]] || die "--checkpoint-every $CKPT: must be a number of updates (0: only when interrupted)"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${LNWARM_BIN:-}" ]; then
@@ -75,14 +83,25 @@ if [ $SLURM = 1 ]; then
 #SBATCH --job-name=lnwarm-$NAME
 #SBATCH --cpus-per-task=$THREADS
 #SBATCH --output=$DIR/logs/slurm-%A_%a.log
-set -euo pipefail
+#SBATCH --requeue
+#SBATCH --signal=B:TERM@120
+set -uo pipefail
 ID=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" "$DIR/slurm/ids.txt")
 cd "$ROOT"
 export RAYON_NUM_THREADS=$THREADS
-if ! "$BIN" sweep run "$STUDY" --id "\$ID" --results "$RESULTS" --quiet > "$DIR/logs/\$ID.log" 2>&1; then
-  cp "$DIR/logs/\$ID.log" "$DIR/failed/\$ID.log"
-  exit 1
-fi
+# SIGTERM (the time limit, preemption, scontrol requeue) reaches lnwarm, which finishes its
+# update, checkpoints and exits 143; the requeued task continues from the checkpoint.
+"$BIN" sweep run "$STUDY" --id "\$ID" --results "$RESULTS" --checkpoint-every $CKPT --quiet > "$DIR/logs/\$ID.log" 2>&1 &
+CHILD=\$!
+trap 'kill -TERM \$CHILD 2>/dev/null' TERM
+STATUS=0
+wait \$CHILD || STATUS=\$?
+while kill -0 \$CHILD 2>/dev/null; do STATUS=0; wait \$CHILD || STATUS=\$?; done
+case \$STATUS in
+  0) ;;
+  130|143) echo "\$ID: interrupted, checkpointed (exit \$STATUS)"; exit \$STATUS ;;
+  *) cp "$DIR/logs/\$ID.log" "$DIR/failed/\$ID.log"; exit 1 ;;
+esac
 JOB
   J=$(sbatch --parsable --array=0-$(( ${#PENDING[@]} - 1 )) "$DIR/slurm/sweep.sbatch")
   J=${J%%;*}
@@ -105,13 +124,30 @@ fi
 START=$(date +%s); DONE_NOW=0; FAILED=0
 declare -A PIDS=()
 run_one() {
-  local id=$1
-  if RAYON_NUM_THREADS=$THREADS "$BIN" sweep run "$STUDY" --id "$id" --results "$RESULTS" --quiet > "$DIR/logs/$id.log" 2>&1; then
-    rm -f "$DIR/failed/$id.log"
-  else
-    cp "$DIR/logs/$id.log" "$DIR/failed/$id.log"
-    return 1
-  fi
+  local id=$1 child status=0
+  # Forwarded by the sweep's own trap: the run finishes its update, checkpoints, exits 143.
+  trap 'kill -TERM $child 2>/dev/null' TERM
+  RAYON_NUM_THREADS=$THREADS "$BIN" sweep run "$STUDY" --id "$id" --results "$RESULTS" \
+    --checkpoint-every "$CKPT" --quiet > "$DIR/logs/$id.log" 2>&1 &
+  child=$!
+  wait $child || status=$?
+  # A trap ends `wait` early: wait until the run has written its checkpoint and exited.
+  while kill -0 $child 2>/dev/null; do status=0; wait $child || status=$?; done
+  case $status in
+    0) rm -f "$DIR/failed/$id.log" ;;
+    130|143) return $status ;;
+    *) cp "$DIR/logs/$id.log" "$DIR/failed/$id.log"; return 1 ;;
+  esac
+}
+# Ctrl-C or SIGTERM: every running run checkpoints; the same command continues the sweep.
+stop_all() {
+  local code=$1
+  trap '' INT TERM
+  echo "sweep $NAME: interrupted; ${#PIDS[@]} running run(s) finish their update and checkpoint" >&2
+  for pid in "${!PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait
+  echo "sweep $NAME: stopped; run the same command to continue (finished runs are kept, the others resume)" >&2
+  exit "$code"
 }
 # Reap one finished run (wait -n returns its status and, with -p, its pid).
 reap() {
@@ -125,9 +161,15 @@ finish_one() {
   DONE_NOW=$(( DONE_NOW + 1 ))
   local elapsed=$(( $(date +%s) - START ))
   local eta=$(( elapsed * (${#PENDING[@]} - DONE_NOW) / DONE_NOW ))
-  if [ $status = 0 ]; then word=ok; else word="FAILED (log: $DIR/failed/$id.log)"; FAILED=$(( FAILED + 1 )); fi
+  case $status in
+    0) word=ok ;;
+    130|143) word="interrupted (checkpointed)" ;;
+    *) word="FAILED (log: $DIR/failed/$id.log)"; FAILED=$(( FAILED + 1 )) ;;
+  esac
   echo "[$DONE_NOW/${#PENDING[@]}] $id $word | ${elapsed}s elapsed, eta ${eta}s"
 }
+trap 'stop_all 130' INT
+trap 'stop_all 143' TERM
 for id in "${PENDING[@]}"; do
   while [ ${#PIDS[@]} -ge "$JOBS" ]; do reap; done
   run_one "$id" & PIDS[$!]=$id

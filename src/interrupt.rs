@@ -1,8 +1,9 @@
 //! SIGINT / SIGTERM: finish the current update, checkpoint, write a partial result, exit.
 //!
-//! The handler only records the signal (an atomic store is async-signal-safe); the trainer polls
-//! `requested()` between updates. A second signal while the first is being handled exits at once
-//! (`_exit(128 + signal)`), for a user who does not want to wait for the checkpoint.
+//! The handler only records the first signal (an atomic store is async-signal-safe); the trainer
+//! polls `requested()` between updates. A second SIGINT (Ctrl-C pressed twice) exits at once
+//! (`_exit(130)`), for a user who does not want to wait for the checkpoint; a repeated SIGTERM
+//! is ignored (see `on_signal`).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -30,7 +31,11 @@ pub fn install() {}
 
 #[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
-    if RECEIVED.swap(sig, Ordering::SeqCst) != 0 {
+    let first = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    // A second Ctrl-C means "now". A repeated SIGTERM does not: Slurm signals every process of
+    // a job while a batch script may forward the same signal, and both must let the checkpoint
+    // finish (Slurm's SIGKILL follows after KillWait anyway).
+    if first.is_err() && sig == libc::SIGINT {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(128 + sig) }
     }
