@@ -165,8 +165,8 @@ pub fn exists(dir: &Path) -> bool {
 }
 
 /// Read the checkpoint at `dir` (or `dir.old`) onto `device`. Missing or damaged: one-line
-/// usage error naming the folder.
-pub fn load(dir: &Path, device: &Device) -> Result<Loaded> {
+/// usage error naming `flag` (`--resume`, `--from`) and the folder.
+pub fn load(dir: &Path, device: &Device, flag: &str) -> Result<Loaded> {
     let primary = dir.to_path_buf();
     let fallback = with_suffix(&primary, ".old");
     let dir = [&primary, &fallback]
@@ -174,13 +174,12 @@ pub fn load(dir: &Path, device: &Device) -> Result<Loaded> {
         .find(|d| d.join(STATE).is_file())
         .ok_or_else(|| {
             crate::usage!(
-                "--resume: no checkpoint at {} (a run writes one every --checkpoint-every updates and when interrupted)",
+                "{flag}: no checkpoint at {} (a run writes one every --checkpoint-every updates, when interrupted and at its end)",
                 primary.display()
             )
         })?
         .clone();
-    let bad =
-        |what: String| crate::usage!("--resume: {}: damaged checkpoint: {what}", dir.display());
+    let bad = |what: String| crate::usage!("{flag}: {}: damaged checkpoint: {what}", dir.display());
     let text =
         std::fs::read_to_string(dir.join(STATE)).map_err(|e| bad(format!("{STATE}: {e}")))?;
     let state: CheckpointState =

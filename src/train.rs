@@ -282,12 +282,12 @@ fn resume_point(
     match opts.resume {
         Resume::Never => Ok(None),
         Resume::Required => {
-            let ckpt = checkpoint::load(dir, device)?;
+            let ckpt = checkpoint::load(dir, device, "--resume")?;
             check_compatible(cfg, &ckpt)?;
             Ok(Some(ckpt))
         }
         Resume::IfCompatible if checkpoint::exists(dir) => {
-            let ckpt = checkpoint::load(dir, device)?;
+            let ckpt = checkpoint::load(dir, device, "--resume")?;
             Ok(check_compatible(cfg, &ckpt).is_ok().then_some(ckpt))
         }
         Resume::IfCompatible => Ok(None),

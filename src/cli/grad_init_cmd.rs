@@ -2,7 +2,7 @@
 
 use crate::config::{Arch, RunConfig};
 use crate::error::Result;
-use crate::grad_init::{report, run, GradInitSpec};
+use crate::grad_init::{report, run, run_from, GradInitSpec};
 use crate::usage;
 use clap::Args;
 use std::path::PathBuf;
@@ -38,6 +38,15 @@ pub struct GradInitArgs {
     /// Also measure after N updates of linear warmup to --lr with the run's optimizer.
     #[arg(long, value_name = "N")]
     pub after_warmup: Option<u64>,
+    /// Measure trained weights instead: checkpoint folders (<result>.ckpt/) of finished or
+    /// interrupted runs; model, data and seed come from each one's config.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CKPT_DIR,..",
+        conflicts_with_all = ["config", "archs", "layers", "seeds", "after_warmup", "export", "lr"]
+    )]
+    pub from: Vec<PathBuf>,
     /// Write weights, one batch and gradient norms for scripts/grad_check_torch.py into DIR.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -108,16 +117,34 @@ impl GradInitArgs {
 }
 
 pub fn run_cmd(args: &GradInitArgs) -> Result<()> {
-    let spec = args.spec()?;
-    let out = args.out_path(&spec);
-    super::check_writable(&out)?;
     let quiet = args.quiet;
     let log = move |line: &str| {
         if !quiet {
             eprintln!("{line}");
         }
     };
-    let result = run(&spec, &log)?;
+    let (result, out) = if args.from.is_empty() {
+        let spec = args.spec()?;
+        let out = args.out_path(&spec);
+        super::check_writable(&out)?;
+        (run(&spec, &log)?, out)
+    } else {
+        if let Some(flag) = args.model_data.first_given() {
+            return Err(usage!(
+                "{flag} with --from: the model, data and seed come from each checkpoint's config"
+            ));
+        }
+        if args.batches == 0 {
+            return Err(usage!("--batches 0: must be a positive integer"));
+        }
+        let out = args.out.clone().unwrap_or_else(|| {
+            let key = format!("{:?}{}", args.from, args.batches);
+            let hash = crate::data::moby_dick::sha256_hex(key.as_bytes());
+            PathBuf::from("results").join(format!("grad-init-from-{}.json", &hash[..8]))
+        });
+        super::check_writable(&out)?;
+        (run_from(&args.from, args.batches, &log)?, out)
+    };
     result.write(&out)?;
     let stem = out.clone();
     let plots = report::plots(&result.summaries, &stem)?;
@@ -135,7 +162,11 @@ pub fn run_cmd(args: &GradInitArgs) -> Result<()> {
             fmt(&t.gap_exponent)
         );
     }
-    println!("verdicts (at initialization):");
+    if result.checkpoints.is_empty() {
+        println!("verdicts (at initialization):");
+    } else {
+        println!("verdicts: none (they judge initialization; these are trained weights)");
+    }
     for v in &result.verdicts {
         println!("  {}", v.render());
     }

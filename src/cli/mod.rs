@@ -169,6 +169,24 @@ pub struct ModelDataArgs {
 }
 
 impl ModelDataArgs {
+    /// The first of these flags that was given, by its name.
+    pub fn first_given(&self) -> Option<&'static str> {
+        [
+            ("--batch-size", self.batch_size.is_some()),
+            ("--seq-len", self.seq_len.is_some()),
+            ("--d-model", self.d_model.is_some()),
+            ("--heads", self.heads.is_some()),
+            ("--d-ff", self.d_ff.is_some()),
+            ("--activation", self.activation.is_some()),
+            ("--positions", self.positions.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--data", self.data.is_some()),
+            ("--device", self.device.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
+
     /// Override `cfg` with the flags that were given.
     pub fn apply(&self, cfg: &mut RunConfig) {
         set!(self.d_model => cfg.model.d_model);

@@ -53,6 +53,9 @@ pub struct GradInitResult {
     pub provenance: Provenance,
     pub data_source: String,
     pub vocab_size: usize,
+    /// `--from`: the checkpoints measured (phase `trained-<update>`), instead of fresh models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<PathBuf>,
     pub measurements: Vec<Measurement>,
     pub summaries: Vec<DepthSummary>,
     pub theorem1: Vec<Theorem1>,
@@ -145,10 +148,95 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
         provenance: crate::provenance(&device, unix_now()),
         data_source: corpus.source.clone(),
         vocab_size: corpus.vocab.size(),
+        checkpoints: Vec::new(),
         measurements,
         summaries,
         theorem1,
         verdicts,
+        wall_time_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Figure 3 on trained weights: each checkpoint folder (`<result>.ckpt/`) rebuilt from its run's
+/// config, its weights loaded, and measured over `k` batches of its run's data, as phase
+/// `trained-<update>`. The checkpoints must share the data and model width, so that their rows
+/// compare.
+pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradInitResult> {
+    let started = std::time::Instant::now();
+    let mut measurements = Vec::new();
+    let mut first: Option<(RunConfig, Corpus, candle_core::Device)> = None;
+    for dir in dirs {
+        let device = crate::train::make_device(crate::config::DeviceKind::Cpu)?;
+        let ckpt = crate::checkpoint::load(dir, &device, "--from")?;
+        let cfg = ckpt.state.config.clone();
+        if let Some((base, _, _)) = &first {
+            if base.data != cfg.data || base.model.d_model != cfg.model.d_model {
+                return Err(crate::usage!(
+                    "--from {}: trained on other data or at another width than {} ({}); measure comparable checkpoints together",
+                    dir.display(),
+                    dirs[0].display(),
+                    crate::checkpoint::config_diff(base, &cfg).join(", ")
+                ));
+            }
+        }
+        let corpus = Corpus::load(&cfg.data)?;
+        let mut store = ParamStore::new(cfg.train.seed, &device);
+        let model = Transformer::new(
+            &cfg.model,
+            corpus.vocab.size(),
+            cfg.data.seq_len,
+            &mut store,
+        )?;
+        crate::checkpoint::restore_params(&store, &ckpt.model)?;
+        let batches = measurement_batches(&cfg, &corpus, k, &device)?;
+        let phase = format!("trained-{}", ckpt.state.update);
+        let m = measure(&model, &store, &batches, cfg.train.seed, &phase)?;
+        log(&format!(
+            "{}: {} L={} seed {}, {phase}: loss {:.3}, last ‖E∇W2‖ {:.4}",
+            dir.display(),
+            cfg.model.arch.name(),
+            cfg.model.n_layers,
+            cfg.train.seed,
+            m.loss,
+            m.grad(cfg.model.n_layers - 1, "ffn.w2").expected
+        ));
+        measurements.push(m);
+        first.get_or_insert((cfg, corpus, device));
+    }
+    let (base, corpus, device) =
+        first.ok_or_else(|| crate::usage!("--from: no checkpoint given"))?;
+    let mut archs: Vec<Arch> = Vec::new();
+    for m in &measurements {
+        if !archs.contains(&m.arch) {
+            archs.push(m.arch);
+        }
+    }
+    let depths = distinct(measurements.iter().map(|m| m.n_layers).collect());
+    let seeds = distinct(measurements.iter().map(|m| m.seed).collect());
+    let phases = distinct(measurements.iter().map(|m| m.phase.clone()).collect());
+    let summaries = report::summarize(&measurements, base.model.d_model);
+    let theorem1 = phases
+        .iter()
+        .map(|p| report::theorem1(&measurements, p, seeds.len()))
+        .collect();
+    Ok(GradInitResult {
+        schema_version: SCHEMA_VERSION,
+        kind: "grad-init".into(),
+        config: base,
+        archs,
+        depths,
+        seeds,
+        batches: k,
+        after_warmup: None,
+        provenance: crate::provenance(&device, unix_now()),
+        data_source: corpus.source.clone(),
+        vocab_size: corpus.vocab.size(),
+        checkpoints: dirs.to_vec(),
+        measurements,
+        summaries,
+        theorem1,
+        // The verdicts judge initialization (claim 1); trained weights get the tables only.
+        verdicts: Vec::new(),
         wall_time_s: started.elapsed().as_secs_f64(),
     })
 }
@@ -246,4 +334,11 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// The distinct values, sorted.
+fn distinct<T: Ord>(mut values: Vec<T>) -> Vec<T> {
+    values.sort_unstable();
+    values.dedup();
+    values
 }

@@ -302,6 +302,9 @@ pub fn table(summaries: &[DepthSummary], phase: &str) -> String {
 
 /// Lemma 2 lines: hidden-state norms relative to d.
 pub fn lemma2(summaries: &[DepthSummary]) -> String {
+    if !summaries.iter().any(|s| s.phase == "init") {
+        return String::new();
+    }
     let mut out =
         String::from("Lemma 2 (init): ‖x‖²/d entering layers 1..L, then leaving the last block\n");
     for s in summaries.iter().filter(|s| s.phase == "init") {
