@@ -14,6 +14,7 @@ use crate::stats::Interval;
 use crate::step::{self, StepRule, Trainee};
 use crate::train::Setup;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 pub use crate::step::StepTimes;
 
@@ -63,6 +64,71 @@ pub struct BenchResult {
     pub gflop_per_s: f64,
     pub peak_rss_mib: Option<f64>,
     pub threads: usize,
+    /// Writing one checkpoint (model, optimizer, state.json as large as at the run's last
+    /// update), ms over `CHECKPOINT_REPEATS` writes.
+    pub checkpoint_ms: Spread,
+    /// Checkpoint time / update time at the default interval (`--checkpoint-every 500`).
+    pub checkpoint_share: f64,
+}
+
+/// The trainer's default `--checkpoint-every`.
+const DEFAULT_CHECKPOINT_EVERY: f64 = 500.0;
+const CHECKPOINT_REPEATS: usize = 5;
+
+/// Milliseconds to write a checkpoint of this model and optimizer into `scratch`, with a partial
+/// result holding as many logged points as the run's last checkpoint would (its JSON grows).
+fn time_checkpoint(
+    cfg: &RunConfig,
+    setup: &Setup,
+    opt: &Optimizer,
+    norms: &crate::metrics::GradNorms,
+    sampler: &WindowSampler,
+    scratch: &Path,
+) -> Result<Spread> {
+    let mut result =
+        crate::train::empty_result(cfg, &setup.corpus, &setup.store, &setup.device, "bench", 0);
+    let logged = cfg.train.steps / cfg.train.log_every;
+    let norm_map: std::collections::BTreeMap<String, f64> = norms
+        .names
+        .iter()
+        .cloned()
+        .zip(norms.norms.iter().copied())
+        .collect();
+    for i in 1..=logged {
+        let step = i * cfg.train.log_every;
+        result.train.push(crate::results::TrainPoint {
+            step,
+            lr: 1e-3,
+            train_loss: 2.0,
+            grad_norm: norms.global,
+            tokens_per_s: 1e4,
+        });
+        result.grad_norms.push(crate::results::GradNormPoint {
+            step,
+            norms: norm_map.clone(),
+        });
+    }
+    let state = crate::checkpoint::CheckpointState {
+        format: crate::checkpoint::FORMAT,
+        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
+        update: cfg.train.steps,
+        sampler_position: sampler.position().to_string(),
+        warmup_ended_at_step: None,
+        elapsed: Default::default(),
+        files: Default::default(),
+        config: cfg.clone(),
+        result,
+    };
+    let dir = tempfile::tempdir_in(scratch).map_err(crate::error::io_err(scratch))?;
+    let target = dir.path().join("bench.json.ckpt");
+    let times: Vec<f64> = (0..CHECKPOINT_REPEATS)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            crate::checkpoint::save(&target, &setup.store, opt, state.clone())?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Spread::of(&times))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,8 +154,9 @@ pub fn flop_per_step(setup: &Setup, cfg: &RunConfig) -> f64 {
     6.0 * matmul_params as f64 * b * t + 12.0 * l * b * t * t * d
 }
 
-/// Run `warmup` untimed then `steps` timed updates.
-pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> {
+/// Run `warmup` untimed then `steps` timed updates, then time checkpoint writes into `scratch`
+/// (a folder on the disk results go to).
+pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Result<BenchResult> {
     let setup = Setup::new(cfg)?;
     let flop = flop_per_step(&setup, cfg);
     let tokens = cfg.data.batch_size * cfg.data.seq_len;
@@ -114,6 +181,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> 
         sync_phases: true,
     };
     let mut times = Vec::with_capacity(steps);
+    let mut last = None;
     for i in 0..warmup + steps {
         let batch = sampler.next_batch()?;
         let report = step::update(&trainee, &mut opt, &batch, rule)?;
@@ -126,7 +194,12 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> 
         if i >= warmup {
             times.push(report.times);
         }
+        last = Some(report);
     }
+    let norms = last
+        .map(|r| r.norms)
+        .ok_or_else(|| crate::usage!("--steps 0: must be a positive integer"))?;
+    let checkpoint_ms = time_checkpoint(cfg, &setup, &opt, &norms, &sampler, scratch)?;
     let spread = |f: fn(&StepTimes) -> f64| Spread::of(&times.iter().map(f).collect::<Vec<_>>());
     let total = spread(|t| t.total_ms);
     let tokens_per_s = Spread::of(
@@ -155,6 +228,8 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize) -> Result<BenchResult> 
         },
         peak_rss_mib: peak_rss_mib(),
         threads: candle_core::utils::get_num_threads(),
+        checkpoint_ms,
+        checkpoint_share: checkpoint_ms.median / (DEFAULT_CHECKPOINT_EVERY * total.median),
     })
 }
 
@@ -198,6 +273,13 @@ pub fn render(r: &BenchResult) -> String {
     out.push_str(&row("grad norms", &m.grad_norms));
     out.push_str(&row("optimizer", &m.optimizer));
     out.push_str(&row("total", &m.total));
+    out.push_str(&format!(
+        "checkpoint: {:.1} ms to write (median of {CHECKPOINT_REPEATS}; min {:.1}, max {:.1}) = {:.3}% of update time at --checkpoint-every {DEFAULT_CHECKPOINT_EVERY}\n",
+        r.checkpoint_ms.median,
+        r.checkpoint_ms.min,
+        r.checkpoint_ms.max,
+        100.0 * r.checkpoint_share
+    ));
     out.push_str(&format!(
         "achieved: {:.1} GFLOP/s ({:.2} GFLOP/update, counted as 6*matmul params*tokens + 12*L*B*T^2*d)\npeak memory: {}\n",
         r.gflop_per_s,

@@ -458,7 +458,8 @@ impl PlusClock for Elapsed {
     }
 }
 
-fn empty_result(
+/// A result with no curves yet (what a run starts from).
+pub fn empty_result(
     cfg: &RunConfig,
     corpus: &Corpus,
     store: &ParamStore,

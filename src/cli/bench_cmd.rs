@@ -47,7 +47,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{}.json", cfg.model.arch.name())));
     super::check_writable(&out)?;
-    let result = crate::bench::run(&cfg, args.steps, args.warmup_steps)?;
+    let scratch = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let result = crate::bench::run(&cfg, args.steps, args.warmup_steps, &scratch)?;
     print!("{}", crate::bench::render(&result));
     crate::results::write_json(&out, &result)?;
     println!("lnwarm: wrote {}", out.display());
