@@ -200,11 +200,24 @@ fn compare_skips_corrupt_and_foreign_files() {
     )
     .unwrap();
     std::fs::write(dir.path().join("other.json"), r#"{"loss": [1, 2]}"#).unwrap();
+    // A partial result of an interrupted run (seed 2): listed, and in no group.
+    let mut partial = tiny_result(Arch::PreLn, 2);
+    partial.status = lnwarm::results::RunStatus::Interrupted;
+    partial.summary.steps_done = 7;
+    partial.write(&dir.path().join("pre-ln-2.json")).unwrap();
     let loaded = load(dir.path(), None).unwrap();
     assert_eq!(loaded.groups.len(), 2);
     assert_eq!(loaded.groups[0].runs.len(), 2, "post-ln seeds grouped");
+    assert_eq!(
+        loaded.groups[1].runs.len(),
+        1,
+        "the interrupted pre-ln seed left out"
+    );
     assert_eq!(loaded.axis_keys, vec!["model.arch".to_string()]);
-    assert_eq!(loaded.rejected.len(), 3, "{:?}", loaded.rejected);
+    assert_eq!(loaded.rejected.len(), 4, "{:?}", loaded.rejected);
+    assert!(loaded.rejected.iter().any(|r| r.contains(
+        "pre-ln-2.json: interrupted after update 7 of 20 (resume it; its checkpoint is"
+    )));
     assert!(loaded
         .rejected
         .iter()
