@@ -67,6 +67,8 @@ pub struct BenchResult {
     /// Writing one checkpoint (model, optimizer, state.json as large as at the run's last
     /// update), ms over `CHECKPOINT_REPEATS` writes.
     pub checkpoint_ms: Spread,
+    /// Sizes of `model.safetensors`, `optimizer.safetensors`, `state.json` written.
+    pub checkpoint_bytes: Vec<u64>,
     /// Checkpoint time / update time at the default interval (`--checkpoint-every 500`).
     pub checkpoint_share: f64,
 }
@@ -84,7 +86,7 @@ fn time_checkpoint(
     norms: &crate::metrics::GradNorms,
     sampler: &WindowSampler,
     scratch: &Path,
-) -> Result<Spread> {
+) -> Result<(Spread, Vec<u64>)> {
     let mut result =
         crate::train::empty_result(cfg, &setup.corpus, &setup.store, &setup.device, "bench", 0);
     let logged = cfg.train.steps / cfg.train.log_every;
@@ -128,7 +130,11 @@ fn time_checkpoint(
             Ok(t.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_>>()?;
-    Ok(Spread::of(&times))
+    let bytes = ["model.safetensors", "optimizer.safetensors", "state.json"]
+        .iter()
+        .map(|f| std::fs::metadata(target.join(f)).map_or(0, |m| m.len()))
+        .collect::<Vec<_>>();
+    Ok((Spread::of(&times), bytes))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,7 +205,8 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
     let norms = last
         .map(|r| r.norms)
         .ok_or_else(|| crate::usage!("--steps 0: must be a positive integer"))?;
-    let checkpoint_ms = time_checkpoint(cfg, &setup, &opt, &norms, &sampler, scratch)?;
+    let (checkpoint_ms, checkpoint_bytes) =
+        time_checkpoint(cfg, &setup, &opt, &norms, &sampler, scratch)?;
     let spread = |f: fn(&StepTimes) -> f64| Spread::of(&times.iter().map(f).collect::<Vec<_>>());
     let total = spread(|t| t.total_ms);
     let tokens_per_s = Spread::of(
@@ -229,6 +236,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         peak_rss_mib: peak_rss_mib(),
         threads: candle_core::utils::get_num_threads(),
         checkpoint_ms,
+        checkpoint_bytes,
         checkpoint_share: checkpoint_ms.median / (DEFAULT_CHECKPOINT_EVERY * total.median),
     })
 }
@@ -274,7 +282,9 @@ pub fn render(r: &BenchResult) -> String {
     out.push_str(&row("optimizer", &m.optimizer));
     out.push_str(&row("total", &m.total));
     out.push_str(&format!(
-        "checkpoint: {:.1} ms to write (median of {CHECKPOINT_REPEATS}; min {:.1}, max {:.1}) = {:.3}% of update time at --checkpoint-every {DEFAULT_CHECKPOINT_EVERY}\n",
+        "checkpoint: {:.1} MB ({}) in {:.1} ms (median of {CHECKPOINT_REPEATS}; min {:.1}, max {:.1}) = {:.3}% of update time at --checkpoint-every {DEFAULT_CHECKPOINT_EVERY}\n",
+        r.checkpoint_bytes.iter().sum::<u64>() as f64 / 1e6,
+        r.checkpoint_bytes.iter().map(|b| format!("{:.1}", *b as f64 / 1e6)).collect::<Vec<_>>().join(" + "),
         r.checkpoint_ms.median,
         r.checkpoint_ms.min,
         r.checkpoint_ms.max,
