@@ -225,7 +225,7 @@ pub fn restore_params(store: &ParamStore, tensors: &HashMap<String, Tensor>) -> 
                 var.dims()
             ));
         }
-        var.set(&t.to_dtype(var.dtype())?)?;
+        var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::model::{ParamStore, Transformer};
 use crate::optim::Optimizer;
 use crate::results::{write_atomic, Provenance};
 use crate::step::{StepRule, Trainee};
+use crate::train::Setup;
 use crate::verdict::Verdict;
 use candle_core::Tensor;
 use measure::{measure, Measurement};
@@ -166,8 +167,7 @@ pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradIn
     let mut measurements = Vec::new();
     let mut first: Option<(RunConfig, Corpus, candle_core::Device)> = None;
     for dir in dirs {
-        let device = crate::train::make_device(crate::config::DeviceKind::Cpu)?;
-        let ckpt = crate::checkpoint::load(dir, &device, "--from")?;
+        let ckpt = crate::checkpoint::load(dir, &candle_core::Device::Cpu, "--from")?;
         let cfg = ckpt.state.config.clone();
         if let Some((base, _, _)) = &first {
             if base.data != cfg.data || base.model.d_model != cfg.model.d_model {
@@ -179,14 +179,12 @@ pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradIn
                 ));
             }
         }
-        let corpus = Corpus::load(&cfg.data)?;
-        let mut store = ParamStore::new(cfg.train.seed, &device);
-        let model = Transformer::new(
-            &cfg.model,
-            corpus.vocab.size(),
-            cfg.data.seq_len,
-            &mut store,
-        )?;
+        let Setup {
+            device,
+            corpus,
+            store,
+            model,
+        } = Setup::new(&cfg)?;
         crate::checkpoint::restore_params(&store, &ckpt.model)?;
         let batches = measurement_batches(&cfg, &corpus, k, &device)?;
         let phase = format!("trained-{}", ckpt.state.update);
