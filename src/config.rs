@@ -11,22 +11,89 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::path::Path;
 
-/// Where the LayerNorm sits (Xiong et al. 2020, Table 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// Where the normalization sits, and which one: the paper's two placements (Xiong et al. 2020,
+/// Table 1) and the schemes that followed it (formulas and sources in `model::variants`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
     /// x = LN(x + F(x)); no final LN (the original Transformer).
     PostLn,
     /// x = x + F(LN(x)); plus a final LN before the output projection.
     PreLn,
+    /// DeepNet (Wang et al. 2022): x = LN(α·x + F(x)), α = (2N)^(1/4), and FFN, V and output
+    /// projections initialised with gain β = (8N)^(-1/4).
+    Deepnorm,
+    /// Peri-LN / Sandwich-LN (Ding et al. 2021; Kim et al. 2025): x = x + LN(F(LN(x))); final LN.
+    #[value(alias = "sandwich-ln")]
+    #[serde(alias = "sandwich-ln")]
+    PeriLn,
+    /// Pre-LN with RMSNorm (Zhang & Sennrich 2019): x = x + F(RMSNorm(x)); final RMSNorm.
+    PreRmsnorm,
+    /// ReZero (Bachlechner et al. 2020): x = x + α·F(x), α learned per sub-layer from 0; no norm.
+    Rezero,
+    /// Pre-LN with every LN replaced by DyT(x) = γ ⊙ tanh(a·x) + β (Zhu et al. 2025).
+    Dyt,
+    /// Admin (Liu et al. 2020): x = LN(ω ⊙ x + F(x)), ω set by a profiling pass at init.
+    Admin,
+    /// B2T (Takase et al. 2023): Post-LN with the block input added before the block's last LN.
+    B2t,
 }
 
 impl Arch {
+    /// Every architecture, in the order tables list them.
+    pub const ALL: [Arch; 9] = [
+        Arch::PostLn,
+        Arch::PreLn,
+        Arch::Deepnorm,
+        Arch::PeriLn,
+        Arch::PreRmsnorm,
+        Arch::Rezero,
+        Arch::Dyt,
+        Arch::Admin,
+        Arch::B2t,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Arch::PostLn => "post-ln",
             Arch::PreLn => "pre-ln",
+            Arch::Deepnorm => "deepnorm",
+            Arch::PeriLn => "peri-ln",
+            Arch::PreRmsnorm => "pre-rmsnorm",
+            Arch::Rezero => "rezero",
+            Arch::Dyt => "dyt",
+            Arch::Admin => "admin",
+            Arch::B2t => "b2t",
         }
+    }
+
+    /// The norm acts on the residual stream after each sub-layer's add (Post-LN's family):
+    /// such a block exposes the sum entering its last norm (Lemma 2's x^{post,5}).
+    pub fn norm_after_add(self) -> bool {
+        matches!(
+            self,
+            Arch::PostLn | Arch::Deepnorm | Arch::Admin | Arch::B2t
+        )
+    }
+
+    /// A norm (of the block's kind) before the output projection.
+    pub fn final_norm(self) -> bool {
+        matches!(
+            self,
+            Arch::PreLn | Arch::PeriLn | Arch::PreRmsnorm | Arch::Dyt
+        )
     }
 }
 
@@ -88,6 +155,10 @@ pub struct ModelConfig {
     /// Output projection = token embedding matrix (the paper's loss uses W_emb).
     pub tie_embeddings: bool,
     pub ln_eps: f64,
+    /// `--arch dyt`: the initial a of DyT(x) = γ tanh(a·x) + β [default 0.5, the paper's].
+    /// Absent from the JSON unless set, so configs of the other architectures keep their form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dyt_alpha: Option<f64>,
 }
 
 impl Default for ModelConfig {
@@ -103,6 +174,7 @@ impl Default for ModelConfig {
             emb_scale: true,
             tie_embeddings: true,
             ln_eps: 1e-5,
+            dyt_alpha: None,
         }
     }
 }
@@ -253,6 +325,17 @@ impl RunConfig {
                 m.n_heads,
                 m.d_model
             ));
+        }
+        if let Some(a) = m.dyt_alpha {
+            if m.arch != Arch::Dyt {
+                return Err(usage!(
+                    "--dyt-alpha {a}: allowed only with --arch dyt (not {})",
+                    m.arch.name()
+                ));
+            }
+            if !(a > 0.0 && a.is_finite()) {
+                return Err(usage!("--dyt-alpha {a}: must be a positive number"));
+            }
         }
         if !(m.ln_eps > 0.0 && m.ln_eps.is_finite()) {
             return Err(usage!(

@@ -32,13 +32,29 @@ impl Estimate {
 pub fn param_count(cfg: &RunConfig, vocab: usize) -> f64 {
     let m = &cfg.model;
     let (d, ff, l) = (m.d_model as f64, m.d_ff as f64, m.n_layers as f64);
-    let block = 4.0 * d * d + 3.0 * d + 2.0 * d + 2.0 * d * ff + ff + d + 2.0 * d;
+    // One norm's parameters: LN gain and bias, RMSNorm gain, DyT gain, bias and a.
+    let norm = match m.arch {
+        Arch::PreRmsnorm => d,
+        Arch::Dyt => 2.0 * d + 1.0,
+        _ => 2.0 * d,
+    };
+    let norms_per_block = match m.arch {
+        Arch::Rezero => 0.0,
+        Arch::PeriLn => 4.0,
+        _ => 2.0,
+    };
+    let scales = match m.arch {
+        Arch::Rezero => 2.0,
+        Arch::Admin => 2.0 * d,
+        _ => 0.0,
+    };
+    let block = 4.0 * d * d + 3.0 * d + 2.0 * d * ff + ff + d + norms_per_block * norm + scales;
     let mut total = l * block + vocab as f64 * d;
     if m.positions == Positions::Learned {
         total += cfg.data.seq_len as f64 * d;
     }
-    if m.arch == Arch::PreLn {
-        total += 2.0 * d;
+    if m.arch.final_norm() {
+        total += norm;
     }
     if !m.tie_embeddings {
         total += vocab as f64 * d;
@@ -152,10 +168,12 @@ mod tests {
     #[test]
     fn param_count_equals_the_built_model() {
         use crate::model::{ParamStore, Transformer};
-        for (arch, positions, tied) in [
+        let mut cases = vec![
             (Arch::PostLn, Positions::Sinusoidal, true),
             (Arch::PreLn, Positions::Learned, false),
-        ] {
+        ];
+        cases.extend(Arch::ALL.iter().map(|&a| (a, Positions::Sinusoidal, true)));
+        for (arch, positions, tied) in cases {
             let mut cfg = RunConfig::default();
             cfg.model.arch = arch;
             cfg.model.positions = positions;

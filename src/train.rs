@@ -44,13 +44,7 @@ impl Setup {
             let available = crate::memory::available_bytes();
             crate::memory::check_fits(cfg, corpus.vocab.size(), available)?;
         }
-        let mut store = ParamStore::new(cfg.train.seed, &device);
-        let model = Transformer::new(
-            &cfg.model,
-            corpus.vocab.size(),
-            cfg.data.seq_len,
-            &mut store,
-        )?;
+        let (store, model) = build_model(cfg, &corpus, &device)?;
         Ok(Self {
             device,
             corpus,
@@ -58,6 +52,33 @@ impl Setup {
             model,
         })
     }
+}
+
+/// Seed of the fixed batch Admin's profiling pass runs on (xor the run seed).
+const ADMIN_PROFILE_SEED: u64 = 0x6164_6d69_6e00;
+
+/// The model of `cfg` with its initial weights: drawn from the run seed, then, for Admin, set
+/// by the profiling pass on one fixed batch of the training text (`variants`).
+pub fn build_model(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    device: &Device,
+) -> Result<(ParamStore, Transformer)> {
+    let mut store = ParamStore::new(cfg.train.seed, device);
+    let model = Transformer::new(
+        &cfg.model,
+        corpus.vocab.size(),
+        cfg.data.seq_len,
+        &mut store,
+    )?;
+    if cfg.model.arch == crate::config::Arch::Admin {
+        let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
+        let seed = cfg.train.seed ^ ADMIN_PROFILE_SEED;
+        let (ids, _) =
+            WindowSampler::new(corpus.train.clone(), seq, batch, seed, device).next_batch()?;
+        model.admin_profile(&store, &ids)?;
+    }
+    Ok((store, model))
 }
 
 pub fn make_device(kind: DeviceKind) -> Result<Device> {

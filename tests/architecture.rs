@@ -137,7 +137,7 @@ fn pre_ln_hidden_norm_grows_with_depth() {
 
 #[test]
 fn the_model_is_causal() {
-    for arch in [Arch::PostLn, Arch::PreLn] {
+    for arch in Arch::ALL {
         let (model, _) = tiny_model(&tiny_model_config(arch), DType::F32, 4);
         let a = Tensor::new(&[[1u32, 2, 3, 4, 5, 6]], &Device::Cpu).unwrap();
         let b = Tensor::new(&[[1u32, 2, 3, 4, 9, 10]], &Device::Cpu).unwrap();
@@ -231,4 +231,195 @@ fn learned_positions_add_a_parameter() {
     cfg.positions = Positions::Learned;
     let (_, store) = tiny_model(&cfg, DType::F32, 0);
     assert_eq!(store.get("pos_emb.weight").unwrap().dims(), &[8, 16]);
+}
+
+/// Norms of each kind, by parameter: RMSNorm has a gain only, DyT a gain, bias and scalar a,
+/// Peri-LN four norms per block, ReZero none (two scalars instead), Admin two ω vectors.
+#[test]
+fn each_variant_has_the_parameters_of_its_formula() {
+    let has = |arch, name: &str| names(arch).iter().any(|n| n == name);
+    assert!(
+        has(Arch::PreRmsnorm, "blocks.0.ln_attn.weight")
+            && !has(Arch::PreRmsnorm, "blocks.0.ln_attn.bias")
+    );
+    assert!(has(Arch::PreRmsnorm, "final_ln.weight"));
+    for p in ["weight", "bias", "alpha"] {
+        assert!(
+            has(Arch::Dyt, &format!("blocks.1.ln_ffn.{p}"))
+                && has(Arch::Dyt, &format!("final_ln.{p}"))
+        );
+    }
+    assert!(
+        has(Arch::PeriLn, "blocks.0.ln_attn_out.weight")
+            && has(Arch::PeriLn, "blocks.1.ln_ffn_out.bias")
+    );
+    assert!(has(Arch::PeriLn, "final_ln.weight"));
+    assert!(!names(Arch::Rezero).iter().any(|n| n.contains("ln")));
+    assert!(has(Arch::Rezero, "blocks.0.alpha_attn") && has(Arch::Rezero, "blocks.1.alpha_ffn"));
+    assert!(has(Arch::Admin, "blocks.1.omega_ffn") && !has(Arch::Admin, "final_ln.weight"));
+    for arch in [Arch::Deepnorm, Arch::B2t] {
+        assert_eq!(
+            names(arch),
+            names(Arch::PostLn),
+            "{arch:?}: Post-LN's parameters"
+        );
+    }
+}
+
+/// ReZero at init is the identity in every block (α = 0): the logits are those of the
+/// embeddings alone, whatever the sub-layer weights.
+#[test]
+fn rezero_blocks_are_the_identity_at_init() {
+    let (ids, _) = tiny_batch();
+    let (model, store) = tiny_model(&tiny_model_config(Arch::Rezero), DType::F64, 4);
+    let probe = model.probe(&ids).unwrap();
+    let first: Vec<f64> = probe.entering[0].flatten_all().unwrap().to_vec1().unwrap();
+    let last: Vec<f64> = probe.entering[2].flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(first, last);
+    assert_eq!(
+        store
+            .get("blocks.1.alpha_ffn")
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap(),
+        vec![0.0]
+    );
+}
+
+/// DeepNorm: shortcut scale α = (2N)^(1/4); FFN, V and out weights drawn with gain β = (8N)^(-1/4)
+/// (the same draws as Post-LN's, scaled), Q and K with gain 1.
+#[test]
+fn deepnorm_constants_and_init_gains() {
+    use lnwarm::model::variants::{deepnorm_alpha, deepnorm_beta};
+    assert!((deepnorm_alpha(6) - 12f64.powf(0.25)).abs() < 1e-12);
+    assert!((deepnorm_beta(6) - 48f64.powf(-0.25)).abs() < 1e-12);
+    let cfg = tiny_model_config(Arch::Deepnorm);
+    let (_, deep) = tiny_model(&cfg, DType::F64, 9);
+    let (_, post) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F64, 9);
+    let beta = deepnorm_beta(cfg.n_layers);
+    let values = |store: &lnwarm::model::ParamStore, n: &str| -> Vec<f64> {
+        store
+            .get(n)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+    for (name, gain) in [
+        ("blocks.0.attn.q.weight", 1.0),
+        ("blocks.1.attn.k.weight", 1.0),
+        ("blocks.0.attn.v.weight", beta),
+        ("blocks.1.attn.out.weight", beta),
+        ("blocks.0.ffn.w1.weight", beta),
+        ("blocks.1.ffn.w2.weight", beta),
+    ] {
+        for (d, p) in values(&deep, name).iter().zip(values(&post, name)) {
+            assert!(
+                (d - p * gain).abs() < 1e-6 * p.abs().max(1e-3),
+                "{name}: {d} vs {p} x {gain}"
+            );
+        }
+    }
+}
+
+/// Admin's profiling: ω of the first sub-layer is 1, and each later ω² adds the variance of one
+/// more sub-layer output, so the ω grow along the stack.
+#[test]
+fn admin_profiling_sets_growing_omegas() {
+    let (ids, _) = tiny_batch();
+    let (model, store) = tiny_model(&tiny_model_config(Arch::Admin), DType::F64, 2);
+    model.admin_profile(&store, &ids).unwrap();
+    let omega = |n: &str| store.get(n).unwrap().to_vec1::<f64>().unwrap();
+    let order = [
+        "blocks.0.omega_attn",
+        "blocks.0.omega_ffn",
+        "blocks.1.omega_attn",
+        "blocks.1.omega_ffn",
+    ];
+    let firsts: Vec<f64> = order.iter().map(|n| omega(n)[0]).collect();
+    assert_eq!(firsts[0], 1.0);
+    for w in firsts.windows(2) {
+        assert!(w[1] > w[0], "{firsts:?}");
+    }
+    for n in order {
+        let v = omega(n);
+        assert!(
+            v.iter().all(|x| *x == v[0]),
+            "{n}: one value for all d entries"
+        );
+    }
+    // Not profiled, not changed: every other architecture ignores the call.
+    let (post, post_store) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F64, 2);
+    let before = names(Arch::PostLn).len();
+    post.admin_profile(&post_store, &ids).unwrap();
+    assert_eq!(post_store.named_vars().len(), before);
+}
+
+/// The fused RMSNorm and DyT kernels equal their composite forms (values and gradients).
+#[test]
+fn fused_rms_norm_and_dyt_equal_the_composite_ops() {
+    use lnwarm::model::norms::{DyT, RmsNorm};
+    let dev = candle_core::Device::Cpu;
+    let mut store = lnwarm::model::ParamStore::with_dtype(1, &dev, DType::F64);
+    let rms = RmsNorm::new(&mut store, "rms", 24, 1e-5).unwrap();
+    let dyt = DyT::new(&mut store, "dyt", 24, 0.7).unwrap();
+    for (name, var) in store.named_vars() {
+        let n = var.elem_count();
+        let v: Vec<f64> = (0..n)
+            .map(|i| 0.6 + (i as f64 * 0.37 + name.len() as f64).sin() * 0.5)
+            .collect();
+        var.set(&Tensor::from_vec(v, n, &dev).unwrap()).unwrap();
+    }
+    let x = candle_core::Var::from_tensor(
+        &Tensor::from_vec(
+            (0..150 * 24)
+                .map(|i| ((i * 7919) % 101) as f64 / 17.0 - 3.0)
+                .collect::<Vec<_>>(),
+            (150, 24),
+            &dev,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let w = Tensor::from_vec(
+        (0..150 * 24)
+            .map(|i| ((i * 31) % 13) as f64 / 5.0 - 1.2)
+            .collect::<Vec<_>>(),
+        (150, 24),
+        &dev,
+    )
+    .unwrap();
+    type F<'a> = &'a dyn Fn(&Tensor) -> lnwarm::Result<Tensor>;
+    let pairs: [(F, F); 2] = [
+        (&|t| rms.forward(t), &|t| rms.forward_composite(t)),
+        (&|t| dyt.forward(t), &|t| dyt.forward_composite(t)),
+    ];
+    for (fused, composite) in pairs {
+        let run = |f: F| {
+            let y = f(x.as_tensor()).unwrap();
+            let grads = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            let mut all: Vec<f64> = y.flatten_all().unwrap().to_vec1().unwrap();
+            all.extend(
+                grads
+                    .get(&x)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap(),
+            );
+            for (_, var) in store.named_vars() {
+                if let Some(g) = grads.get(var) {
+                    all.extend(g.flatten_all().unwrap().to_vec1::<f64>().unwrap());
+                }
+            }
+            all
+        };
+        let (a, b) = (run(fused), run(composite));
+        assert_eq!(a.len(), b.len());
+        for (u, v) in a.iter().zip(&b) {
+            assert!((u - v).abs() <= 1e-10 * (1.0 + v.abs()), "{u} vs {v}");
+        }
+    }
 }

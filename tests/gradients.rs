@@ -119,9 +119,39 @@ fn finite_differences_learned_positions_gelu() {
     finite_difference_check(Arch::PostLn, Positions::Learned, Activation::Gelu);
 }
 
+/// Every parameter of every architecture after the paper, against central differences: the new
+/// kinds (DeepNorm's scaled shortcut, Peri-LN's output norms, RMSNorm's gain, ReZero's α, DyT's
+/// a, γ, β, Admin's ω, B2T's extra path) included. ReZero's α and Admin's ω are moved off their
+/// initial values first (α = 0 would zero every sub-layer gradient and check nothing).
+#[test]
+fn finite_differences_every_variant_every_parameter() {
+    for arch in Arch::ALL {
+        if matches!(arch, Arch::PostLn | Arch::PreLn) {
+            continue;
+        }
+        let (model, store) = tiny_model(&tiny_model_config(arch), DType::F64, 11);
+        for (name, var) in store.named_vars() {
+            let off_init = if name.contains(".alpha_") {
+                Some(0.35)
+            } else if name.contains(".omega_") {
+                Some(1.6)
+            } else {
+                None
+            };
+            if let Some(v) = off_init {
+                var.set(&var.as_tensor().ones_like().unwrap().affine(v, 0.0).unwrap())
+                    .unwrap();
+            }
+        }
+        for (name, _) in store.named_vars() {
+            check_param(&model, &store, name);
+        }
+    }
+}
+
 #[test]
 fn every_parameter_gets_a_finite_nonzero_gradient() {
-    for arch in [Arch::PostLn, Arch::PreLn] {
+    for arch in Arch::ALL.into_iter().filter(|a| *a != Arch::Rezero) {
         let (model, store) = tiny_model(&tiny_model_config(arch), DType::F32, 3);
         let (ids, targets) = tiny_batch();
         let grads = model.loss(&ids, &targets).unwrap().backward().unwrap();

@@ -64,9 +64,12 @@ pub struct TrainArgs {
     /// Run config JSON (e.g. configs/cpu-small.json); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// LayerNorm placement.
+    /// Normalization scheme: post-ln, pre-ln, or one that followed the paper.
     #[arg(long, value_enum)]
     pub arch: Option<Arch>,
+    /// --arch dyt: initial a of DyT(x) = γ tanh(a·x) + β [default: 0.5].
+    #[arg(long, value_name = "A")]
+    pub dyt_alpha: Option<f64>,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
     #[command(flatten)]
@@ -211,6 +214,9 @@ impl TrainArgs {
     fn apply(&self, cfg: &mut RunConfig) -> Result<()> {
         self.model_data.apply(cfg);
         set!(self.arch => cfg.model.arch);
+        if self.dyt_alpha.is_some() {
+            cfg.model.dyt_alpha = self.dyt_alpha;
+        }
         set!(self.layers => cfg.model.n_layers);
         set!(self.eval_batches => cfg.data.eval_batches);
         set!(self.optimizer => cfg.optim.kind);

@@ -96,13 +96,7 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
                 cfg.model.arch = arch;
                 cfg.model.n_layers = depth;
                 cfg.train.seed = seed;
-                let mut store = ParamStore::new(seed, &device);
-                let model = Transformer::new(
-                    &cfg.model,
-                    corpus.vocab.size(),
-                    cfg.data.seq_len,
-                    &mut store,
-                )?;
+                let (store, model) = crate::train::build_model(&cfg, &corpus, &device)?;
                 let batches = measurement_batches(&cfg, &corpus, spec.batches, &device)?;
                 let m = measure(&model, &store, &batches, seed, "init")?;
                 log(&format!(

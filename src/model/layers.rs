@@ -1,4 +1,5 @@
-//! The differentiable building blocks: Linear, LayerNorm, FFN, causal self-attention.
+//! The differentiable building blocks: Linear, LayerNorm, FFN, causal self-attention (RMSNorm
+//! and DyT are in `model::norms`).
 //!
 //! TRAP (candle 0.11): `candle_nn::LayerNorm`, `ops::layer_norm`, `ops::rms_norm` and
 //! `ops::softmax_last_dim` have no backward pass and silently cut the graph. Everything here is
@@ -18,15 +19,32 @@ pub struct Linear {
 impl Linear {
     /// Xavier weight (out, in), zero bias; parameters `{name}.weight`, `{name}.bias`.
     pub fn new(store: &mut ParamStore, name: &str, d_in: usize, d_out: usize) -> Result<Self> {
+        Self::with_gain(store, name, d_in, d_out, 1.0)
+    }
+
+    /// As `new`, the Xavier weight scaled by `gain` (DeepNorm's β).
+    pub fn with_gain(
+        store: &mut ParamStore,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        gain: f64,
+    ) -> Result<Self> {
         Ok(Self {
-            weight: store.xavier(&format!("{name}.weight"), d_out, d_in)?,
+            weight: store.xavier_gain(&format!("{name}.weight"), d_out, d_in, gain)?,
             bias: Some(store.zeros(&format!("{name}.bias"), d_out)?),
         })
     }
 
-    /// Xavier weight only, parameter `{name}.weight`.
-    pub fn no_bias(store: &mut ParamStore, name: &str, d_in: usize, d_out: usize) -> Result<Self> {
-        let weight = store.xavier(&format!("{name}.weight"), d_out, d_in)?;
+    /// Xavier weight only (scaled by `gain`), parameter `{name}.weight`.
+    pub fn no_bias(
+        store: &mut ParamStore,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        gain: f64,
+    ) -> Result<Self> {
+        let weight = store.xavier_gain(&format!("{name}.weight"), d_out, d_in, gain)?;
         Ok(Self { weight, bias: None })
     }
 
@@ -120,10 +138,11 @@ impl FeedForward {
         d: usize,
         d_ff: usize,
         activation: Activation,
+        gain: f64,
     ) -> Result<Self> {
         Ok(Self {
-            w1: Linear::new(store, &format!("{name}.w1"), d, d_ff)?,
-            w2: Linear::new(store, &format!("{name}.w2"), d_ff, d)?,
+            w1: Linear::with_gain(store, &format!("{name}.w1"), d, d_ff, gain)?,
+            w2: Linear::with_gain(store, &format!("{name}.w2"), d_ff, d, gain)?,
             activation,
         })
     }
@@ -153,12 +172,20 @@ pub struct CausalSelfAttention {
 }
 
 impl CausalSelfAttention {
-    pub fn new(store: &mut ParamStore, name: &str, d: usize, n_heads: usize) -> Result<Self> {
+    /// Xavier projections: Q and K with gain `gains.qk`, V and out with `gains.v_out_ffn`.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        d: usize,
+        n_heads: usize,
+        gains: &super::variants::InitGains,
+    ) -> Result<Self> {
+        let (qk, vo) = (gains.qk, gains.v_out_ffn);
         Ok(Self {
-            q: Linear::new(store, &format!("{name}.q"), d, d)?,
-            k: Linear::no_bias(store, &format!("{name}.k"), d, d)?,
-            v: Linear::new(store, &format!("{name}.v"), d, d)?,
-            out: Linear::new(store, &format!("{name}.out"), d, d)?,
+            q: Linear::with_gain(store, &format!("{name}.q"), d, d, qk)?,
+            k: Linear::no_bias(store, &format!("{name}.k"), d, d, qk)?,
+            v: Linear::with_gain(store, &format!("{name}.v"), d, d, vo)?,
+            out: Linear::with_gain(store, &format!("{name}.out"), d, d, vo)?,
             k_bias: Tensor::zeros(d, store.dtype(), store.device())?,
             n_heads,
         })

@@ -1,52 +1,116 @@
-//! A decoder-only causal character Transformer with Post-LN or Pre-LN blocks (Xiong et al. 2020).
+//! A decoder-only causal character Transformer whose normalization scheme is one flag: Post-LN
+//! and Pre-LN (Xiong et al. 2020) and the schemes that followed (`variants` lists each formula
+//! and its source).
 //!
 //! Post-LN: x = LN(x + Attn(x)); x = LN(x + FFN(x)); no final LN.
 //! Pre-LN:  x = x + Attn(LN(x)); x = x + FFN(LN(x)); a final LN before the output projection.
-//! One `Block` type; the placement is matched in one place (`Block::forward`).
+//! One `Block` type; the placement is matched in one place (`Block::forward_probe`).
 
 pub mod fused;
 pub mod fused_attention;
 pub mod fused_linear;
+pub mod fused_norms;
 pub mod lanes;
 pub mod layers;
+pub mod norms;
 pub mod params;
 pub mod softmax_row;
+pub mod variants;
 
 use crate::config::{Arch, ModelConfig, Positions};
 use crate::error::Result;
 use candle_core::Tensor;
-use layers::{causal_mask, sinusoidal_positions, CausalSelfAttention, FeedForward, LayerNorm};
+use layers::{causal_mask, sinusoidal_positions, CausalSelfAttention, FeedForward};
+use norms::Norm;
 pub use params::ParamStore;
+use variants::InitGains;
 
-/// One Transformer layer: attention and FFN sub-layers, each with its LayerNorm.
+/// One Transformer layer: attention and FFN sub-layers with the norms and shortcut scales of its
+/// architecture.
 pub struct Block {
     arch: Arch,
-    ln_attn: LayerNorm,
+    /// The norm of the attention sub-layer (`ln_attn`: before it in the Pre family, after the add
+    /// in the Post family); `None` for ReZero.
+    norm_attn: Option<Norm>,
     attn: CausalSelfAttention,
-    ln_ffn: LayerNorm,
+    norm_ffn: Option<Norm>,
     ffn: FeedForward,
+    /// Peri-LN's norms of the sub-layer outputs (`ln_attn_out`, `ln_ffn_out`).
+    out_attn: Option<Norm>,
+    out_ffn: Option<Norm>,
+    /// Learned scales: ReZero's α on the branch (`alpha_attn`, 1 value), Admin's ω on the
+    /// shortcut (`omega_attn`, d values).
+    scale_attn: Option<Tensor>,
+    scale_ffn: Option<Tensor>,
+    /// DeepNorm's constant shortcut scale α (1 for every other architecture).
+    shortcut: f64,
 }
 
 impl Block {
     fn new(store: &mut ParamStore, index: usize, cfg: &ModelConfig) -> Result<Self> {
         let p = format!("blocks.{index}");
         let d = cfg.d_model;
+        let gains = InitGains::of(cfg);
+        let norm = |store: &mut ParamStore, name: &str| -> Result<Option<Norm>> {
+            Ok(match cfg.arch {
+                Arch::Rezero => None,
+                _ => Some(Norm::for_arch(store, &format!("{p}.{name}"), cfg)?),
+            })
+        };
+        let attn = CausalSelfAttention::new(store, &format!("{p}.attn"), d, cfg.n_heads, &gains)?;
+        let norm_attn = norm(store, "ln_attn")?;
+        let ffn_name = format!("{p}.ffn");
+        let ffn = FeedForward::new(
+            store,
+            &ffn_name,
+            d,
+            cfg.d_ff,
+            cfg.activation,
+            gains.v_out_ffn,
+        )?;
+        let norm_ffn = norm(store, "ln_ffn")?;
+        let (out_attn, out_ffn) = match cfg.arch {
+            Arch::PeriLn => (norm(store, "ln_attn_out")?, norm(store, "ln_ffn_out")?),
+            _ => (None, None),
+        };
+        let (scale_attn, scale_ffn) = match cfg.arch {
+            Arch::Rezero => (
+                Some(store.filled(&format!("{p}.alpha_attn"), 1, 0.0)?),
+                Some(store.filled(&format!("{p}.alpha_ffn"), 1, 0.0)?),
+            ),
+            // 1 until `Transformer::admin_profile` sets them.
+            Arch::Admin => (
+                Some(store.filled(&format!("{p}.omega_attn"), d, 1.0)?),
+                Some(store.filled(&format!("{p}.omega_ffn"), d, 1.0)?),
+            ),
+            _ => (None, None),
+        };
+        let shortcut = match cfg.arch {
+            Arch::Deepnorm => variants::deepnorm_alpha(cfg.n_layers),
+            _ => 1.0,
+        };
         Ok(Self {
             arch: cfg.arch,
-            attn: CausalSelfAttention::new(store, &format!("{p}.attn"), d, cfg.n_heads)?,
-            ln_attn: LayerNorm::new(store, &format!("{p}.ln_attn"), d, cfg.ln_eps)?,
-            ffn: FeedForward::new(store, &format!("{p}.ffn"), d, cfg.d_ff, cfg.activation)?,
-            ln_ffn: LayerNorm::new(store, &format!("{p}.ln_ffn"), d, cfg.ln_eps)?,
+            norm_attn,
+            attn,
+            norm_ffn,
+            ffn,
+            out_attn,
+            out_ffn,
+            scale_attn,
+            scale_ffn,
+            shortcut,
         })
     }
 
-    /// (B*T, d) -> (B*T, d). The only place the two architectures differ inside a layer.
+    /// (B*T, d) -> (B*T, d).
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
         Ok(self.forward_probe(xs, batch, seq, mask)?.0)
     }
 
-    /// The block output and, for Post-LN, the residual sum entering its last LN
-    /// (x^{post,5} of the paper, whose squared norm Lemma 2 puts at 1.5 d).
+    /// The block output and, for the Post family, the residual sum entering its last norm
+    /// (x^{post,5} of the paper, whose squared norm Lemma 2 puts at 1.5 d). The only place the
+    /// architectures differ inside a layer.
     pub fn forward_probe(
         &self,
         xs: &Tensor,
@@ -54,21 +118,112 @@ impl Block {
         seq: usize,
         mask: &Tensor,
     ) -> Result<(Tensor, Option<Tensor>)> {
+        let attn = |x: &Tensor| self.attn.forward(x, batch, seq, mask);
         match self.arch {
-            Arch::PostLn => {
-                let xs = self
-                    .ln_attn
-                    .forward(&(xs + self.attn.forward(xs, batch, seq, mask)?)?)?;
-                let sum = (&xs + self.ffn.forward(&xs)?)?;
-                Ok((self.ln_ffn.forward(&sum)?, Some(sum)))
+            Arch::PostLn | Arch::Deepnorm | Arch::Admin => {
+                let xs = norm(
+                    &self.norm_attn,
+                    &(self.skip(xs, &self.scale_attn)? + attn(xs)?)?,
+                )?;
+                let sum = (self.skip(&xs, &self.scale_ffn)? + self.ffn.forward(&xs)?)?;
+                Ok((norm(&self.norm_ffn, &sum)?, Some(sum)))
             }
-            Arch::PreLn => {
-                let attn_in = self.ln_attn.forward(xs)?;
-                let xs = (xs + self.attn.forward(&attn_in, batch, seq, mask)?)?;
-                Ok(((&xs + self.ffn.forward(&self.ln_ffn.forward(&xs)?)?)?, None))
+            Arch::B2t => {
+                let h = norm(&self.norm_attn, &(xs + attn(xs)?)?)?;
+                let sum = ((&h + self.ffn.forward(&h)?)? + xs)?;
+                Ok((norm(&self.norm_ffn, &sum)?, Some(sum)))
+            }
+            Arch::PreLn | Arch::PreRmsnorm | Arch::Dyt => {
+                let xs = (xs + attn(&norm(&self.norm_attn, xs)?)?)?;
+                Ok((
+                    (&xs + self.ffn.forward(&norm(&self.norm_ffn, &xs)?)?)?,
+                    None,
+                ))
+            }
+            Arch::PeriLn => {
+                let branch = norm(&self.out_attn, &attn(&norm(&self.norm_attn, xs)?)?)?;
+                let xs = (xs + branch)?;
+                let branch = self.ffn.forward(&norm(&self.norm_ffn, &xs)?)?;
+                Ok(((&xs + norm(&self.out_ffn, &branch)?)?, None))
+            }
+            Arch::Rezero => {
+                let xs = (xs + scaled(&attn(xs)?, &self.scale_attn)?)?;
+                let branch = scaled(&self.ffn.forward(&xs)?, &self.scale_ffn)?;
+                Ok(((&xs + branch)?, None))
             }
         }
     }
+
+    /// The shortcut of a Post-family sub-layer: x, DeepNorm's α·x or Admin's ω ⊙ x.
+    fn skip(&self, xs: &Tensor, omega: &Option<Tensor>) -> Result<Tensor> {
+        Ok(match omega {
+            Some(w) => xs.broadcast_mul(w)?,
+            None if self.shortcut != 1.0 => (xs * self.shortcut)?,
+            None => xs.clone(),
+        })
+    }
+
+    /// Admin's profiling of this block (see `variants`): sets ω of both sub-layers from
+    /// `ratio` and the variances it sees, returns the block output and the next ratio.
+    fn admin_profile(
+        &self,
+        store: &ParamStore,
+        index: usize,
+        xs: &Tensor,
+        mut ratio: f64,
+        batch: usize,
+        seq: usize,
+        mask: &Tensor,
+    ) -> Result<(Tensor, f64)> {
+        let set = |name: &str, value: f64| -> Result<()> {
+            let var = store
+                .get(&format!("blocks.{index}.{name}"))
+                .ok_or_else(|| {
+                    crate::error::Error::Data(format!("admin: no parameter blocks.{index}.{name}"))
+                })?;
+            Ok(var.set(&var.as_tensor().ones_like()?.affine(value, 0.0)?)?)
+        };
+        set("omega_attn", ratio)?;
+        let branch = self.attn.forward(xs, batch, seq, mask)?;
+        let shortcut = self.skip(xs, &self.scale_attn)?;
+        let next = (variance(&shortcut)? + variance(&branch)?).sqrt();
+        let xs = norm(&self.norm_attn, &(shortcut + branch)?)?;
+        ratio = next;
+        set("omega_ffn", ratio)?;
+        let branch = self.ffn.forward(&xs)?;
+        let shortcut = self.skip(&xs, &self.scale_ffn)?;
+        let next = (variance(&shortcut)? + variance(&branch)?).sqrt();
+        let out = norm(&self.norm_ffn, &(shortcut + branch)?)?;
+        Ok((out, next))
+    }
+}
+
+/// `x` through `norm` if there is one (ReZero has none).
+fn norm(norm: &Option<Norm>, xs: &Tensor) -> Result<Tensor> {
+    match norm {
+        Some(n) => n.forward(xs),
+        None => Ok(xs.clone()),
+    }
+}
+
+/// A branch times its learned scale (ReZero's α).
+fn scaled(branch: &Tensor, scale: &Option<Tensor>) -> Result<Tensor> {
+    Ok(match scale {
+        Some(a) => branch.broadcast_mul(a)?,
+        None => branch.clone(),
+    })
+}
+
+/// Population variance of all entries (numpy's `var`), in f64.
+fn variance(t: &Tensor) -> Result<f64> {
+    let v = t
+        .detach()
+        .to_dtype(candle_core::DType::F64)?
+        .flatten_all()?
+        .to_vec1::<f64>()?;
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    Ok(v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n)
 }
 
 /// Hidden states recorded by `Transformer::probe`, each (B*T, d).
@@ -93,7 +248,7 @@ pub struct Transformer {
     /// (max_seq, max_seq) additive causal mask (used by the composite attention path).
     mask: Tensor,
     blocks: Vec<Block>,
-    final_ln: Option<LayerNorm>,
+    final_ln: Option<Norm>,
     head: Option<Tensor>,
 }
 
@@ -117,9 +272,9 @@ impl Transformer {
         let blocks = (0..cfg.n_layers)
             .map(|l| Block::new(store, l, cfg))
             .collect::<Result<Vec<_>>>()?;
-        let final_ln = match cfg.arch {
-            Arch::PreLn => Some(LayerNorm::new(store, "final_ln", d, cfg.ln_eps)?),
-            Arch::PostLn => None,
+        let final_ln = match cfg.arch.final_norm() {
+            true => Some(Norm::for_arch(store, "final_ln", cfg)?),
+            false => None,
         };
         let head = match cfg.tie_embeddings {
             true => None,
@@ -200,5 +355,21 @@ impl Transformer {
 
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
+    }
+
+    /// Admin's initialisation (see `variants`): one forward pass over `ids` that sets every ω
+    /// of `store`, in order, from the variances it measures. A no-op for other architectures.
+    pub fn admin_profile(&self, store: &ParamStore, ids: &Tensor) -> Result<()> {
+        if self.cfg.arch != Arch::Admin {
+            return Ok(());
+        }
+        let (batch, seq) = ids.dims2()?;
+        let mut xs = self.embed(ids, batch, seq)?;
+        let mask = self.mask(seq)?;
+        let mut ratio = 1.0;
+        for (index, block) in self.blocks.iter().enumerate() {
+            (xs, ratio) = block.admin_profile(store, index, &xs, ratio, batch, seq, &mask)?;
+        }
+        Ok(())
     }
 }

@@ -40,7 +40,19 @@ impl ParamStore {
     /// Xavier/Glorot uniform weight of shape (fan_out, fan_in): U(-a, a), a = sqrt(6 / (fan_in + fan_out)),
     /// i.e. variance 2 / (fan_in + fan_out) as in the paper (fairseq uses the uniform form).
     pub fn xavier(&mut self, name: &str, fan_out: usize, fan_in: usize) -> Result<Tensor> {
-        let bound = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+        self.xavier_gain(name, fan_out, fan_in, 1.0)
+    }
+
+    /// Xavier uniform scaled by `gain` (torch's `xavier_uniform_(gain=...)`): U(-a, a),
+    /// a = gain sqrt(6 / (fan_in + fan_out)). Gain 1 draws exactly what `xavier` always drew.
+    pub fn xavier_gain(
+        &mut self,
+        name: &str,
+        fan_out: usize,
+        fan_in: usize,
+        gain: f64,
+    ) -> Result<Tensor> {
+        let bound = (gain * (6.0 / (fan_in + fan_out) as f64).sqrt()) as f32;
         let values = (0..fan_out * fan_in)
             .map(|_| self.rng.random_range(-bound..bound))
             .collect();
@@ -62,6 +74,11 @@ impl ParamStore {
 
     pub fn ones(&mut self, name: &str, n: usize) -> Result<Tensor> {
         self.register(name, vec![1.0; n], &[n])
+    }
+
+    /// `n` entries equal to `value` (DyT's a, ReZero's α, Admin's ω before profiling).
+    pub fn filled(&mut self, name: &str, n: usize, value: f64) -> Result<Tensor> {
+        self.register(name, vec![value as f32; n], &[n])
     }
 
     fn register(&mut self, name: &str, values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
