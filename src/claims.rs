@@ -106,11 +106,13 @@ fn inconclusive(claim: &str, rule: &str, why: &str) -> Verdict {
     verdict(claim, Outcome::Inconclusive, rule, vec![why.into()])
 }
 
-/// All verdicts: claim 1 (from grad-init, if given), 2, 2a-2d and 3.
+/// All verdicts: claim 1 (from grad-init, if given), 2, 2a-2d and 3, and for a study of the
+/// normalization lineage, "W <arch> needs warmup" per architecture.
 pub fn verdicts(loaded: &Loaded, grad_init: Option<&GradInitResult>) -> Vec<Verdict> {
     let mut out = claim1(grad_init);
     out.extend(claim2(loaded));
     out.push(claim3(loaded));
+    out.extend(variants_need_warmup(loaded));
     out
 }
 
@@ -171,30 +173,25 @@ fn best_warmup_arm<'a>(groups: &[&'a Group]) -> Option<&'a Group> {
         })
 }
 
-fn needs_warmup(post: &[&Group]) -> Verdict {
-    let claim = "2a Post-LN needs warmup";
-    let pairs: Vec<(f64, &Group, &Group)> = partition(post, &WARMUP_KEYS)
+/// (peak lr, the no-warmup arm, the warmup arm that fails least) for each set of arms that
+/// differ only in their warmup.
+fn warmup_pairs<'a>(groups: &[&'a Group]) -> Vec<(f64, &'a Group, &'a Group)> {
+    partition(groups, &WARMUP_KEYS)
         .into_iter()
         .filter_map(|set| {
             let none = set.iter().copied().find(|g| no_warmup(g))?;
             Some((peak(none), none, best_warmup_arm(&set)?))
         })
-        .collect();
-    let level = ALPHA / pairs.len().max(1) as f64;
-    let rule = format!(
-        "at each peak lr (and value of any other axis), Post-LN without warmup vs the Post-LN warmup arm that fails least: one-sided Fisher exact test on the failure counts (stalled + diverged); p < {ALPHA}/{} (Bonferroni over the pairs) for some pair -> holds; in every pair no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not hold; else inconclusive",
-        pairs.len().max(1)
-    );
-    if pairs.is_empty() {
-        return inconclusive(
-            claim,
-            &rule,
-            "the study has no Post-LN pair (warmup 0 and warmup > 0 at one peak lr)",
-        );
-    }
+        .collect()
+}
+
+/// The rule of 2a and of each variant's "needs warmup", at significance `level` per pair:
+/// some pair's one-sided Fisher p < level -> holds; in every pair no run without warmup failed
+/// and its final loss is not worse (one-sided Mann-Whitney p >= ALPHA) -> does not hold.
+fn judge_warmup_pairs(pairs: &[(f64, &Group, &Group)], level: f64) -> (Outcome, Vec<String>) {
     let (mut holds, mut never_worse) = (false, true);
     let mut evidence = Vec::new();
-    for (lr, none, best) in pairs {
+    for &(lr, none, best) in pairs {
         let p = fisher_greater(none.failures(), best.failures());
         let p_loss = mann_whitney_less(&best.final_losses(), &none.final_losses());
         holds |= p < level;
@@ -212,7 +209,63 @@ fn needs_warmup(post: &[&Group]) -> Verdict {
     } else {
         Outcome::Inconclusive
     };
+    (outcome, evidence)
+}
+
+fn needs_warmup(post: &[&Group]) -> Verdict {
+    let claim = "2a Post-LN needs warmup";
+    let pairs = warmup_pairs(post);
+    let level = ALPHA / pairs.len().max(1) as f64;
+    let rule = format!(
+        "at each peak lr (and value of any other axis), Post-LN without warmup vs the Post-LN warmup arm that fails least: one-sided Fisher exact test on the failure counts (stalled + diverged); p < {ALPHA}/{} (Bonferroni over the pairs) for some pair -> holds; in every pair no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not hold; else inconclusive",
+        pairs.len().max(1)
+    );
+    if pairs.is_empty() {
+        return inconclusive(
+            claim,
+            &rule,
+            "the study has no Post-LN pair (warmup 0 and warmup > 0 at one peak lr)",
+        );
+    }
+    let (outcome, evidence) = judge_warmup_pairs(&pairs, level);
     verdict(claim, outcome, &rule, evidence)
+}
+
+/// "Which variants need warmup": for a study of the normalization lineage (any architecture
+/// beyond Post-LN and Pre-LN), one verdict per architecture with the rule of 2a, Bonferroni
+/// over every pair of every architecture. "Holds" reads "needs warmup".
+pub fn variants_need_warmup(loaded: &Loaded) -> Vec<Verdict> {
+    let archs: Vec<Arch> = Arch::ALL
+        .into_iter()
+        .filter(|a| !grid_of_arch(loaded, *a).is_empty())
+        .collect();
+    if archs
+        .iter()
+        .all(|a| matches!(a, Arch::PostLn | Arch::PreLn))
+    {
+        return Vec::new();
+    }
+    let pairs: Vec<(Arch, Vec<(f64, &Group, &Group)>)> = archs
+        .iter()
+        .map(|&a| (a, warmup_pairs(&grid_of_arch(loaded, a))))
+        .collect();
+    let total: usize = pairs.iter().map(|(_, p)| p.len()).sum();
+    let level = ALPHA / total.max(1) as f64;
+    let rule = format!(
+        "at each peak lr, this architecture without warmup vs its warmup arm that fails least: one-sided Fisher exact test on the failure counts; p < {ALPHA}/{} (Bonferroni over every pair of every architecture) for some lr -> needs warmup (holds); at every lr no run without warmup failed and its final loss is not worse (one-sided Mann-Whitney p >= {ALPHA}) -> does not need it (does not hold); else inconclusive",
+        total.max(1)
+    );
+    pairs
+        .into_iter()
+        .map(|(arch, arch_pairs)| {
+            let claim = format!("W {} needs warmup", arch.name());
+            if arch_pairs.is_empty() {
+                return inconclusive(&claim, &rule, "no pair of arms with and without warmup");
+            }
+            let (outcome, evidence) = judge_warmup_pairs(&arch_pairs, level);
+            verdict(&claim, outcome, &rule, evidence)
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]

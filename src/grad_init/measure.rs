@@ -117,7 +117,7 @@ pub fn measure(
                     ))
                 })
                 .collect::<Result<BTreeMap<_, _>>>()?;
-            let residual_sum_sq_norm = (cfg.arch == Arch::PostLn).then(|| residual[l] / k);
+            let residual_sum_sq_norm = cfg.arch.norm_after_add().then(|| residual[l] / k);
             Ok(LayerMeasure {
                 layer: l,
                 grads,

@@ -50,7 +50,7 @@ pub fn summarize(ms: &[Measurement], d_model: usize) -> Vec<DepthSummary> {
         .map(|m| (m.arch, m.n_layers, m.phase.clone()))
         .collect();
     keys.dedup();
-    keys.sort_by_key(|k| (k.2.clone(), k.0 == Arch::PreLn, k.1));
+    keys.sort_by_key(|k| (k.2.clone(), k.0, k.1));
     keys.dedup();
     keys.into_iter()
         .map(|(arch, n, phase)| {
@@ -104,7 +104,7 @@ fn summarize_group(
             Interval::of(&values)
         })
         .collect();
-    let residual = (arch == Arch::PostLn).then(|| {
+    let residual = arch.norm_after_add().then(|| {
         let values: Vec<f64> = group
             .iter()
             .map(|m| {
@@ -260,42 +260,43 @@ fn list(items: &[&DepthSummary], f: impl Fn(&DepthSummary) -> String) -> String 
     items.iter().map(|s| f(s)).collect::<Vec<_>>().join("; ")
 }
 
-/// The stdout table: per depth, last-layer W2 norms, their ratio and the per-arch layer trends.
+/// The stdout table: a row per architecture and depth with the last layer's W2 norm, its ratio
+/// to Pre-LN's at that depth, and the trend over layer index.
 pub fn table(summaries: &[DepthSummary], phase: &str) -> String {
     let mut out = format!(
-        "phase {phase}: expected-gradient Frobenius norm of the last layer's W2 (seed mean [95% CI])\n{:>5}  {:<28} {:<28} {:>9}  {:<26} {:<26}\n",
-        "L", "post-ln ‖E∇W2(L)‖", "pre-ln ‖E∇W2(L)‖", "post/pre", "post-ln slope ln‖·‖/layer", "pre-ln slope ln‖·‖/layer"
+        "phase {phase}: expected-gradient Frobenius norm of the last layer's W2 (seed mean [95% CI])\n{:<12} {:>4}  {:<28} {:>10}  {:<26} {:<26}\n",
+        "arch", "L", "‖E∇W2(L)‖", "/ pre-ln", "slope ln‖·‖ per layer", "ln(last/first layer)"
     );
-    let mut depths: Vec<usize> = summaries
-        .iter()
-        .filter(|s| s.phase == phase)
-        .map(|s| s.n_layers)
-        .collect();
-    depths.sort_unstable();
-    depths.dedup();
-    for l in depths {
-        let find = |arch| {
-            summaries
-                .iter()
-                .find(|s| s.phase == phase && s.arch == arch && s.n_layers == l)
-        };
-        let (post, pre) = (find(Arch::PostLn), find(Arch::PreLn));
-        let cell = |s: Option<&DepthSummary>, f: &dyn Fn(&DepthSummary) -> String| {
-            s.map_or("-".to_string(), f)
-        };
-        let ratio = match (post, pre) {
-            (Some(a), Some(b)) => {
-                format!("{:.3}", a.last_w2_expected.mean / b.last_w2_expected.mean)
+    let rows: Vec<&DepthSummary> = summaries.iter().filter(|s| s.phase == phase).collect();
+    for s in &rows {
+        let pre = rows
+            .iter()
+            .find(|p| p.arch == Arch::PreLn && p.n_layers == s.n_layers);
+        let ratio = pre.map_or("-".to_string(), |p| {
+            format!("{:.3}", s.last_w2_expected.mean / p.last_w2_expected.mean)
+        });
+        let zero = s.last_w2_expected.mean == 0.0;
+        let trend = |i: &Interval| {
+            if zero {
+                "- (zero gradients)".into()
+            } else {
+                i.fmt(3)
             }
-            _ => "-".into(),
         };
         out.push_str(&format!(
-            "{l:>5}  {:<28} {:<28} {ratio:>9}  {:<26} {:<26}\n",
-            cell(post, &|s| s.last_w2_expected.fmt(4)),
-            cell(pre, &|s| s.last_w2_expected.fmt(4)),
-            cell(post, &|s| s.w2_log_slope_per_layer.fmt(3)),
-            cell(pre, &|s| s.w2_log_slope_per_layer.fmt(3)),
+            "{:<12} {:>4}  {:<28} {ratio:>10}  {:<26} {:<26}\n",
+            s.arch.name(),
+            s.n_layers,
+            s.last_w2_expected.fmt(4),
+            trend(&s.w2_log_slope_per_layer),
+            trend(&s.w2_log_change_over_depth),
         ));
+    }
+    if rows
+        .iter()
+        .any(|s| s.arch == Arch::Rezero && s.last_w2_expected.mean == 0.0)
+    {
+        out.push_str("rezero: every sub-layer weight has a zero gradient at init (its α = 0 gates the branch)\n");
     }
     out
 }
@@ -328,8 +329,10 @@ pub fn lemma2(summaries: &[DepthSummary]) -> String {
 
 /// Figure 3's two panels as SVGs: `<stem>-by-layer.svg` and `<stem>-last-layer.svg`.
 pub fn plots(summaries: &[DepthSummary], stem: &Path) -> Result<Vec<std::path::PathBuf>> {
+    // A log axis cannot show zero norms (ReZero at init): such curves are left out.
     let by_layer: Vec<Series> = summaries
         .iter()
+        .filter(|s| s.w2_expected_by_layer.iter().all(|i| i.mean > 0.0))
         .map(|s| Series {
             label: format!("{} L={} {}", s.arch.name(), s.n_layers, s.phase),
             points: s
@@ -350,13 +353,13 @@ pub fn plots(summaries: &[DepthSummary], stem: &Path) -> Result<Vec<std::path::P
     };
     line_chart(&layer_path, &spec, &by_layer)?;
     let mut last = Vec::new();
-    for arch in [Arch::PostLn, Arch::PreLn] {
+    for arch in Arch::ALL {
         let mut phases: Vec<&str> = summaries.iter().map(|s| s.phase.as_str()).collect();
         phases.dedup();
         for phase in phases {
             let mut points: Vec<(f64, f64)> = summaries
                 .iter()
-                .filter(|s| s.arch == arch && s.phase == phase)
+                .filter(|s| s.arch == arch && s.phase == phase && s.last_w2_expected.mean > 0.0)
                 .map(|s| (s.n_layers as f64, s.last_w2_expected.mean))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
