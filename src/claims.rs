@@ -173,9 +173,11 @@ fn best_warmup_arm<'a>(groups: &[&'a Group]) -> Option<&'a Group> {
         })
 }
 
-/// (peak lr, the no-warmup arm, the warmup arm that fails least) for each set of arms that
-/// differ only in their warmup.
-fn warmup_pairs<'a>(groups: &[&'a Group]) -> Vec<(f64, &'a Group, &'a Group)> {
+/// (peak lr, the arm without warmup, the warmup arm that fails least).
+type WarmupPair<'a> = (f64, &'a Group, &'a Group);
+
+/// The warmup pair of each set of arms that differ only in their warmup.
+fn warmup_pairs<'a>(groups: &[&'a Group]) -> Vec<WarmupPair<'a>> {
     partition(groups, &WARMUP_KEYS)
         .into_iter()
         .filter_map(|set| {
@@ -188,7 +190,7 @@ fn warmup_pairs<'a>(groups: &[&'a Group]) -> Vec<(f64, &'a Group, &'a Group)> {
 /// The rule of 2a and of each variant's "needs warmup", at significance `level` per pair:
 /// some pair's one-sided Fisher p < level -> holds; in every pair no run without warmup failed
 /// and its final loss is not worse (one-sided Mann-Whitney p >= ALPHA) -> does not hold.
-fn judge_warmup_pairs(pairs: &[(f64, &Group, &Group)], level: f64) -> (Outcome, Vec<String>) {
+fn judge_warmup_pairs(pairs: &[WarmupPair], level: f64) -> (Outcome, Vec<String>) {
     let (mut holds, mut never_worse) = (false, true);
     let mut evidence = Vec::new();
     for &(lr, none, best) in pairs {
@@ -245,7 +247,7 @@ pub fn variants_need_warmup(loaded: &Loaded) -> Vec<Verdict> {
     {
         return Vec::new();
     }
-    let pairs: Vec<(Arch, Vec<(f64, &Group, &Group)>)> = archs
+    let pairs: Vec<(Arch, Vec<WarmupPair>)> = archs
         .iter()
         .map(|&a| (a, warmup_pairs(&grid_of_arch(loaded, a))))
         .collect();

@@ -171,8 +171,7 @@ impl Block {
         index: usize,
         xs: &Tensor,
         mut ratio: f64,
-        batch: usize,
-        seq: usize,
+        (batch, seq): (usize, usize),
         mask: &Tensor,
     ) -> Result<(Tensor, f64)> {
         let set = |name: &str, value: f64| -> Result<()> {
@@ -368,7 +367,7 @@ impl Transformer {
         let mask = self.mask(seq)?;
         let mut ratio = 1.0;
         for (index, block) in self.blocks.iter().enumerate() {
-            (xs, ratio) = block.admin_profile(store, index, &xs, ratio, batch, seq, &mask)?;
+            (xs, ratio) = block.admin_profile(store, index, &xs, ratio, (batch, seq), &mask)?;
         }
         Ok(())
     }
