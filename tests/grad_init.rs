@@ -88,6 +88,7 @@ fn deterministic_per_seed_and_complete() {
                 assert!(m.layers.iter().all(|l| l.residual_sum_sq_norm.is_none()));
                 assert!(m.final_hidden_sq_norm > m.layers[0].hidden_sq_norm);
             }
+            other => panic!("not measured here: {other:?}"),
         }
     }
     let dir = tempfile::tempdir().unwrap();
