@@ -175,3 +175,38 @@ fn bad_flags_are_one_line_errors() {
         "{err}"
     );
 }
+
+/// Figure 3 for the whole lineage: every architecture is measured, Lemma 2's residual sums exist
+/// exactly for the Post family, ReZero's sub-layer gradients are zero at init (α = 0) while
+/// every other architecture's are not, and the table has one row per architecture and depth.
+#[test]
+fn every_variant_is_measured() {
+    let mut spec = tiny_spec(1);
+    spec.archs = Arch::ALL.to_vec();
+    spec.depths = vec![2];
+    spec.after_warmup = None;
+    let r = run(&spec, &|_| {}).unwrap();
+    assert_eq!(r.measurements.len(), Arch::ALL.len());
+    for m in &r.measurements {
+        let w2 = m.grad(1, "ffn.w2").expected;
+        if m.arch == Arch::Rezero {
+            assert_eq!(w2, 0.0);
+        } else {
+            assert!(w2 > 0.0 && w2.is_finite(), "{:?}: {w2}", m.arch);
+        }
+        let sums = m.layers.iter().all(|l| l.residual_sum_sq_norm.is_some());
+        assert_eq!(sums, m.arch.norm_after_add(), "{:?}", m.arch);
+    }
+    let table = lnwarm::grad_init::report::table(&r.summaries, "init");
+    for arch in Arch::ALL {
+        assert_eq!(
+            table
+                .lines()
+                .filter(|l| l.starts_with(&format!("{} ", arch.name())))
+                .count(),
+            1,
+            "{table}"
+        );
+    }
+    assert!(table.contains("rezero: every sub-layer weight has a zero gradient at init"));
+}

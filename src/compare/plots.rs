@@ -124,7 +124,7 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
             reach,
         )?;
     }
-    for arch in [Arch::PostLn, Arch::PreLn] {
+    for arch in Arch::ALL {
         if let Some(group) = g.iter().find(|x| x.arch() == Some(arch)) {
             let series = per_layer(group);
             if !series.is_empty() {
