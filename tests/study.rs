@@ -535,3 +535,52 @@ fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
     let n = files.len();
     assert_eq!(n, 6);
 }
+
+/// "Which variants need warmup": in a lineage study each architecture gets its own verdict,
+/// Bonferroni over every pair: DyT failing 6/6 without warmup and 0/6 with it needs warmup;
+/// Pre-LN and Peri-LN never failing without it do not; one failure is inconclusive. A study
+/// of Post-LN and Pre-LN alone gets no such section.
+#[test]
+fn each_variant_is_judged_on_needing_warmup() {
+    let t = tiny_result(Arch::PreLn, 0);
+    let trains = |s: u64| [4.0, 2.5, 2.2 + 0.01 * s as f64];
+    let stalls = [4.0, 3.0, 3.0];
+    let mut runs = Vec::new();
+    for s in 0..SEEDS {
+        for arch in [Arch::PreLn, Arch::PeriLn, Arch::Dyt, Arch::Rezero] {
+            runs.push(made(&t, arch, 100, 3e-3, s, &trains(s)));
+        }
+        runs.push(made(&t, Arch::PreLn, 0, 3e-3, s, &trains(s)));
+        runs.push(made(&t, Arch::PeriLn, 0, 3e-3, s, &trains(s)));
+        runs.push(made(&t, Arch::Dyt, 0, 3e-3, s, &stalls));
+        let rezero = if s == 0 { &stalls[..] } else { &trains(s)[..] };
+        runs.push(made(&t, Arch::Rezero, 0, 3e-3, s, rezero));
+    }
+    let v = claims_on(runs, 2.4);
+    assert_eq!(outcome_of(&v, "W dyt needs warmup"), Outcome::Holds);
+    assert_eq!(
+        outcome_of(&v, "W pre-ln needs warmup"),
+        Outcome::DoesNotHold
+    );
+    assert_eq!(
+        outcome_of(&v, "W peri-ln needs warmup"),
+        Outcome::DoesNotHold
+    );
+    assert_eq!(
+        outcome_of(&v, "W rezero needs warmup"),
+        Outcome::Inconclusive
+    );
+    let dyt = v.iter().find(|x| x.claim.starts_with("W dyt")).unwrap();
+    assert!(dyt.rule.contains("p < 0.05/4"), "{}", dyt.rule);
+    // Post-LN and Pre-LN only: the paper's claims, no lineage section.
+    let mut paper = Vec::new();
+    for s in 0..SEEDS {
+        for arch in [Arch::PostLn, Arch::PreLn] {
+            paper.push(made(&t, arch, 0, 3e-3, s, &trains(s)));
+            paper.push(made(&t, arch, 100, 3e-3, s, &trains(s)));
+        }
+    }
+    assert!(!claims_on(paper, 2.4)
+        .iter()
+        .any(|x| x.claim.starts_with('W')));
+}
