@@ -209,4 +209,12 @@ fn every_variant_is_measured() {
         );
     }
     assert!(table.contains("rezero: every sub-layer weight has a zero gradient at init"));
+    // Undefined slopes (ln 0) survive the JSON round trip.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gi.json");
+    r.write(&path).unwrap();
+    let back = GradInitResult::read(&path).unwrap();
+    let rezero = back.summaries.iter().find(|s| s.arch == Arch::Rezero).unwrap();
+    assert!(rezero.w2_log_slope_per_layer.mean.is_nan());
+    assert_eq!(back.summaries.len(), r.summaries.len());
 }

@@ -9,13 +9,36 @@ pub mod rank;
 
 use serde::{Deserialize, Serialize};
 
-/// Mean of n values with a two-sided 95% Student-t interval (lo = hi = mean when n < 2).
+/// Mean of n values with a two-sided 95% Student-t interval (lo = hi = mean when n < 2). An
+/// undefined value (NaN: no values, or the slope of ln 0 for ReZero's zero gradients at init) is
+/// `null` in JSON and reads back as NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
+    #[serde(with = "nan_as_null")]
     pub lo: f64,
+    #[serde(with = "nan_as_null")]
     pub hi: f64,
     pub n: usize,
+}
+
+/// f64 <-> JSON with NaN as `null` (JSON has no NaN; serde_json writes it as null and would
+/// then refuse to read it back).
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl Interval {
