@@ -214,7 +214,11 @@ fn every_variant_is_measured() {
     let path = dir.path().join("gi.json");
     r.write(&path).unwrap();
     let back = GradInitResult::read(&path).unwrap();
-    let rezero = back.summaries.iter().find(|s| s.arch == Arch::Rezero).unwrap();
+    let rezero = back
+        .summaries
+        .iter()
+        .find(|s| s.arch == Arch::Rezero)
+        .unwrap();
     assert!(rezero.w2_log_slope_per_layer.mean.is_nan());
     assert_eq!(back.summaries.len(), r.summaries.len());
 }

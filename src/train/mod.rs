@@ -7,106 +7,34 @@
 //! equals the uninterrupted run's in every number but the timings.
 
 use crate::checkpoint::{self, Elapsed};
-use crate::config::{DeviceKind, RunConfig};
-use crate::data::{batches::WindowSampler, unigram_entropy, Corpus};
+use crate::config::RunConfig;
+use crate::data::batches::WindowSampler;
 use crate::error::Result;
 use crate::metrics::GradNorms;
-use crate::model::{ParamStore, Transformer};
+use crate::model::Transformer;
 use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::results::*;
 use crate::schedule::LrSchedule;
 use crate::step::{self, StepRule, Trainee};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod result;
+mod resume;
+mod setup;
+
 pub use crate::step::divergence;
+pub use result::empty_result;
+use result::finish_summary;
+pub use resume::Resume;
+use resume::{checkpoint_state, restore, resume_point};
+pub use setup::{build_model, diverge_threshold, make_device, Setup};
 
 /// Seed of the validation batches: fixed, so every run of a study is scored on the same text.
 const VAL_SEED: u64 = 0x7661_6c69_6461_7465;
-
-/// Everything built before the first update (all input errors surface here).
-pub struct Setup {
-    pub device: Device,
-    pub corpus: Corpus,
-    pub store: ParamStore,
-    pub model: Transformer,
-}
-
-impl Setup {
-    /// Build from a resolved (validated) config: `RunConfig::resolve`.
-    pub fn new(cfg: &RunConfig) -> Result<Self> {
-        let device = make_device(cfg.train.device)?;
-        let corpus = Corpus::load(&cfg.data)?;
-        if cfg.train.device == DeviceKind::Cpu {
-            let available = crate::memory::available_bytes();
-            crate::memory::check_fits(cfg, corpus.vocab.size(), available)?;
-        }
-        let (store, model) = build_model(cfg, &corpus, &device)?;
-        Ok(Self {
-            device,
-            corpus,
-            store,
-            model,
-        })
-    }
-}
-
-/// Seed of the fixed batch Admin's profiling pass runs on (xor the run seed).
-const ADMIN_PROFILE_SEED: u64 = 0x6164_6d69_6e00;
-
-/// The model of `cfg` with its initial weights: drawn from the run seed, then, for Admin, set
-/// by the profiling pass on one fixed batch of the training text (`variants`).
-pub fn build_model(
-    cfg: &RunConfig,
-    corpus: &Corpus,
-    device: &Device,
-) -> Result<(ParamStore, Transformer)> {
-    let mut store = ParamStore::new(cfg.train.seed, device);
-    let model = Transformer::new(
-        &cfg.model,
-        corpus.vocab.size(),
-        cfg.data.seq_len,
-        &mut store,
-    )?;
-    if cfg.model.arch == crate::config::Arch::Admin {
-        let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
-        let seed = cfg.train.seed ^ ADMIN_PROFILE_SEED;
-        let (ids, _) =
-            WindowSampler::new(corpus.train.clone(), seq, batch, seed, device).next_batch()?;
-        model.admin_profile(&store, &ids)?;
-    }
-    Ok((store, model))
-}
-
-pub fn make_device(kind: DeviceKind) -> Result<Device> {
-    match kind {
-        DeviceKind::Cpu => Ok(Device::Cpu),
-        DeviceKind::Cuda => Device::new_cuda(0).map_err(|e| {
-            crate::usage!("--device cuda: not available ({e}); build with --features cuda on a machine with a GPU, or use --device cpu")
-        }),
-    }
-}
-
-/// The loss above which a run counts as diverged: the configured value, else 3 ln(vocab).
-pub fn diverge_threshold(cfg: &RunConfig, vocab_size: usize) -> f64 {
-    cfg.train
-        .diverge_loss
-        .unwrap_or(3.0 * (vocab_size as f64).ln())
-}
-
-/// Whether to continue from a checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resume {
-    /// Start at update 1 (a checkpoint there is replaced at the first checkpoint interval).
-    Never,
-    /// `--resume`: continue from the checkpoint; missing, damaged or of another config is an error.
-    Required,
-    /// Sweeps: continue from a checkpoint of the same config, else start at update 1.
-    IfCompatible,
-}
 
 /// How a run is driven, beyond its config (none of it changes a number of the result).
 pub struct RunOptions<'a> {
@@ -291,120 +219,6 @@ fn record_update(
     }
 }
 
-/// The checkpoint to continue from, per `opts.resume` (checked against `cfg`).
-fn resume_point(
-    cfg: &RunConfig,
-    opts: &RunOptions,
-    device: &Device,
-) -> Result<Option<checkpoint::Loaded>> {
-    let Some(dir) = &opts.checkpoint_dir else {
-        return Ok(None);
-    };
-    match opts.resume {
-        Resume::Never => Ok(None),
-        Resume::Required => {
-            let ckpt = checkpoint::load(dir, device, "--resume")?;
-            check_compatible(cfg, &ckpt)?;
-            Ok(Some(ckpt))
-        }
-        Resume::IfCompatible if checkpoint::exists(dir) => {
-            let ckpt = checkpoint::load(dir, device, "--resume")?;
-            Ok(check_compatible(cfg, &ckpt).is_ok().then_some(ckpt))
-        }
-        Resume::IfCompatible => Ok(None),
-    }
-}
-
-/// A checkpoint continues this run only with the same config, thread count and kernels: any of
-/// them changes the last digits, and a resumed run must equal the uninterrupted one.
-fn check_compatible(cfg: &RunConfig, ckpt: &checkpoint::Loaded) -> Result<()> {
-    let differing = checkpoint::config_diff(&ckpt.state.config, cfg);
-    let shown = ckpt.dir.display();
-    if !differing.is_empty() {
-        return Err(crate::usage!(
-            "--resume: {shown} was made with another config: {} differ (resume with the same flags and config file, or start over without --resume)",
-            differing.join(", ")
-        ));
-    }
-    let then = &ckpt.state.result.provenance;
-    let now_threads = candle_core::utils::get_num_threads();
-    if then.threads != now_threads {
-        return Err(crate::usage!(
-            "--resume: {shown} was made with {} threads, this process has {now_threads}: pass --threads {} (the thread count changes the last digits)",
-            then.threads,
-            then.threads
-        ));
-    }
-    if then.composite_kernels != crate::model::layers::composite_kernels() {
-        return Err(crate::usage!(
-            "--resume: {shown} was made with LNWARM_COMPOSITE={}: set it the same way",
-            u8::from(then.composite_kernels)
-        ));
-    }
-    Ok(())
-}
-
-/// Put the weights, optimizer, sampler, schedule and partial result of `ckpt` in place.
-fn restore(
-    p: &mut Progression,
-    store: &ParamStore,
-    ckpt: checkpoint::Loaded,
-    progress: &Progress,
-) -> Result<()> {
-    let bad = |what: &str| {
-        crate::usage!(
-            "--resume: {}: damaged checkpoint: {what}",
-            ckpt.dir.display()
-        )
-    };
-    checkpoint::restore_params(store, &ckpt.model)?;
-    p.opt.load_state(&ckpt.optimizer)?;
-    let position: u128 = ckpt
-        .state
-        .sampler_position
-        .parse()
-        .map_err(|_| bad("sampler_position is not an integer"))?;
-    p.sampler.seek(position);
-    if let Some(step) = ckpt.state.warmup_ended_at_step {
-        p.schedule.end_warmup_at(step);
-    }
-    let update = ckpt.state.update;
-    p.before = ckpt.state.elapsed;
-    p.result = ckpt.state.result;
-    p.result.status = RunStatus::Ok;
-    p.result.resumed.push(Resumption {
-        at_update: update,
-        started_at_unix: unix_now(),
-        command: std::env::args().collect(),
-    });
-    p.next_step = update + 1;
-    progress.println(&format!(
-        "lnwarm: resuming {} at update {} of {}",
-        ckpt.dir.display(),
-        update + 1,
-        p.result.config.train.steps
-    ));
-    Ok(())
-}
-
-fn checkpoint_state(
-    p: &Progression,
-    cfg: &RunConfig,
-    elapsed: Elapsed,
-) -> checkpoint::CheckpointState {
-    checkpoint::CheckpointState {
-        format: checkpoint::FORMAT,
-        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
-        update: p.next_step - 1,
-        sampler_position: p.sampler.position().to_string(),
-        warmup_ended_at_step: p.result.warmup_ended_at_step,
-        elapsed,
-        files: Default::default(),
-        config: cfg.clone(),
-        result: p.result.clone(),
-    }
-}
-
 /// Mean loss over the fixed validation batches (forward only).
 pub fn evaluate(model: &Transformer, batches: &[(Tensor, Tensor)]) -> Result<f64> {
     let mut total = 0.0;
@@ -477,75 +291,6 @@ impl PlusClock for Elapsed {
     fn tokens_per_s(&self) -> f64 {
         self.train_tokens as f64 / self.train_s.max(1e-9)
     }
-}
-
-/// A result with no curves yet (what a run starts from).
-pub fn empty_result(
-    cfg: &RunConfig,
-    corpus: &Corpus,
-    store: &ParamStore,
-    device: &Device,
-    run_name: &str,
-    started: u64,
-) -> RunResult {
-    let vocab_size = corpus.vocab.size();
-    RunResult {
-        schema_version: SCHEMA_VERSION,
-        run_name: run_name.to_string(),
-        config: cfg.clone(),
-        seed: cfg.train.seed,
-        vocab_size,
-        param_count: store.count(),
-        diverge_loss: diverge_threshold(cfg, vocab_size),
-        provenance: crate::provenance(device, started),
-        data: DataInfo {
-            source: corpus.source.clone(),
-            n_chars: corpus.n_chars,
-            train_tokens: corpus.train.len(),
-            val_tokens: corpus.val.len(),
-            vocab: corpus.vocab.chars.iter().map(|c| c.to_string()).collect(),
-            has_unk: corpus.vocab.has_unk,
-        },
-        status: RunStatus::Ok,
-        diverged_at_step: None,
-        diverged_reason: None,
-        schedule_notes: cfg.schedule.notes(),
-        warmup_ended_at_step: None,
-        resumed: Vec::new(),
-        train: Vec::new(),
-        eval: Vec::new(),
-        grad_norms: Vec::new(),
-        summary: Summary {
-            steps_done: 0,
-            final_val_loss: None,
-            best_val_loss: None,
-            best_val_step: None,
-            final_train_loss: None,
-            wall_time_s: 0.0,
-            mean_tokens_per_s: 0.0,
-            val_unigram_entropy: unigram_entropy(&corpus.val, vocab_size),
-            outcome: crate::outcome::Outcome::Ok,
-            plateau_steps: 0,
-        },
-    }
-}
-
-fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_tokens_per_s: f64) {
-    let s = &mut result.summary;
-    s.wall_time_s = wall_time_s;
-    s.mean_tokens_per_s = mean_tokens_per_s;
-    s.final_val_loss = result.eval.last().map(|e| e.val_loss);
-    if let Some(best) = result
-        .eval
-        .iter()
-        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
-    {
-        s.best_val_loss = Some(best.val_loss);
-        s.best_val_step = Some(best.step);
-    }
-    let (outcome, plateau_steps) = result.outcome();
-    result.summary.outcome = outcome;
-    result.summary.plateau_steps = plateau_steps;
 }
 
 fn unix_now() -> u64 {

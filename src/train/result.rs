@@ -1,0 +1,78 @@
+//! The result a run starts from and how it is summarised at the end.
+
+use crate::config::RunConfig;
+use crate::data::{unigram_entropy, Corpus};
+use crate::model::ParamStore;
+use crate::results::*;
+use candle_core::Device;
+
+use super::diverge_threshold;
+
+/// A result with no curves yet (what a run starts from).
+pub fn empty_result(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    store: &ParamStore,
+    device: &Device,
+    run_name: &str,
+    started: u64,
+) -> RunResult {
+    let vocab_size = corpus.vocab.size();
+    RunResult {
+        schema_version: SCHEMA_VERSION,
+        run_name: run_name.to_string(),
+        config: cfg.clone(),
+        seed: cfg.train.seed,
+        vocab_size,
+        param_count: store.count(),
+        diverge_loss: diverge_threshold(cfg, vocab_size),
+        provenance: crate::provenance(device, started),
+        data: DataInfo {
+            source: corpus.source.clone(),
+            n_chars: corpus.n_chars,
+            train_tokens: corpus.train.len(),
+            val_tokens: corpus.val.len(),
+            vocab: corpus.vocab.chars.iter().map(|c| c.to_string()).collect(),
+            has_unk: corpus.vocab.has_unk,
+        },
+        status: RunStatus::Ok,
+        diverged_at_step: None,
+        diverged_reason: None,
+        schedule_notes: cfg.schedule.notes(),
+        warmup_ended_at_step: None,
+        resumed: Vec::new(),
+        train: Vec::new(),
+        eval: Vec::new(),
+        grad_norms: Vec::new(),
+        summary: Summary {
+            steps_done: 0,
+            final_val_loss: None,
+            best_val_loss: None,
+            best_val_step: None,
+            final_train_loss: None,
+            wall_time_s: 0.0,
+            mean_tokens_per_s: 0.0,
+            val_unigram_entropy: unigram_entropy(&corpus.val, vocab_size),
+            outcome: crate::outcome::Outcome::Ok,
+            plateau_steps: 0,
+        },
+    }
+}
+
+pub(super) fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_tokens_per_s: f64) {
+    let s = &mut result.summary;
+    s.wall_time_s = wall_time_s;
+    s.mean_tokens_per_s = mean_tokens_per_s;
+    s.final_val_loss = result.eval.last().map(|e| e.val_loss);
+    if let Some(best) = result
+        .eval
+        .iter()
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+    {
+        s.best_val_loss = Some(best.val_loss);
+        s.best_val_step = Some(best.step);
+    }
+    let (outcome, plateau_steps) = result.outcome();
+    result.summary.outcome = outcome;
+    result.summary.plateau_steps = plateau_steps;
+}

@@ -1,0 +1,136 @@
+//! Continuing a run from its checkpoint: which checkpoint (`Resume`), whether it belongs to this
+//! run (config, thread count, kernels), and putting its state in place.
+
+use super::{unix_now, Progression, RunOptions};
+use crate::checkpoint::{self, Elapsed};
+use crate::config::RunConfig;
+use crate::error::Result;
+use crate::model::ParamStore;
+use crate::progress::Progress;
+use crate::results::{Resumption, RunStatus};
+use candle_core::Device;
+
+/// Whether to continue from a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Start at update 1 (a checkpoint there is replaced at the first checkpoint interval).
+    Never,
+    /// `--resume`: continue from the checkpoint; missing, damaged or of another config is an error.
+    Required,
+    /// Sweeps: continue from a checkpoint of the same config, else start at update 1.
+    IfCompatible,
+}
+
+/// The checkpoint to continue from, per `opts.resume` (checked against `cfg`).
+pub(super) fn resume_point(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    device: &Device,
+) -> Result<Option<checkpoint::Loaded>> {
+    let Some(dir) = &opts.checkpoint_dir else {
+        return Ok(None);
+    };
+    match opts.resume {
+        Resume::Never => Ok(None),
+        Resume::Required => {
+            let ckpt = checkpoint::load(dir, device, "--resume")?;
+            check_compatible(cfg, &ckpt)?;
+            Ok(Some(ckpt))
+        }
+        Resume::IfCompatible if checkpoint::exists(dir) => {
+            let ckpt = checkpoint::load(dir, device, "--resume")?;
+            Ok(check_compatible(cfg, &ckpt).is_ok().then_some(ckpt))
+        }
+        Resume::IfCompatible => Ok(None),
+    }
+}
+
+/// A checkpoint continues this run only with the same config, thread count and kernels: any of
+/// them changes the last digits, and a resumed run must equal the uninterrupted one.
+fn check_compatible(cfg: &RunConfig, ckpt: &checkpoint::Loaded) -> Result<()> {
+    let differing = checkpoint::config_diff(&ckpt.state.config, cfg);
+    let shown = ckpt.dir.display();
+    if !differing.is_empty() {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with another config: {} differ (resume with the same flags and config file, or start over without --resume)",
+            differing.join(", ")
+        ));
+    }
+    let then = &ckpt.state.result.provenance;
+    let now_threads = candle_core::utils::get_num_threads();
+    if then.threads != now_threads {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with {} threads, this process has {now_threads}: pass --threads {} (the thread count changes the last digits)",
+            then.threads,
+            then.threads
+        ));
+    }
+    if then.composite_kernels != crate::model::layers::composite_kernels() {
+        return Err(crate::usage!(
+            "--resume: {shown} was made with LNWARM_COMPOSITE={}: set it the same way",
+            u8::from(then.composite_kernels)
+        ));
+    }
+    Ok(())
+}
+
+/// Put the weights, optimizer, sampler, schedule and partial result of `ckpt` in place.
+pub(super) fn restore(
+    p: &mut Progression,
+    store: &ParamStore,
+    ckpt: checkpoint::Loaded,
+    progress: &Progress,
+) -> Result<()> {
+    let bad = |what: &str| {
+        crate::usage!(
+            "--resume: {}: damaged checkpoint: {what}",
+            ckpt.dir.display()
+        )
+    };
+    checkpoint::restore_params(store, &ckpt.model)?;
+    p.opt.load_state(&ckpt.optimizer)?;
+    let position: u128 = ckpt
+        .state
+        .sampler_position
+        .parse()
+        .map_err(|_| bad("sampler_position is not an integer"))?;
+    p.sampler.seek(position);
+    if let Some(step) = ckpt.state.warmup_ended_at_step {
+        p.schedule.end_warmup_at(step);
+    }
+    let update = ckpt.state.update;
+    p.before = ckpt.state.elapsed;
+    p.result = ckpt.state.result;
+    p.result.status = RunStatus::Ok;
+    p.result.resumed.push(Resumption {
+        at_update: update,
+        started_at_unix: unix_now(),
+        command: std::env::args().collect(),
+    });
+    p.next_step = update + 1;
+    progress.println(&format!(
+        "lnwarm: resuming {} at update {} of {}",
+        ckpt.dir.display(),
+        update + 1,
+        p.result.config.train.steps
+    ));
+    Ok(())
+}
+
+pub(super) fn checkpoint_state(
+    p: &Progression,
+    cfg: &RunConfig,
+    elapsed: Elapsed,
+) -> checkpoint::CheckpointState {
+    checkpoint::CheckpointState {
+        format: checkpoint::FORMAT,
+        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
+        update: p.next_step - 1,
+        sampler_position: p.sampler.position().to_string(),
+        warmup_ended_at_step: p.result.warmup_ended_at_step,
+        elapsed,
+        files: Default::default(),
+        config: cfg.clone(),
+        result: p.result.clone(),
+    }
+}

@@ -1,0 +1,78 @@
+//! What a run builds before its first update: device, corpus, model (all input errors surface
+//! here), and the divergence threshold.
+
+use crate::config::{DeviceKind, RunConfig};
+use crate::data::{batches::WindowSampler, Corpus};
+use crate::error::Result;
+use crate::model::{ParamStore, Transformer};
+use candle_core::Device;
+
+/// Everything built before the first update (all input errors surface here).
+pub struct Setup {
+    pub device: Device,
+    pub corpus: Corpus,
+    pub store: ParamStore,
+    pub model: Transformer,
+}
+
+impl Setup {
+    /// Build from a resolved (validated) config: `RunConfig::resolve`.
+    pub fn new(cfg: &RunConfig) -> Result<Self> {
+        let device = make_device(cfg.train.device)?;
+        let corpus = Corpus::load(&cfg.data)?;
+        if cfg.train.device == DeviceKind::Cpu {
+            let available = crate::memory::available_bytes();
+            crate::memory::check_fits(cfg, corpus.vocab.size(), available)?;
+        }
+        let (store, model) = build_model(cfg, &corpus, &device)?;
+        Ok(Self {
+            device,
+            corpus,
+            store,
+            model,
+        })
+    }
+}
+
+/// Seed of the fixed batch Admin's profiling pass runs on (xor the run seed).
+const ADMIN_PROFILE_SEED: u64 = 0x6164_6d69_6e00;
+
+/// The model of `cfg` with its initial weights: drawn from the run seed, then, for Admin, set
+/// by the profiling pass on one fixed batch of the training text (`variants`).
+pub fn build_model(
+    cfg: &RunConfig,
+    corpus: &Corpus,
+    device: &Device,
+) -> Result<(ParamStore, Transformer)> {
+    let mut store = ParamStore::new(cfg.train.seed, device);
+    let model = Transformer::new(
+        &cfg.model,
+        corpus.vocab.size(),
+        cfg.data.seq_len,
+        &mut store,
+    )?;
+    if cfg.model.arch == crate::config::Arch::Admin {
+        let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
+        let seed = cfg.train.seed ^ ADMIN_PROFILE_SEED;
+        let (ids, _) =
+            WindowSampler::new(corpus.train.clone(), seq, batch, seed, device).next_batch()?;
+        model.admin_profile(&store, &ids)?;
+    }
+    Ok((store, model))
+}
+
+pub fn make_device(kind: DeviceKind) -> Result<Device> {
+    match kind {
+        DeviceKind::Cpu => Ok(Device::Cpu),
+        DeviceKind::Cuda => Device::new_cuda(0).map_err(|e| {
+            crate::usage!("--device cuda: not available ({e}); build with --features cuda on a machine with a GPU, or use --device cpu")
+        }),
+    }
+}
+
+/// The loss above which a run counts as diverged: the configured value, else 3 ln(vocab).
+pub fn diverge_threshold(cfg: &RunConfig, vocab_size: usize) -> f64 {
+    cfg.train
+        .diverge_loss
+        .unwrap_or(3.0 * (vocab_size as f64).ln())
+}
