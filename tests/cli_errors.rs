@@ -47,7 +47,7 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn unknown_arch_and_optimizer_list_the_allowed_values() {
     expect_usage_error(
         &["--arch", "mid-ln"],
-        "error: invalid value 'mid-ln' for '--arch <ARCH>' [possible values: post-ln, pre-ln]",
+        "error: invalid value 'mid-ln' for '--arch <ARCH>' [possible values: post-ln, pre-ln, deepnorm, peri-ln, pre-rmsnorm, rezero, dyt, admin, b2t] tip: a similar value exists: 'peri-ln'",
     );
     expect_usage_error(
         &["--optimizer", "lion"],
@@ -165,7 +165,7 @@ fn bad_config_files() {
     let bad_arch = bad_arch.to_str().unwrap();
     expect_usage_error(
         &["--config", bad_arch],
-        &format!("error: --config {bad_arch}: unknown variant `mid-ln`, expected `post-ln` or `pre-ln` at line 1 column 27"),
+        &format!("error: --config {bad_arch}: unknown variant `mid-ln`, expected one of `post-ln`, `pre-ln`, `deepnorm`, `peri-ln`, `sandwich-ln`, `pre-rmsnorm`, `rezero`, `dyt`, `admin`, `b2t` at line 1 column 27"),
     );
 }
 
