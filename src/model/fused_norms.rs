@@ -15,7 +15,7 @@
 
 use super::fused::{by_dtype, contiguous_slice, sum_in_order};
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use multiversion::multiversion;
 use num_traits::Float;
 use rayon::prelude::*;
@@ -53,10 +53,10 @@ struct RowOp {
     kind: Kind,
 }
 
-/// Backward: inputs x and [params | dy]; output packed [dx (N*d) | dparams].
+/// Backward: inputs x, params and dy (no copy of dy into a packed input); output packed
+/// [dx (N*d) | dparams].
 struct RowBwdOp {
     kind: Kind,
-    n_params: usize,
 }
 
 fn forward<T: Float + Send + Sync>(x: &[T], params: &[T], kind: Kind) -> Vec<T> {
@@ -229,20 +229,15 @@ impl CustomOp2 for RowOp {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (n, p) = (x.elem_count(), params.elem_count());
-        // [params | dy] as one input: the backward op sees x, the parameters and dy.
-        let rhs = Tensor::cat(&[params, &dy.contiguous()?.flatten_all()?], 0)?;
-        let bwd = RowBwdOp {
-            kind: self.kind,
-            n_params: p,
-        };
-        let packed = x.apply_op2(&rhs, bwd)?;
+        let bwd = RowBwdOp { kind: self.kind };
+        let packed = x.apply_op3(params, &dy.contiguous()?, bwd)?;
         let dx = packed.narrow(0, 0, n)?.reshape(x.shape())?;
         let dparams = packed.narrow(0, n, p)?;
         Ok((Some(dx), Some(dparams)))
     }
 }
 
-impl CustomOp2 for RowBwdOp {
+impl CustomOp3 for RowBwdOp {
     fn name(&self) -> &'static str {
         "lnwarm-row-norm-bwd"
     }
@@ -253,15 +248,12 @@ impl CustomOp2 for RowBwdOp {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let n = l1.shape().elem_count();
-        let p = self.n_params;
-        let out = by_dtype!(s1.dtype(), self.name(), T => {
-            let x = contiguous_slice::<T>(s1, l1)?;
-            let rhs = contiguous_slice::<T>(s2, l2)?;
-            backward(x, &rhs[..p], &rhs[p..], self.kind)
-        });
-        Ok((out, Shape::from(n + p)))
+        let len = l1.shape().elem_count() + l2.shape().elem_count();
+        let out = by_dtype!(s1.dtype(), self.name(), T => backward(contiguous_slice::<T>(s1, l1)?, contiguous_slice(s2, l2)?, contiguous_slice(s3, l3)?, self.kind));
+        Ok((out, Shape::from(len)))
     }
 }
 
