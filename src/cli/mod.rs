@@ -266,7 +266,11 @@ pub fn check_writable_as(flag: &str, out: &std::path::Path) -> Result<()> {
     if out.is_dir() {
         return Err(crate::usage!(
             "{flag} {shown}: is a folder; give a file path such as {}",
-            out.join("run.json").display()
+            out.join(match flag {
+                "--save-model" => "model.safetensors",
+                _ => "run.json",
+            })
+            .display()
         ));
     }
     let dir = match out.parent() {
