@@ -10,6 +10,7 @@ const T: u64 = 1000;
 
 fn sched(warmup: Warmup, decay: Decay) -> Schedule {
     ScheduleConfig {
+        step_origin: 1,
         peak_lr: PEAK,
         warmup,
         decay,
@@ -62,6 +63,7 @@ fn constant_warmup_then_decay() {
     let s = sched(
         Warmup::of_kind(WarmupKind::Constant, W),
         Decay::Exponential {
+            end_value: None,
             decay_steps: Some(100),
             decay_rate: 0.5,
             staircase: false,
@@ -80,6 +82,8 @@ fn constant_warmup_until_loss_starts_the_decay_where_the_loss_crossed() {
     let mut s = sched(
         warm,
         Decay::Cosine {
+            exponent: 1.0,
+            num_cycles: 0.5,
             decay_steps: Some(200),
             alpha: 0.0,
         },
@@ -173,6 +177,7 @@ fn polynomial_clamps_or_cycles() {
 #[test]
 fn exponential_and_natural_exp() {
     let s = after_linear(Decay::Exponential {
+        end_value: None,
         decay_steps: Some(100),
         decay_rate: 0.5,
         staircase: false,
@@ -180,6 +185,7 @@ fn exponential_and_natural_exp() {
     close(s.lr(W + 100), 5e-4);
     close(s.lr(W + 150), PEAK * 0.5f64.powf(1.5));
     let s = after_linear(Decay::Exponential {
+        end_value: None,
         decay_steps: Some(100),
         decay_rate: 0.5,
         staircase: true,
@@ -203,6 +209,8 @@ fn exponential_and_natural_exp() {
 #[test]
 fn cosine_and_linear_cosine() {
     let s = after_linear(Decay::Cosine {
+        exponent: 1.0,
+        num_cycles: 0.5,
         decay_steps: Some(400),
         alpha: 0.1,
     });
@@ -210,6 +218,8 @@ fn cosine_and_linear_cosine() {
     close(s.lr(W + 400), PEAK * 0.1);
     close(s.lr(W + 500), PEAK * 0.1);
     let s = after_linear(Decay::Cosine {
+        exponent: 1.0,
+        num_cycles: 0.5,
         decay_steps: None,
         alpha: 0.0,
     });
@@ -270,6 +280,7 @@ fn inverse_sqrt_is_fairseqs() {
 #[test]
 fn noam_matches_vaswani() {
     let cfg = ScheduleConfig {
+        step_origin: 1,
         peak_lr: 123.0,
         warmup: Warmup::linear(4000),
         decay: Decay::Noam {
@@ -284,9 +295,9 @@ fn noam_matches_vaswani() {
     close(s.lr(3999), 512f64.powf(-0.5) * 3999.0 * 4000f64.powf(-1.5));
     close(s.lr(16_000), 512f64.powf(-0.5) * 16_000f64.powf(-0.5));
     assert!(
-        cfg.notes()[0].contains("peak_lr 123 is ignored"),
+        cfg.notes(20_000)[0].contains("peak_lr 123 is ignored"),
         "{:?}",
-        cfg.notes()
+        cfg.notes(20_000)
     );
 }
 
@@ -294,6 +305,7 @@ fn noam_matches_vaswani() {
 fn warmup_stable_decay_shapes() {
     let wsd = |shape| {
         after_linear(Decay::WarmupStableDecay {
+            stable_steps: None,
             decay_steps: Some(200),
             min_lr_ratio: 0.1,
             shape,
@@ -327,6 +339,7 @@ fn every_decay_continues_from_the_peak_at_the_end_of_warmup() {
             cycle: false,
         },
         Decay::Exponential {
+            end_value: None,
             decay_steps: Some(10_000),
             decay_rate: 0.5,
             staircase: false,
@@ -337,6 +350,8 @@ fn every_decay_continues_from_the_peak_at_the_end_of_warmup() {
             staircase: false,
         },
         Decay::Cosine {
+            exponent: 1.0,
+            num_cycles: 0.5,
             decay_steps: Some(10_000),
             alpha: 0.0,
         },
@@ -354,6 +369,7 @@ fn every_decay_continues_from_the_peak_at_the_end_of_warmup() {
         },
         Decay::InverseSqrt { timescale: None },
         Decay::WarmupStableDecay {
+            stable_steps: None,
             decay_steps: Some(100),
             min_lr_ratio: 0.0,
             shape: WsdShape::Cosine,
@@ -377,6 +393,7 @@ fn every_decay_continues_from_the_peak_at_the_end_of_warmup() {
 #[track_caller]
 fn invalid(warmup: Warmup, decay: Decay, expected: &str) {
     let err = ScheduleConfig {
+        step_origin: 1,
         peak_lr: PEAK,
         warmup,
         decay,
@@ -393,6 +410,7 @@ fn bad_parameters_name_the_field() {
     invalid(
         lin(),
         Decay::Exponential {
+            end_value: None,
             decay_steps: Some(10),
             decay_rate: 0.0,
             staircase: false,
@@ -428,15 +446,17 @@ fn bad_parameters_name_the_field() {
         lin(),
         Decay::Polynomial {
             decay_steps: None,
-            end_lr: 2e-3,
+            end_lr: -2e-3,
             power: 1.0,
             cycle: false,
         },
-        "decay polynomial: end_lr 0.002 must be in [0, peak_lr = 0.001]",
+        "decay polynomial: end_lr -0.002 must be >= 0",
     );
     invalid(
         lin(),
         Decay::Cosine {
+            exponent: 1.0,
+            num_cycles: 0.5,
             decay_steps: None,
             alpha: 1.5,
         },
@@ -463,6 +483,7 @@ fn bad_parameters_name_the_field() {
     invalid(
         lin(),
         Decay::WarmupStableDecay {
+            stable_steps: None,
             decay_steps: Some(950),
             min_lr_ratio: 0.0,
             shape: WsdShape::Linear,
@@ -499,6 +520,8 @@ fn json_form_parses_and_rejects_unknown_fields() {
     assert_eq!(
         cfg.decay,
         Decay::Cosine {
+            exponent: 1.0,
+            num_cycles: 0.5,
             decay_steps: Some(20_000),
             alpha: 0.1
         }
@@ -567,9 +590,12 @@ fn preview_csv_parses_back_to_the_schedule() {
 
 fn sched_for_preview() -> Schedule {
     ScheduleConfig {
+        step_origin: 1,
         peak_lr: 1e-3,
         warmup: Warmup::of_kind(WarmupKind::Exponential, 10),
         decay: Decay::Cosine {
+            exponent: 1.0,
+            num_cycles: 0.5,
             decay_steps: None,
             alpha: 0.1,
         },
@@ -587,7 +613,7 @@ fn preview_rejects_parameters_the_decay_does_not_take() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: --power is not a parameter of --decay cosine (it takes: --decay-steps, --alpha)"
+        "error: --power is not a parameter of --decay cosine (it takes: --decay-steps, --alpha, --decay-param KEY=VALUE)"
     );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
         .args(["schedule", "--decay", "exponential"])

@@ -172,6 +172,8 @@ fn constant_warmup_until_loss_is_recorded() {
     warmup.until_loss = Some(3.0);
     cfg.schedule.warmup = warmup;
     cfg.schedule.decay = lnwarm::schedule::Decay::Cosine {
+        exponent: 1.0,
+        num_cycles: 0.5,
         decay_steps: Some(50),
         alpha: 0.0,
     };

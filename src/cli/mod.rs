@@ -78,7 +78,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Number of updates [default: 8000].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::schedule_args::parse_steps)]
     pub steps: Option<u64>,
     /// Number of Transformer blocks [default: 6].
     #[arg(long)]
@@ -96,7 +96,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub clip: Option<f64>,
     /// Evaluate on the fixed validation batches every N updates [default: 100].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
     pub eval_every: Option<u64>,
     /// Number of fixed validation batches [default: 8].
     #[arg(long, value_name = "N")]

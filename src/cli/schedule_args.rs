@@ -6,22 +6,40 @@ use crate::error::Result;
 use crate::schedule::{Decay, ScheduleConfig, Warmup, WarmupKind, WsdShape};
 use crate::usage;
 use clap::{Args, ValueEnum};
+use serde_json::Value;
 
-/// The decay kinds, as `--decay` values.
+/// The decay kinds, as `--decay` values (the JSON `kind`s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecayKind {
     Constant,
     PiecewiseConstant,
     InverseTime,
+    /// Also `linear` (HF's linear schedule: power 1 to 0 at the end of the run).
+    #[value(alias = "linear")]
     Polynomial,
     Exponential,
     NaturalExp,
     Cosine,
     LinearCosine,
+    NoisyLinearCosine,
     CosineRestarts,
+    CosineHardRestarts,
     InverseSqrt,
     Noam,
+    /// Also `wsd`.
+    #[value(alias = "wsd")]
     WarmupStableDecay,
+    OneCycle,
+    Cyclic,
+    ReduceOnPlateau,
+}
+
+impl DecayKind {
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
 }
 
 /// Warmup and decay flags.
@@ -29,11 +47,18 @@ pub enum DecayKind {
 pub struct ScheduleArgs {
     /// Warmup updates; with no --warmup-kind: linear (0 = no warmup). Default decay after it:
     /// inverse-sqrt lr*sqrt(N/t), the paper's schedule.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_steps)]
     pub warmup: Option<u64>,
     /// Warmup ramp.
     #[arg(long, value_enum, value_name = "KIND")]
     pub warmup_kind: Option<WarmupKind>,
+    /// Updates held at the peak after warmup before the decay starts (optax transition_begin).
+    #[arg(long, value_name = "N", value_parser = parse_steps)]
+    pub warmup_hold: Option<u64>,
+    /// Update t reads the schedule at step t - 1 + ORIGIN: 0 as TF, Keras, PyTorch, HF, optax and
+    /// fairseq; 1 as the paper's Noam [default: 1].
+    #[arg(long, value_name = "0|1")]
+    pub step_origin: Option<u8>,
     /// Fraction of the peak the warmup starts from (linear 0, exponential 0.01, constant 0.1).
     #[arg(long, value_name = "F")]
     pub warmup_start_factor: Option<f64>,
@@ -44,7 +69,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_enum, value_name = "KIND")]
     pub decay: Option<DecayKind>,
     /// Decay horizon D (default: until the end of training; warmup-stable-decay: 20% of the run).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_steps)]
     pub decay_steps: Option<u64>,
     /// exponential / natural-exp / inverse-time rate.
     #[arg(long, value_name = "R")]
@@ -52,7 +77,7 @@ pub struct ScheduleArgs {
     /// Decay in steps: p = floor(s / decay_steps).
     #[arg(long)]
     pub staircase: bool,
-    /// polynomial: final rate.
+    /// polynomial: final rate (default 0; TF's end_learning_rate defaults to 1e-4).
     #[arg(long, value_name = "LR")]
     pub end_lr: Option<f64>,
     /// polynomial: exponent.
@@ -91,15 +116,29 @@ pub struct ScheduleArgs {
     /// warmup-stable-decay: final rate as a fraction of the peak.
     #[arg(long, value_name = "R")]
     pub min_lr_ratio: Option<f64>,
-    /// warmup-stable-decay: shape of the final decay.
+    /// warmup-stable-decay: shape of the final decay [default: linear; HF's default is cosine].
     #[arg(long, value_enum)]
     pub wsd_shape: Option<WsdShape>,
+    /// Any parameter of the decay by its JSON name, e.g. `pct_start=0.25`, `mode=triangular2`,
+    /// `exponent=2`, `num_cycles=1.5`, `patience=3` (repeatable; see README "Schedules").
+    #[arg(long = "decay-param", value_name = "KEY=VALUE")]
+    pub decay_param: Vec<String>,
+}
+
+/// A step count: a whole number >= 0, with a message that says so.
+pub fn parse_steps(text: &str) -> std::result::Result<u64, String> {
+    text.trim().parse::<u64>().map_err(|_| {
+        "must be a whole number of updates >= 0".to_string()
+    })
 }
 
 impl ScheduleArgs {
     /// Override `cfg` with the flags that were given.
     pub fn apply(&self, cfg: &mut ScheduleConfig) -> Result<()> {
-        self.apply_warmup(&mut cfg.warmup);
+        self.apply_warmup(&mut cfg.warmup)?;
+        if let Some(origin) = self.step_origin {
+            cfg.step_origin = origin;
+        }
         match self.decay {
             Some(kind) => cfg.decay = self.decay_of(kind)?,
             None => {
@@ -111,8 +150,13 @@ impl ScheduleArgs {
         Ok(())
     }
 
-    fn apply_warmup(&self, warmup: &mut Warmup) {
+    fn apply_warmup(&self, warmup: &mut Warmup) -> Result<()> {
         match (self.warmup_kind, self.warmup) {
+            (Some(WarmupKind::None), Some(steps)) if steps > 0 => {
+                return Err(usage!(
+                    "--warmup {steps} with --warmup-kind none: give --warmup 0 or another --warmup-kind (linear, exponential, constant, cosine, 1-sqrt)"
+                ));
+            }
             (Some(WarmupKind::None), _) => *warmup = Warmup::none(),
             (Some(kind), steps) => *warmup = Warmup::of_kind(kind, steps.unwrap_or(warmup.steps)),
             (None, Some(0)) => *warmup = Warmup::none(),
@@ -128,144 +172,134 @@ impl ScheduleArgs {
         if self.warmup_until_loss.is_some() {
             warmup.until_loss = self.warmup_until_loss;
         }
+        if let Some(hold) = self.warmup_hold {
+            warmup.hold = hold;
+        }
+        Ok(())
     }
 
-    /// (flag name, given?) for every decay parameter.
-    fn decay_params(&self) -> [(&'static str, bool); 16] {
-        [
-            ("--decay-steps", self.decay_steps.is_some()),
-            ("--decay-rate", self.decay_rate.is_some()),
-            ("--staircase", self.staircase),
-            ("--end-lr", self.end_lr.is_some()),
-            ("--power", self.power.is_some()),
-            ("--cycle", self.cycle),
-            ("--alpha", self.alpha.is_some()),
-            ("--beta", self.beta.is_some()),
-            ("--num-periods", self.num_periods.is_some()),
-            ("--boundaries", self.boundaries.is_some()),
-            ("--values", self.values.is_some()),
-            ("--t-mul", self.t_mul.is_some()),
-            ("--m-mul", self.m_mul.is_some()),
-            ("--timescale", self.timescale.is_some()),
-            ("--noam-factor", self.noam_factor.is_some()),
-            ("--min-lr-ratio", self.min_lr_ratio.is_some()),
-        ]
+    /// (flag name, JSON field, value if given) for every decay parameter flag.
+    fn flag_values(&self) -> Vec<(&'static str, &'static str, Value)> {
+        let num = |v: Option<f64>| v.map(Value::from);
+        let steps = |v: Option<u64>| v.map(Value::from);
+        let flag = |on: bool| on.then_some(Value::Bool(true));
+        let given = [
+            ("--decay-steps", "decay_steps", steps(self.decay_steps)),
+            ("--decay-rate", "decay_rate", num(self.decay_rate)),
+            ("--staircase", "staircase", flag(self.staircase)),
+            ("--end-lr", "end_lr", num(self.end_lr)),
+            ("--power", "power", num(self.power)),
+            ("--cycle", "cycle", flag(self.cycle)),
+            ("--alpha", "alpha", num(self.alpha)),
+            ("--beta", "beta", num(self.beta)),
+            ("--num-periods", "num_periods", num(self.num_periods)),
+            ("--boundaries", "boundaries", self.boundaries.clone().map(Value::from)),
+            ("--values", "values", self.values.clone().map(Value::from)),
+            ("--t-mul", "t_mul", num(self.t_mul)),
+            ("--m-mul", "m_mul", num(self.m_mul)),
+            ("--timescale", "timescale", steps(self.timescale)),
+            ("--noam-factor", "factor", num(self.noam_factor)),
+            ("--min-lr-ratio", "min_lr_ratio", num(self.min_lr_ratio)),
+            (
+                "--wsd-shape",
+                "shape",
+                self.wsd_shape.and_then(|s| serde_json::to_value(s).ok()),
+            ),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(flag, field, value)| value.map(|v| (flag, field, v)))
+            .collect()
     }
 
     fn decay_params_given(&self) -> Vec<&'static str> {
-        let mut given: Vec<_> = self
-            .decay_params()
-            .iter()
-            .filter(|(_, g)| *g)
-            .map(|(f, _)| *f)
-            .collect();
-        if self.wsd_shape.is_some() {
-            given.push("--wsd-shape");
+        let mut given: Vec<_> = self.flag_values().iter().map(|(f, _, _)| *f).collect();
+        if !self.decay_param.is_empty() {
+            given.push("--decay-param");
         }
         given
     }
 
-    /// Build the decay; every given parameter must be one `kind` takes.
+    /// Build the decay from its flags and `--decay-param`s; every given parameter must be one
+    /// `kind` takes.
     pub fn decay_of(&self, kind: DecayKind) -> Result<Decay> {
-        let name = kind
-            .to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default();
+        let name = kind.name();
         let takes: &[&str] = match kind {
-            DecayKind::Constant => &[],
+            DecayKind::Constant
+            | DecayKind::NoisyLinearCosine
+            | DecayKind::OneCycle
+            | DecayKind::Cyclic
+            | DecayKind::ReduceOnPlateau => &[],
             DecayKind::PiecewiseConstant => &["--boundaries", "--values"],
             DecayKind::InverseTime | DecayKind::Exponential | DecayKind::NaturalExp => {
                 &["--decay-steps", "--decay-rate", "--staircase"]
             }
             DecayKind::Polynomial => &["--decay-steps", "--end-lr", "--power", "--cycle"],
             DecayKind::Cosine => &["--decay-steps", "--alpha"],
+            DecayKind::CosineHardRestarts => &["--decay-steps", "--alpha"],
             DecayKind::LinearCosine => &["--decay-steps", "--num-periods", "--alpha", "--beta"],
             DecayKind::CosineRestarts => &["--decay-steps", "--t-mul", "--m-mul", "--alpha"],
             DecayKind::InverseSqrt => &["--timescale"],
             DecayKind::Noam => &["--noam-factor"],
             DecayKind::WarmupStableDecay => &["--decay-steps", "--min-lr-ratio", "--wsd-shape"],
         };
-        if let Some(flag) = self
-            .decay_params_given()
-            .into_iter()
-            .find(|f| !takes.contains(f))
-        {
+        let flags = self.flag_values();
+        if let Some((flag, _, _)) = flags.iter().find(|(f, _, _)| !takes.contains(f)) {
             let allowed = if takes.is_empty() {
-                "none".to_string()
+                "none; use --decay-param KEY=VALUE".to_string()
             } else {
-                takes.join(", ")
+                format!("{}, --decay-param KEY=VALUE", takes.join(", "))
             };
             return Err(usage!(
                 "{flag} is not a parameter of --decay {name} (it takes: {allowed})"
             ));
         }
-        let rate = || {
-            self.decay_rate
-                .ok_or_else(|| usage!("--decay {name} needs --decay-rate R"))
-        };
-        Ok(match kind {
-            DecayKind::Constant => Decay::Constant,
-            DecayKind::PiecewiseConstant => Decay::PiecewiseConstant {
-                boundaries: self
-                    .boundaries
-                    .clone()
-                    .ok_or_else(|| usage!("--decay {name} needs --boundaries S1,S2,.."))?,
-                values: self
-                    .values
-                    .clone()
-                    .ok_or_else(|| usage!("--decay {name} needs --values LR0,LR1,.."))?,
-            },
-            DecayKind::InverseTime => Decay::InverseTime {
-                decay_steps: self.decay_steps,
-                decay_rate: rate()?,
-                staircase: self.staircase,
-            },
-            DecayKind::Exponential => Decay::Exponential {
-                decay_steps: self.decay_steps,
-                decay_rate: rate()?,
-                staircase: self.staircase,
-            },
-            DecayKind::NaturalExp => Decay::NaturalExp {
-                decay_steps: self.decay_steps,
-                decay_rate: rate()?,
-                staircase: self.staircase,
-            },
-            DecayKind::Polynomial => Decay::Polynomial {
-                decay_steps: self.decay_steps,
-                end_lr: self.end_lr.unwrap_or(0.0),
-                power: self.power.unwrap_or(1.0),
-                cycle: self.cycle,
-            },
-            DecayKind::Cosine => Decay::Cosine {
-                decay_steps: self.decay_steps,
-                alpha: self.alpha.unwrap_or(0.0),
-            },
-            DecayKind::LinearCosine => Decay::LinearCosine {
-                decay_steps: self.decay_steps,
-                num_periods: self.num_periods.unwrap_or(0.5),
-                alpha: self.alpha.unwrap_or(0.0),
-                beta: self.beta.unwrap_or(0.001),
-            },
-            DecayKind::CosineRestarts => Decay::CosineRestarts {
-                first_decay_steps: self.decay_steps.ok_or_else(|| {
-                    usage!("--decay {name} needs --decay-steps N (the first period)")
-                })?,
-                t_mul: self.t_mul.unwrap_or(2.0),
-                m_mul: self.m_mul.unwrap_or(1.0),
-                alpha: self.alpha.unwrap_or(0.0),
-            },
-            DecayKind::InverseSqrt => Decay::InverseSqrt {
-                timescale: self.timescale,
-            },
-            DecayKind::Noam => Decay::Noam {
-                d_model: None,
-                factor: self.noam_factor.unwrap_or(1.0),
-            },
-            DecayKind::WarmupStableDecay => Decay::WarmupStableDecay {
-                decay_steps: self.decay_steps,
-                min_lr_ratio: self.min_lr_ratio.unwrap_or(0.0),
-                shape: self.wsd_shape.unwrap_or(WsdShape::Linear),
-            },
-        })
+        let mut json = serde_json::Map::new();
+        json.insert("kind".into(), Value::from(name.clone()));
+        for (_, field, value) in flags {
+            let field = match (kind, field) {
+                (DecayKind::CosineRestarts, "decay_steps") => "first_decay_steps",
+                _ => field,
+            };
+            json.insert(field.into(), value);
+        }
+        for param in &self.decay_param {
+            let (key, value) = parse_param(param)?;
+            json.insert(key, value);
+        }
+        self.require(kind, &json)?;
+        serde_json::from_value(Value::Object(json)).map_err(|e| usage!("--decay {name}: {e}"))
     }
+
+    /// The required parameters, named by the flag that gives them.
+    fn require(&self, kind: DecayKind, json: &serde_json::Map<String, Value>) -> Result<()> {
+        let name = kind.name();
+        let needs: &[(&str, &str)] = match kind {
+            DecayKind::InverseTime | DecayKind::Exponential | DecayKind::NaturalExp => {
+                &[("decay_rate", "--decay-rate R")]
+            }
+            DecayKind::PiecewiseConstant => &[
+                ("boundaries", "--boundaries S1,S2,.."),
+                ("values", "--values LR0,LR1,.."),
+            ],
+            DecayKind::CosineRestarts => {
+                &[("first_decay_steps", "--decay-steps N (the first period)")]
+            }
+            DecayKind::Cyclic => &[("base_lr", "--decay-param base_lr=LR")],
+            _ => &[],
+        };
+        match needs.iter().find(|(field, _)| !json.contains_key(*field)) {
+            Some((_, flag)) => Err(usage!("--decay {name} needs {flag}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `KEY=VALUE` with VALUE read as JSON where it parses (numbers, true, [..]), else as a string.
+fn parse_param(param: &str) -> Result<(String, Value)> {
+    let (key, value) = param.split_once('=').ok_or_else(|| {
+        usage!("--decay-param {param}: must be KEY=VALUE, e.g. pct_start=0.25")
+    })?;
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+    Ok((key.trim().to_string(), value))
 }

@@ -43,7 +43,7 @@ pub struct ScheduleCmdArgs {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Number of updates T [default: the config's, else 8000].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::schedule_args::parse_steps)]
     pub steps: Option<u64>,
     /// Model width for noam [default: the config's, else 128].
     #[arg(long)]
@@ -66,6 +66,7 @@ pub struct ScheduleCmdArgs {
 struct Labelled {
     label: String,
     schedule: Schedule,
+    notes: Vec<String>,
 }
 
 pub fn run(args: &ScheduleCmdArgs) -> Result<()> {
@@ -112,6 +113,14 @@ impl ScheduleCmdArgs {
         Ok((cfg, self.d_model.or(width).unwrap_or(128)))
     }
 
+    /// True when the shown warmup is lnwarm's default because neither a config nor a flag set one.
+    fn warmup_defaulted(&self) -> bool {
+        self.configs.is_empty()
+            && self.schedule.warmup.is_none()
+            && self.schedule.warmup_kind.is_none()
+            && self.compare.is_none()
+    }
+
     fn schedules(&self) -> Result<Vec<Labelled>> {
         let total = self.total_steps()?;
         let (base, width) = self.base()?;
@@ -125,14 +134,30 @@ impl ScheduleCmdArgs {
             self.schedule.apply(&mut cfg)?;
             configs.push((label_of(Some(extra), &cfg), cfg));
         }
+        let several = configs.len() > 1;
+        let defaulted = self.warmup_defaulted();
         configs
             .into_iter()
             .map(|(label, cfg)| {
-                let schedule = cfg
-                    .with_model_width(width)
-                    .build(total)
-                    .map_err(|e| usage!("{label}: {e}"))?;
-                Ok(Labelled { label, schedule })
+                let schedule = cfg.with_model_width(width).build(total).map_err(|e| {
+                    if several {
+                        usage!("{label}: {e}")
+                    } else {
+                        e
+                    }
+                })?;
+                let mut notes = schedule.notes();
+                if defaulted {
+                    notes.insert(0, format!(
+                        "no --warmup given: the default warmup linear {} applies (--warmup 0 for none)",
+                        schedule.config().warmup.steps
+                    ));
+                }
+                Ok(Labelled {
+                    label,
+                    schedule,
+                    notes,
+                })
             })
             .collect()
     }
@@ -221,9 +246,11 @@ fn decay_variants(
     let horizon = total.saturating_sub(warmup.steps).max(3);
     let peak = base.peak_lr;
     let defaults = ScheduleArgs::default();
-    let kinds = DecayKind::value_variants();
-    kinds
+    // reduce-on-plateau needs validation losses, which a preview does not have.
+    let kinds = DecayKind::value_variants()
         .iter()
+        .filter(|&&k| k != DecayKind::ReduceOnPlateau);
+    kinds
         .map(|&kind| {
             let decay = match kind {
                 DecayKind::PiecewiseConstant => Decay::PiecewiseConstant {
@@ -239,6 +266,14 @@ fn decay_variants(
                     decay_steps: None,
                     decay_rate: 0.1,
                     staircase: false,
+                    end_value: None,
+                },
+                DecayKind::Cyclic => Decay::Cyclic {
+                    base_lr: peak / 10.0,
+                    step_size_up: (horizon / 6).max(1),
+                    step_size_down: None,
+                    mode: crate::schedule::CyclicMode::Triangular2,
+                    gamma: 1.0,
                 },
                 DecayKind::NaturalExp => Decay::NaturalExp {
                     decay_steps: None,
@@ -258,10 +293,15 @@ fn decay_variants(
                 },
                 other => defaults.decay_of(other).unwrap_or_default(),
             };
+            let warmup = if decay.has_own_warmup() {
+                Warmup::none()
+            } else {
+                warmup.clone()
+            };
             let cfg = ScheduleConfig {
-                warmup: warmup.clone(),
+                    warmup,
                 decay,
-                peak_lr: peak,
+                ..base.clone()
             };
             (cfg.decay.name().to_string(), cfg)
         })
@@ -290,7 +330,7 @@ fn table(shown: &[Labelled], total: u64) -> String {
             s.label,
             serde_json::to_string(s.schedule.config()).unwrap_or_default()
         ));
-        for note in s.schedule.config().notes() {
+        for note in &s.notes {
             out.push_str(&format!("#   note: {note}\n"));
         }
     }
@@ -354,7 +394,7 @@ fn json(shown: &[Labelled], total: u64) -> Result<String> {
         .map(|s| JsonSchedule {
             label: &s.label,
             schedule: s.schedule.config(),
-            notes: s.schedule.config().notes(),
+            notes: s.notes.clone(),
             points: (1..=total)
                 .map(|step| JsonPoint {
                     step,

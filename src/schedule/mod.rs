@@ -1,37 +1,95 @@
-//! Learning-rate schedules: a warmup followed by a decay, as one pure function of the update.
+//! Learning-rate schedules: a warmup, an optional hold, then a decay, as one function of the
+//! update.
 //!
-//! Updates are counted from 1: `lr(t)` is the rate used for update t = 1..T; `peak` is `--lr`.
-//! During warmup (t <= w) the warmup kind sets the rate; after it the decay is evaluated at
-//! s = t - w (its own counter, 0 at the end of warmup, where it equals `peak`), except
-//! `inverse-sqrt` and `noam`, which are defined on t itself, and `warmup-stable-decay`, which ends
-//! at T. Because the rate is a pure function of t (and, for a constant warmup ended by the loss,
-//! of the step where the loss crossed its threshold, kept in the run's result), a resumed run gets
-//! exactly the same rates. Formulas: `../shared/reference.md` §3 and the docs of each kind.
+//! **Convention.** Updates are counted t = 1..T. Update t reads the schedule at step
+//! n = t - 1 + `step_origin`: origin 0 is the counter of TF (`global_step`), Keras, PyTorch and HF
+//! (`last_epoch`), optax (`count`) and fairseq (`num_updates`), which are 0 during the first
+//! update; origin 1 (lnwarm's default) is the paper's Noam `step_num`. The first w updates are
+//! the warmup (the ramp reads n / w, reaching the peak at n = w); `hold` more updates stay at the
+//! peak; then the decay's own counter s = n - w - hold starts at 0 (where it equals the peak), as
+//! optax `join_schedules`, Keras `warmup_steps`, torch `SequentialLR` and HF do. Noam is one
+//! formula on n. Because the rate is a function of t (and of the update where a loss-ended warmup
+//! ended and where reduce-on-plateau cut the rate, both kept in the run's result), a resumed run
+//! gets exactly the same rates. Formulas: `../shared/reference.md` §3 and the docs of each kind.
 
+mod cyclic;
 mod decay;
+mod notes;
+mod plateau;
 mod warmup;
 
+pub use cyclic::{Anneal, CyclicMode};
 pub use decay::{noam, At, Decay, WsdShape};
+pub use plateau::{PlateauRule, PlateauState, ThresholdMode};
 pub use warmup::{Warmup, WarmupKind};
 
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
+/// lnwarm's default step origin (see the module docs and README "Step counting").
+pub const DEFAULT_STEP_ORIGIN: u8 = 1;
+
 /// A schedule as stored in a run config / result JSON, e.g.
 /// `{"peak_lr": 1e-3, "warmup": {"kind": "linear", "steps": 4000}, "decay": {"kind": "cosine", "decay_steps": 20000, "alpha": 0.1}}`.
+/// In JSON, `warmup` and `decay` must be given (a missing one was a silent default before).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "ScheduleJson")]
 pub struct ScheduleConfig {
     /// The peak rate (`--lr`), reached at the end of warmup (ignored by `noam`).
     pub peak_lr: f64,
+    /// Update t reads the schedule at step t - 1 + step_origin (0: TF/torch/HF/optax/fairseq).
+    #[serde(skip_serializing_if = "is_default_origin")]
+    pub step_origin: u8,
     pub warmup: Warmup,
     pub decay: Decay,
+}
+
+fn is_default_origin(origin: &u8) -> bool {
+    *origin == DEFAULT_STEP_ORIGIN
+}
+
+/// The JSON form, with `warmup` and `decay` required.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleJson {
+    #[serde(default = "default_peak")]
+    peak_lr: f64,
+    #[serde(default = "default_origin")]
+    step_origin: u8,
+    warmup: Option<Warmup>,
+    decay: Option<Decay>,
+}
+
+fn default_peak() -> f64 {
+    1e-3
+}
+fn default_origin() -> u8 {
+    DEFAULT_STEP_ORIGIN
+}
+
+impl TryFrom<ScheduleJson> for ScheduleConfig {
+    type Error = String;
+    fn try_from(json: ScheduleJson) -> std::result::Result<Self, String> {
+        let warmup = json.warmup.ok_or(
+            "schedule.warmup: not given; write {\"kind\": \"none\"} for no warmup or e.g. {\"kind\": \"linear\", \"steps\": 4000}",
+        )?;
+        let decay = json.decay.ok_or(
+            "schedule.decay: not given; write {\"kind\": \"constant\"} to stay at peak_lr or e.g. {\"kind\": \"inverse-sqrt\"}",
+        )?;
+        Ok(Self {
+            peak_lr: json.peak_lr,
+            step_origin: json.step_origin,
+            warmup,
+            decay,
+        })
+    }
 }
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
         Self {
             peak_lr: 1e-3,
+            step_origin: DEFAULT_STEP_ORIGIN,
             warmup: Warmup::linear(4000),
             decay: Decay::InverseSqrt { timescale: None },
         }
@@ -52,17 +110,33 @@ impl ScheduleConfig {
                 self.peak_lr
             ));
         }
+        if self.step_origin > 1 {
+            return Err(crate::usage!(
+                "step_origin {}: must be 0 (TF, Keras, PyTorch, HF, optax, fairseq: update 1 reads step 0) or 1 (the paper's Noam; lnwarm's default)",
+                self.step_origin
+            ));
+        }
         self.warmup.validate()?;
+        let warmup = self.warmup.kind;
         if matches!(self.decay, Decay::Noam { .. })
-            && !matches!(self.warmup.kind, WarmupKind::Linear | WarmupKind::None)
+            && !matches!(warmup, WarmupKind::Linear | WarmupKind::None)
         {
             return Err(crate::usage!(
                 "decay noam has its own linear warmup: use warmup kind linear, not {}",
-                self.warmup.kind.name()
+                warmup.name()
             ));
         }
+        if self.decay.has_own_warmup() && (warmup != WarmupKind::None || self.warmup.hold > 0) {
+            return Err(crate::usage!(
+                "decay {} ramps up by itself: use warmup kind none without hold, not {} {}",
+                self.decay.name(),
+                warmup.name(),
+                self.warmup.steps
+            ));
+        }
+        let span = total_steps.saturating_sub(self.warmup.steps + self.warmup.hold);
         self.decay
-            .validate(self.peak_lr, self.warmup.steps, total_steps)
+            .validate(self.peak_lr, self.warmup.steps, span, total_steps)
     }
 
     /// Validate and fix the run length T (needed by decays that run "until the end").
@@ -82,28 +156,6 @@ impl ScheduleConfig {
         }
         self
     }
-
-    /// Lines that explain non-obvious semantics (shown by `lnwarm schedule`, stored in results).
-    pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
-        if let Decay::Noam { d_model, factor } = &self.decay {
-            let d = d_model.unwrap_or(0);
-            let w = self.warmup.steps;
-            notes.push(format!(
-                "noam: peak_lr {} is ignored; the rate is {factor} * d_model^-0.5 * min(t^-0.5, t * w^-1.5), peaking at {:.4e} at t = {w}",
-                self.peak_lr,
-                noam(w, w, d.max(1), *factor)
-            ));
-        }
-        if let (Decay::InverseSqrt { timescale: None }, 0) = (&self.decay, self.warmup.steps) {
-            notes
-                .push("inverse-sqrt without warmup or timescale: the rate stays at peak_lr".into());
-        }
-        if self.warmup.until_loss.is_some() {
-            notes.push("constant warmup ends when the training loss first drops below until_loss; the step is recorded in the result".into());
-        }
-        notes
-    }
 }
 
 /// A validated schedule for a run of `total_steps` updates.
@@ -111,8 +163,11 @@ impl ScheduleConfig {
 pub struct Schedule {
     cfg: ScheduleConfig,
     total_steps: u64,
-    /// Effective warmup length: `warmup.steps`, or the step where `until_loss` was crossed.
+    /// Warmup updates: `warmup.steps`, or the update where `until_loss` was crossed.
     warmup_end: u64,
+    /// reduce-on-plateau: the counters, and the updates after whose evaluation the rate was cut.
+    plateau: PlateauState,
+    reductions: Vec<u64>,
 }
 
 impl Schedule {
@@ -125,11 +180,22 @@ impl Schedule {
             cfg,
             total_steps,
             warmup_end,
+            plateau: PlateauState::default(),
+            reductions: Vec::new(),
         }
     }
 
     pub fn config(&self) -> &ScheduleConfig {
         &self.cfg
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        self.total_steps
+    }
+
+    /// The schedule step update t reads.
+    pub fn step_of(&self, t: u64) -> u64 {
+        t.max(1) - 1 + u64::from(self.cfg.step_origin)
     }
 
     /// End a loss-triggered constant warmup at update `step` (the decay starts after it).
@@ -149,33 +215,61 @@ impl Schedule {
     pub fn warmup_end(&self) -> u64 {
         self.warmup_end
     }
+
+    /// reduce-on-plateau: feed the validation loss measured after update `step`; returns true
+    /// when it cuts the rate (from update step + 1 on). Evaluations during warmup do not count.
+    pub fn observe_val_loss(&mut self, step: u64, val_loss: f64) -> bool {
+        let Decay::ReduceOnPlateau(rule) = &self.cfg.decay else {
+            return false;
+        };
+        if step == 0 || step < self.warmup_end.saturating_add(self.cfg.warmup.hold) {
+            return false;
+        }
+        let cut = self.plateau.observe(rule, val_loss);
+        if cut {
+            self.reductions.push(step);
+        }
+        cut
+    }
+
+    /// The updates after which reduce-on-plateau cut the rate.
+    pub fn reductions(&self) -> &[u64] {
+        &self.reductions
+    }
 }
 
 impl LrSchedule for Schedule {
     fn lr(&self, step: u64) -> f64 {
         let t = step.max(1);
-        let (peak, total) = (self.cfg.peak_lr, self.total_steps);
-        if let Decay::Noam { .. } = self.cfg.decay {
+        let n = self.step_of(t);
+        let (peak, w) = (self.cfg.peak_lr, self.cfg.warmup.steps);
+        if let Decay::Noam { d_model, factor } = self.cfg.decay {
             // Noam is its own warmup: one formula over the whole run.
-            return self.cfg.decay.lr(
-                peak,
-                At {
-                    t,
-                    w: self.cfg.warmup.steps,
-                    total,
-                },
-            );
+            return noam(n, w, d_model.unwrap_or(1), factor);
         }
         if t <= self.warmup_end {
-            return self.cfg.warmup.lr(peak, t, self.cfg.warmup.steps.max(1));
+            return self.cfg.warmup.lr(peak, n, w.max(1));
         }
-        self.cfg.decay.lr(
-            peak,
-            At {
-                t,
-                w: self.warmup_end,
-                total,
-            },
-        )
+        let decay_start = self.warmup_end + self.cfg.warmup.hold;
+        if n < decay_start {
+            return peak;
+        }
+        let mut at = self.at(n - decay_start);
+        at.reductions = self.reductions.iter().filter(|&&r| r < t).count();
+        self.cfg.decay.lr(peak, at)
+    }
+}
+
+impl Schedule {
+    /// The decay evaluated at its own step s (no plateau reductions).
+    fn at(&self, s: u64) -> At {
+        let decay_start = self.warmup_end.saturating_add(self.cfg.warmup.hold);
+        At {
+            s,
+            w: self.warmup_end,
+            span: self.total_steps.saturating_sub(decay_start),
+            total: self.total_steps,
+            reductions: 0,
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Warmup kinds: the rate for t <= w, reaching `peak` at t = w (constant: peak * f throughout).
+//! Warmup kinds: the rate of the first w updates, read at schedule step n (reaching `peak` at
+//! n = w; constant: peak * f throughout), and an optional hold at the peak after them.
 
 use crate::error::Result;
 use crate::usage;
@@ -17,6 +18,12 @@ pub enum WarmupKind {
     /// peak * f for t <= w, f = start_factor (default 0.1); with `until_loss`, until the training
     /// loss first drops below it (He et al. 2016).
     Constant,
+    /// peak * (f + (1 - f) * (1 - cos(pi * n / w)) / 2) (HF `get_wsd_schedule` warmup_type cosine).
+    Cosine,
+    /// peak * (f + (1 - f) * (1 - sqrt(1 - n / w))) (HF warmup_type 1-sqrt).
+    #[serde(rename = "1-sqrt")]
+    #[value(name = "1-sqrt")]
+    OneMinusSqrt,
 }
 
 impl WarmupKind {
@@ -26,12 +33,14 @@ impl WarmupKind {
             Self::Linear => "linear",
             Self::Exponential => "exponential",
             Self::Constant => "constant",
+            Self::Cosine => "cosine",
+            Self::OneMinusSqrt => "1-sqrt",
         }
     }
 
     fn default_start_factor(self) -> f64 {
         match self {
-            Self::None | Self::Linear => 0.0,
+            Self::None | Self::Linear | Self::Cosine | Self::OneMinusSqrt => 0.0,
             Self::Exponential => 0.01,
             Self::Constant => 0.1,
         }
@@ -52,6 +61,14 @@ pub struct Warmup {
     /// (`steps` is then the longest it may last; 0 = no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_loss: Option<f64>,
+    /// Steps held at the peak after the ramp before the decay starts (optax `transition_begin`,
+    /// the "warmup-hold" pattern); the decay's counter starts after them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hold: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 impl Default for Warmup {
@@ -67,6 +84,7 @@ impl Warmup {
             steps: 0,
             start_factor: None,
             until_loss: None,
+            hold: 0,
         }
     }
 
@@ -88,6 +106,7 @@ impl Warmup {
             steps,
             start_factor: None,
             until_loss: None,
+            hold: 0,
         }
     }
 
@@ -96,15 +115,18 @@ impl Warmup {
             .unwrap_or_else(|| self.kind.default_start_factor())
     }
 
-    /// Rate at update t for 1 <= t <= w, where w is the warmup's (possibly loss-ended) length.
-    pub fn lr(&self, peak: f64, t: u64, w: u64) -> f64 {
+    /// Rate at schedule step n of a warmup update, w the warmup's length (0 <= n <= w).
+    pub fn lr(&self, peak: f64, n: u64, w: u64) -> f64 {
         let f = self.start_factor();
-        let frac = t as f64 / w as f64;
+        let frac = (n as f64 / w as f64).min(1.0);
+        let ramp = |shape: f64| peak * (f + (1.0 - f) * shape);
         match self.kind {
             WarmupKind::None => peak,
-            WarmupKind::Linear => peak * (f + (1.0 - f) * frac),
+            WarmupKind::Linear => ramp(frac),
             WarmupKind::Exponential => peak * f.powf(1.0 - frac),
             WarmupKind::Constant => peak * f,
+            WarmupKind::Cosine => ramp(0.5 * (1.0 - (std::f64::consts::PI * frac).cos())),
+            WarmupKind::OneMinusSqrt => ramp(1.0 - (1.0 - frac).sqrt()),
         }
     }
 

@@ -38,7 +38,7 @@ pub fn empty_result(
         status: RunStatus::Ok,
         diverged_at_step: None,
         diverged_reason: None,
-        schedule_notes: cfg.schedule.notes(),
+        schedule_notes: cfg.schedule.notes(cfg.train.steps),
         warmup_ended_at_step: None,
         resumed: Vec::new(),
         train: Vec::new(),
