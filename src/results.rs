@@ -149,6 +149,10 @@ pub struct RunResult {
     /// below the threshold (the decay starts after it); the schedule is a pure function of it.
     #[serde(default)]
     pub warmup_ended_at_step: Option<u64>,
+    /// reduce-on-plateau: the updates after whose evaluation the rate was cut (it applies from
+    /// the next update on); with the config this makes the logged rates reproducible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lr_reductions: Vec<u64>,
     /// Each time the run was continued from a checkpoint (absent for a run never interrupted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<Resumption>,

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use lnwarm::config::{Arch, OptimizerKind, RunConfig};
 use lnwarm::results::{RunResult, RunStatus};
-use lnwarm::schedule::{Warmup, WarmupKind};
+use lnwarm::schedule::{Decay, PlateauRule, Warmup, WarmupKind};
 use lnwarm::train::{train, Resume, RunOptions, Setup};
 use serde_json::Value;
 use std::path::Path;
@@ -67,8 +67,20 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         steps: 0,
         start_factor: Some(0.1),
         until_loss: Some(3.3),
+        hold: 0,
     };
     cases.push(("pre-ln adamw loss-ended warmup", c));
+    // reduce-on-plateau keeps counters between evaluations: cuts before and after the stop.
+    let mut c = tiny_run_config(Arch::PreLn, 60);
+    c.train.eval_every = 4;
+    c.schedule.warmup = Warmup::linear(4);
+    c.schedule.decay = Decay::ReduceOnPlateau(PlateauRule {
+        factor: 0.9,
+        patience: 0,
+        threshold: 0.2,
+        ..PlateauRule::default()
+    });
+    cases.push(("pre-ln reduce-on-plateau", c));
     cases
 }
 
@@ -115,6 +127,13 @@ fn a_run_stopped_between_checkpoints_resumes_to_the_uninterrupted_result() {
             params(&whole_setup),
             "{name}: weights differ"
         );
+        if matches!(cfg.schedule.decay, Decay::ReduceOnPlateau(_)) {
+            let cuts = &whole.lr_reductions;
+            assert!(
+                cuts.iter().any(|&c| c < 23) && cuts.iter().any(|&c| c > 23),
+                "{name}: cuts on both sides of the stop: {cuts:?}"
+            );
+        }
         if cfg.schedule.warmup.until_loss.is_some() {
             let ended = whole.warmup_ended_at_step.expect("the loss crosses 3.3");
             assert!(

@@ -80,7 +80,7 @@ fn first_mismatch(f: &Fixture) -> Option<(u64, f64, f64)> {
         if (actual - expected).abs() > tolerance {
             return Some((t, actual, expected));
         }
-        if f.val_every > 0 && t % f.val_every == 0 {
+        if f.val_every > 0 && t.is_multiple_of(f.val_every) {
             schedule.observe_val_loss(t, f.val_losses[(t / f.val_every - 1) as usize]);
         }
     }
@@ -120,7 +120,8 @@ fn fixtures_cover_at_least_forty_peer_configs_across_six_libraries() {
     let composed = fixtures
         .iter()
         .filter(|f| {
-            f.schedule.warmup.steps > 0 && !matches!(f.schedule.decay, lnwarm::schedule::Decay::Constant)
+            f.schedule.warmup.steps > 0
+                && !matches!(f.schedule.decay, lnwarm::schedule::Decay::Constant)
         })
         .count();
     assert!(composed >= 10, "{composed} warmup + decay fixtures");
@@ -133,5 +134,140 @@ fn a_shifted_schedule_is_caught() {
     assert!(first_mismatch(&f).is_none());
     f.schedule.step_origin = 1;
     let (t, _, _) = first_mismatch(&f).expect("origin 1 differs from HF");
-    assert_eq!(t, 1, "HF's first update has rate 0, lnwarm origin 1 has peak/100");
+    assert_eq!(
+        t, 1,
+        "HF's first update has rate 0, lnwarm origin 1 has peak/100"
+    );
+}
+
+/// README's "Porting from" table: (fixture name, lnwarm JSON) per row.
+fn porting_table() -> Vec<(String, String)> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("### Porting from")
+        .nth(1)
+        .expect("README has a Porting from section");
+    section
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| ") && l.contains("](tests/fixtures/schedules/"))
+        .map(|row| {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let json = cells[cells.len() - 2].trim_matches('`').to_string();
+            let name = row
+                .split("[`")
+                .nth(1)
+                .and_then(|r| r.split('`').next())
+                .unwrap()
+                .to_string();
+            (name, json)
+        })
+        .collect()
+}
+
+#[test]
+fn readme_porting_table_matches_the_fixtures() {
+    let rows = porting_table();
+    assert!(rows.len() >= 12, "{} rows", rows.len());
+    for (name, json) in &rows {
+        let fixture = read(&fixtures_dir().join(format!("{name}.csv")));
+        let in_readme: ScheduleConfig =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("README row {name}: {e}"));
+        assert_eq!(in_readme, fixture.schedule, "README row {name}");
+    }
+    for peer in ["torch-", "hf-", "optax-", "tf1-", "keras-", "fairseq-"] {
+        assert!(
+            rows.iter().any(|(n, _)| n.starts_with(peer)),
+            "no {peer} row"
+        );
+    }
+}
+
+/// `lnwarm schedule --format csv` with flags only, for the four peers the issue names.
+#[test]
+fn the_preview_command_reproduces_four_peers_from_flags() {
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "torch-linear-cosine-sequential",
+            &[
+                "--warmup",
+                "100",
+                "--warmup-start-factor",
+                "1e-3",
+                "--decay",
+                "cosine",
+                "--alpha",
+                "0.01",
+            ],
+        ),
+        ("hf-cosine", &["--warmup", "100", "--decay", "cosine"]),
+        (
+            "optax-warmup-cosine",
+            &[
+                "--warmup",
+                "100",
+                "--decay",
+                "cosine",
+                "--decay-steps",
+                "500",
+                "--alpha",
+                "0.01",
+            ],
+        ),
+        (
+            "tf1-cosine",
+            &[
+                "--warmup",
+                "0",
+                "--decay",
+                "cosine",
+                "--decay-steps",
+                "500",
+                "--alpha",
+                "0.1",
+            ],
+        ),
+    ];
+    for (name, flags) in cases {
+        let fixture = read(&fixtures_dir().join(format!("{name}.csv")));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+            .args([
+                "schedule",
+                "--format",
+                "csv",
+                "--steps",
+                "600",
+                "--step-origin",
+                "0",
+            ])
+            .args(["--lr", "1e-3"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rates: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(rates.len(), fixture.rates.len(), "{name}");
+        let scale = if fixture.peer.contains("float32") {
+            1e-3
+        } else {
+            0.0
+        };
+        for (t, (a, e)) in rates.iter().zip(&fixture.rates).enumerate() {
+            let tolerance = (1e-6 * e.abs().max(scale)).max(1e-15);
+            assert!(
+                (a - e).abs() <= tolerance,
+                "{name} update {}: {a:e} vs {e:e}",
+                t + 1
+            );
+        }
+    }
 }

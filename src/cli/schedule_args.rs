@@ -127,9 +127,9 @@ pub struct ScheduleArgs {
 
 /// A step count: a whole number >= 0, with a message that says so.
 pub fn parse_steps(text: &str) -> std::result::Result<u64, String> {
-    text.trim().parse::<u64>().map_err(|_| {
-        "must be a whole number of updates >= 0".to_string()
-    })
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| "must be a whole number of updates >= 0".to_string())
 }
 
 impl ScheduleArgs {
@@ -193,7 +193,11 @@ impl ScheduleArgs {
             ("--alpha", "alpha", num(self.alpha)),
             ("--beta", "beta", num(self.beta)),
             ("--num-periods", "num_periods", num(self.num_periods)),
-            ("--boundaries", "boundaries", self.boundaries.clone().map(Value::from)),
+            (
+                "--boundaries",
+                "boundaries",
+                self.boundaries.clone().map(Value::from),
+            ),
             ("--values", "values", self.values.clone().map(Value::from)),
             ("--t-mul", "t_mul", num(self.t_mul)),
             ("--m-mul", "m_mul", num(self.m_mul)),
@@ -297,9 +301,9 @@ impl ScheduleArgs {
 
 /// `KEY=VALUE` with VALUE read as JSON where it parses (numbers, true, [..]), else as a string.
 fn parse_param(param: &str) -> Result<(String, Value)> {
-    let (key, value) = param.split_once('=').ok_or_else(|| {
-        usage!("--decay-param {param}: must be KEY=VALUE, e.g. pct_start=0.25")
-    })?;
+    let (key, value) = param
+        .split_once('=')
+        .ok_or_else(|| usage!("--decay-param {param}: must be KEY=VALUE, e.g. pct_start=0.25"))?;
     let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
     Ok((key.trim().to_string(), value))
 }

@@ -299,7 +299,7 @@ fn decay_variants(
                 warmup.clone()
             };
             let cfg = ScheduleConfig {
-                    warmup,
+                warmup,
                 decay,
                 ..base.clone()
             };

@@ -79,7 +79,10 @@ pub fn one_cycle(
             (total - 1.0, initial, min),
         ]
     } else {
-        vec![(pct_start * total - 1.0, initial, peak), (total - 1.0, peak, min)]
+        vec![
+            (pct_start * total - 1.0, initial, peak),
+            (total - 1.0, peak, min),
+        ]
     };
     let mut start_step = 0.0;
     for (i, &(end_step, from, to)) in phases.iter().enumerate() {

@@ -419,9 +419,7 @@ impl Decay {
                 (None, w) => peak * (w as f64 / (at.s() + w as f64)).sqrt(),
             },
             // The schedule evaluates Noam on its own step; here s counts from the warmup's end.
-            Self::Noam { d_model, factor } => {
-                noam(at.s + at.w, at.w, d_model.unwrap_or(1), factor)
-            }
+            Self::Noam { d_model, factor } => noam(at.s + at.w, at.w, d_model.unwrap_or(1), factor),
             Self::WarmupStableDecay {
                 decay_steps,
                 stable_steps,
@@ -614,7 +612,7 @@ impl Decay {
                 } else {
                     first_end > 0.0 && first_end < t - 1.0
                 };
-                if !(*pct_start > 0.0 && *pct_start < 1.0) || !phases_ok {
+                if !(*pct_start > 0.0 && *pct_start < 1.0 && phases_ok) {
                     return Err(usage!(
                         "decay one-cycle: pct_start {pct_start} must leave every phase at least one step over total_steps {t} (0 < pct_start < {})",
                         if *three_phase { 0.5 } else { 1.0 }

@@ -46,7 +46,8 @@ impl Schedule {
         if cfg.step_origin != 1 || matches!(cfg.decay, Decay::Noam { .. }) {
             return;
         }
-        let decay_moves = cfg.decay.lr(cfg.peak_lr, self.at(0)) != cfg.decay.lr(cfg.peak_lr, self.at(1));
+        let decay_moves =
+            cfg.decay.lr(cfg.peak_lr, self.at(0)) != cfg.decay.lr(cfg.peak_lr, self.at(1));
         let skips_step_zero = match cfg.warmup.kind {
             WarmupKind::None => cfg.warmup.hold == 0,
             WarmupKind::Constant => cfg.warmup.hold == 0,

@@ -148,6 +148,13 @@ pub fn train(
             }
             progress.println(&format!("step {step}: val_loss {val_loss:.4}"));
             p.result.eval.push(EvalPoint { step, val_loss });
+            if p.schedule.observe_val_loss(step, val_loss) {
+                p.result.lr_reductions.push(step);
+                progress.println(&format!(
+                    "step {step}: no improvement for too long: lr -> {:.4e}",
+                    p.schedule.lr(step + 1)
+                ));
+            }
         }
         p.next_step = step + 1;
         let signal = (opts.stop)(step);

@@ -40,6 +40,7 @@ pub fn empty_result(
         diverged_reason: None,
         schedule_notes: cfg.schedule.notes(cfg.train.steps),
         warmup_ended_at_step: None,
+        lr_reductions: Vec::new(),
         resumed: Vec::new(),
         train: Vec::new(),
         eval: Vec::new(),

@@ -101,6 +101,15 @@ pub(super) fn restore(
     let update = ckpt.state.update;
     p.before = ckpt.state.elapsed;
     p.result = ckpt.state.result;
+    // reduce-on-plateau keeps counters between evaluations: replay the recorded ones.
+    for point in p.result.eval.iter().filter(|e| e.step > 0) {
+        p.schedule.observe_val_loss(point.step, point.val_loss);
+    }
+    if p.schedule.reductions() != p.result.lr_reductions.as_slice() {
+        return Err(bad(
+            "lr_reductions do not follow from the recorded validation losses",
+        ));
+    }
     p.result.status = RunStatus::Ok;
     p.result.resumed.push(Resumption {
         at_update: update,
