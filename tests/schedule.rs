@@ -241,6 +241,8 @@ fn cosine_restarts_edges() {
         t_mul: 2.0,
         m_mul: 0.5,
         alpha: 0.0,
+        cycle_warmup: 0,
+        cycle_warmup_start_factor: 0.0,
     });
     close(s.lr(W + 50), PEAK * 0.5);
     close(
@@ -256,6 +258,8 @@ fn cosine_restarts_edges() {
         t_mul: 1.0,
         m_mul: 1.0,
         alpha: 0.0,
+        cycle_warmup: 0,
+        cycle_warmup_start_factor: 0.0,
     });
     close(s.lr(W + 250), PEAK * 0.5);
     close(s.lr(W + 300), PEAK);
@@ -366,6 +370,8 @@ fn every_decay_continues_from_the_peak_at_the_end_of_warmup() {
             t_mul: 2.0,
             m_mul: 1.0,
             alpha: 0.0,
+            cycle_warmup: 0,
+            cycle_warmup_start_factor: 0.0,
         },
         Decay::InverseSqrt { timescale: None },
         Decay::WarmupStableDecay {
@@ -469,6 +475,8 @@ fn bad_parameters_name_the_field() {
             t_mul: 0.5,
             m_mul: 1.0,
             alpha: 0.0,
+            cycle_warmup: 0,
+            cycle_warmup_start_factor: 0.0,
         },
         "decay cosine-restarts: t_mul 0.5 must be >= 1",
     );

@@ -166,6 +166,8 @@ fn step_origin_one_notes_what_it_skips_and_the_restart_on_the_last_update() {
         t_mul: 1.0,
         m_mul: 1.0,
         alpha: 0.0,
+        cycle_warmup: 0,
+        cycle_warmup_start_factor: 0.0,
     };
     let c = cfg(1, Warmup::linear(10), restarts.clone());
     let s = c.build(100).unwrap();

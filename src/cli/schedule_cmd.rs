@@ -285,6 +285,8 @@ fn decay_variants(
                     t_mul: 2.0,
                     m_mul: 0.8,
                     alpha: 0.0,
+                    cycle_warmup: 0,
+                    cycle_warmup_start_factor: 0.0,
                 },
                 // Factor chosen so its peak, factor (d w)^-0.5, equals the others'.
                 DecayKind::Noam => Decay::Noam {

@@ -30,24 +30,41 @@ pub enum CyclicMode {
     ExpRange,
 }
 
-/// Keras CosineDecayRestarts at step s: period i lasts first * t_mul^i steps and peaks at
-/// m_mul^i. The period is found by walking the (geometrically growing) periods, which is exact
-/// where Keras' log formula can round across a restart boundary.
-pub fn cosine_restarts(peak: f64, s: f64, first: f64, t_mul: f64, m_mul: f64, alpha: f64) -> f64 {
-    let (i, f) = if t_mul == 1.0 {
-        let i = (s / first).floor();
-        (i, s / first - i)
+/// SGDR's parameters: periods of first * t_mul^i steps peaking at m_mul^i (Keras
+/// `CosineDecayRestarts`), each optionally starting with a linear warmup of `warmup` steps from
+/// `warmup_start` of its peak (optax `sgdr_schedule`).
+pub struct Restarts {
+    pub first: f64,
+    pub t_mul: f64,
+    pub m_mul: f64,
+    pub alpha: f64,
+    pub warmup: f64,
+    pub warmup_start: f64,
+}
+
+/// SGDR at step s. The period is found by walking the (geometrically growing) periods, which is
+/// exact where Keras' log formula can round across a restart boundary.
+pub fn cosine_restarts(peak: f64, s: f64, r: Restarts) -> f64 {
+    let (i, start, period) = if r.t_mul == 1.0 {
+        let i = (s / r.first).floor();
+        (i, i * r.first, r.first)
     } else {
-        let (mut start, mut period, mut i) = (0.0, first, 0.0);
+        let (mut start, mut period, mut i) = (0.0, r.first, 0.0);
         while s >= start + period {
             start += period;
-            period *= t_mul;
+            period *= r.t_mul;
             i += 1.0;
         }
-        (i, (s - start) / period)
+        (i, start, period)
     };
+    let (pos, cycle_peak) = (s - start, r.m_mul.powf(i));
+    if pos < r.warmup {
+        let ramp = r.warmup_start + (1.0 - r.warmup_start) * pos / r.warmup;
+        return peak * cycle_peak * ramp;
+    }
+    let f = (pos - r.warmup) / (period - r.warmup);
     let cosine = 0.5 * (1.0 + (PI * f).cos());
-    peak * ((1.0 - alpha) * m_mul.powf(i) * cosine + alpha)
+    peak * ((1.0 - r.alpha) * cycle_peak * cosine + r.alpha)
 }
 
 /// HF hard restarts at progress p = s / D: `num_cycles` half-cosines over D, `alpha` after it.

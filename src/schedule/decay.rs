@@ -10,7 +10,9 @@
 //! training" (the span T - w - hold). Sources: `../shared/reference.md` §3 and each peer's code as
 //! cited per kind; the golden fixtures in `tests/fixtures/schedules/` are those peers' outputs.
 
-use super::cyclic::{cosine_restarts, cyclic, hard_restarts, one_cycle, Anneal, CyclicMode};
+use super::cyclic::{
+    cosine_restarts, cyclic, hard_restarts, one_cycle, Anneal, CyclicMode, Restarts,
+};
 use super::plateau::PlateauRule;
 use crate::error::Result;
 use crate::usage;
@@ -127,7 +129,9 @@ pub enum Decay {
         #[serde(default)]
         seed: u64,
     },
-    /// SGDR (Loshchilov & Hutter 2017), Keras' CosineDecayRestarts.
+    /// SGDR (Loshchilov & Hutter 2017), Keras' CosineDecayRestarts; with `cycle_warmup` each
+    /// period starts with a linear warmup from `cycle_warmup_start_factor` of its peak (optax
+    /// `sgdr_schedule` of `warmup_cosine_decay_schedule`s).
     CosineRestarts {
         first_decay_steps: u64,
         #[serde(default = "two")]
@@ -136,6 +140,10 @@ pub enum Decay {
         m_mul: f64,
         #[serde(default)]
         alpha: f64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cycle_warmup: u64,
+        #[serde(default, skip_serializing_if = "is_zero_f64")]
+        cycle_warmup_start_factor: f64,
     },
     /// HF `get_cosine_with_hard_restarts_schedule_with_warmup`: `num_cycles` half-cosines from the
     /// peak to `alpha` * peak over D (periods need not be whole numbers of steps); alpha after D.
@@ -237,6 +245,12 @@ fn final_div_factor() -> f64 {
 }
 fn step_size_up() -> u64 {
     2000
+}
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
 }
 fn is_one(x: &f64) -> bool {
     *x == 1.0
@@ -407,7 +421,20 @@ impl Decay {
                 t_mul,
                 m_mul,
                 alpha,
-            } => cosine_restarts(peak, at.s(), first_decay_steps as f64, t_mul, m_mul, alpha),
+                cycle_warmup,
+                cycle_warmup_start_factor,
+            } => cosine_restarts(
+                peak,
+                at.s(),
+                Restarts {
+                    first: first_decay_steps as f64,
+                    t_mul,
+                    m_mul,
+                    alpha,
+                    warmup: cycle_warmup as f64,
+                    warmup_start: cycle_warmup_start_factor,
+                },
+            ),
             Self::CosineHardRestarts {
                 decay_steps,
                 num_cycles,
@@ -550,8 +577,20 @@ impl Decay {
                 t_mul,
                 m_mul,
                 alpha,
+                cycle_warmup,
+                cycle_warmup_start_factor,
             } => {
                 steps_ok(kind, "first_decay_steps", Some(*first_decay_steps))?;
+                if cycle_warmup >= first_decay_steps {
+                    return Err(usage!(
+                        "decay cosine-restarts: cycle_warmup {cycle_warmup} must be shorter than first_decay_steps {first_decay_steps}"
+                    ));
+                }
+                unit(
+                    kind,
+                    "cycle_warmup_start_factor",
+                    *cycle_warmup_start_factor,
+                )?;
                 if !(*t_mul >= 1.0 && t_mul.is_finite()) {
                     return Err(usage!("decay cosine-restarts: t_mul {t_mul} must be >= 1"));
                 }

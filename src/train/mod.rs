@@ -113,6 +113,9 @@ pub fn train(
         p.result.provenance.device,
         p.result.provenance.threads
     ));
+    for note in &p.result.schedule_notes {
+        progress.println(&format!("lnwarm: schedule note: {note}"));
+    }
     let trainee = Trainee {
         model,
         store,
