@@ -486,7 +486,7 @@ fn bad_parameters_name_the_field() {
             d_model: Some(64),
             factor: 1.0,
         },
-        "decay noam: needs a warmup (--warmup N >= 1): its rate peaks at t = w",
+        "decay noam: needs a warmup (--warmup N >= 1): its rate peaks at step w",
     );
     invalid(
         lin(),
@@ -496,7 +496,7 @@ fn bad_parameters_name_the_field() {
             min_lr_ratio: 0.0,
             shape: WsdShape::Linear,
         },
-        "decay warmup-stable-decay: warmup 100 + decay_steps 950 exceed the run's 1000 steps",
+        "decay warmup-stable-decay: decay_steps 950 exceed the 900 steps after warmup (give stable_steps to end the decay before or after the run)",
     );
     let mut until = Warmup::linear(W);
     until.until_loss = Some(2.0);

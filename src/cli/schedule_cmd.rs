@@ -25,7 +25,7 @@ pub enum Format {
 /// What `--compare` overlays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Compare {
-    /// Every warmup kind (none, linear, exponential, constant) before the chosen decay.
+    /// Every warmup kind (none, linear, exponential, constant, cosine, 1-sqrt) before the chosen decay.
     WarmupKinds,
     /// Every decay kind after the chosen warmup (illustrative parameters where one is required).
     Decays,
@@ -215,6 +215,8 @@ fn warmup_variants(base: &ScheduleConfig, total: u64) -> Vec<(String, ScheduleCo
         WarmupKind::Linear,
         WarmupKind::Exponential,
         WarmupKind::Constant,
+        WarmupKind::Cosine,
+        WarmupKind::OneMinusSqrt,
     ]
     .into_iter()
     .map(|kind| {
