@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Real single-node Slurm (Debian's slurm-wlm): install, configure, start, run experiments/smoke.json
 # through scripts/sweep.sh --slurm, check every result arrived; requeue a running task and check
-# its run continued from its checkpoint to the uninterrupted result; stop the daemons by PID.
-# Needs root. Recipe: ../shared/slurm-single-node.md. Usage: .ci/slurm-smoke.sh LNWARM_BIN
+# its run continued from its checkpoint to the uninterrupted result; both with --tensorboard, read
+# back by TensorBoard's own reader (.ci/check-tensorboard.py); stop the daemons by PID.
+# Needs root, and LNWARM_BIN built with --features tensorboard. Recipe:
+# ../shared/slurm-single-node.md. Usage: .ci/slurm-smoke.sh LNWARM_BIN
 set -euo pipefail
 BIN=$(realpath "$1")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,18 +76,20 @@ for _ in $(seq 1 120); do [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break; s
 sinfo
 
 cd "$ROOT"
-LNWARM_BIN=$BIN scripts/sweep.sh experiments/smoke.json --slurm --results "$RESULTS"
+LNWARM_BIN=$BIN scripts/sweep.sh experiments/smoke.json --slurm --results "$RESULTS" --tensorboard "$RESULTS/tb"
 EXPECTED=$("$BIN" sweep plan experiments/smoke.json --results "$RESULTS" --ids | wc -l)
 GOT=$(find "$RESULTS/smoke" -maxdepth 1 -name '*.json' ! -name study.json | wc -l)
 PENDING=$("$BIN" sweep plan experiments/smoke.json --results "$RESULTS" --ids --pending | wc -l)
 echo "slurm smoke: $GOT of $EXPECTED results, $PENDING pending"
 [ "$GOT" = "$EXPECTED" ] && [ "$PENDING" = 0 ]
 if grep -v 'JobState=COMPLETED' "$S/log/jobcomp.txt"; then echo "a Slurm task did not complete"; exit 1; fi
+# One TensorBoard run per lnwarm run, read back by TensorBoard's own reader.
+python3 .ci/check-tensorboard.py "$RESULTS/smoke" "$RESULTS/tb"
 
 # Requeue: Slurm stops a running task (SIGTERM, as on preemption) and starts it again; the run
 # must continue from its checkpoint and end equal to a run that was never interrupted.
 REQ=.ci/slurm-requeue.json
-J=$(LNWARM_BIN=$BIN scripts/sweep.sh $REQ --slurm --no-wait --results "$RESULTS" --checkpoint-every 100 | tail -1)
+J=$(LNWARM_BIN=$BIN scripts/sweep.sh $REQ --slurm --no-wait --results "$RESULTS" --checkpoint-every 100 --tensorboard "$RESULTS/tb-requeue" | tail -1)
 RDIR=$("$BIN" sweep plan $REQ --results "$RESULTS" --dir)
 ID=$("$BIN" sweep plan $REQ --results "$RESULTS" --ids)
 for _ in $(seq 1 1200); do [ -f "$RDIR/$ID.json.ckpt/state.json" ] && break; sleep 0.05; done
@@ -97,6 +101,8 @@ scontrol show job "$J" | grep -oE "JobState=[A-Z]+|Restarts=[0-9]+" | tr '\n' ' 
 scontrol show job "$J" | grep -q "Restarts=1" || { echo "requeue: the task was not restarted"; exit 1; }
 RAYON_NUM_THREADS=1 "$BIN" sweep run $REQ --id "$ID" --results "$RESULTS/uninterrupted" --checkpoint-every 0 --quiet
 node .ci/same-run.js "$RDIR/$ID.json" "$RESULTS/uninterrupted/$(basename "$RDIR")/$ID.json"
+# Its two event files (before and after the requeue) show every step once in TensorBoard.
+python3 .ci/check-tensorboard.py "$RDIR" "$RESULTS/tb-requeue"
 
 "$BIN" compare "$RESULTS/smoke" --out "$RESULTS/compare" > /dev/null
 echo "$RESULTS/compare/index.html" > /tmp/lnwarm-compare-page

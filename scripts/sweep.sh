@@ -2,7 +2,7 @@
 # Run a study: every pending run of experiments/NAME.json, on the local cores or as a Slurm job array.
 #
 #   scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR]
-#                    [--checkpoint-every U] [--slurm [--no-wait]]
+#                    [--checkpoint-every U] [--tensorboard DIR] [--slurm [--no-wait]]
 #
 # Locally: N runs at a time (default: the number of cores), each with T candle threads (default 1,
 # so N*T never exceeds the cores: candle's thread pool collapses when they are oversubscribed).
@@ -20,23 +20,24 @@
 # LNWARM_BIN overrides the binary (default: target/release/lnwarm, built if needed).
 set -euo pipefail
 
-usage() { echo "usage: scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--checkpoint-every U] [--slurm [--no-wait]]" >&2; exit 2; }
+usage() { echo "usage: scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--checkpoint-every U] [--tensorboard DIR] [--slurm [--no-wait]]" >&2; exit 2; }
 die() { echo "error: $*" >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 STUDY=$1; shift
 [ -f "$STUDY" ] || die "study $STUDY: no such file (allowed: a study JSON such as experiments/smoke.json)"
 CORES=$(nproc)
-JOBS=""; THREADS=""; RESULTS=results; SLURM=0; WAIT=1; CKPT=500
+JOBS=""; THREADS=""; RESULTS=results; SLURM=0; WAIT=1; CKPT=500; TB=()
 while [ $# -gt 0 ]; do
   case $1 in
     --jobs) JOBS=${2:-}; shift 2 ;;
     --threads) THREADS=${2:-}; shift 2 ;;
     --results) RESULTS=${2:-}; shift 2 ;;
     --checkpoint-every) CKPT=${2:-}; shift 2 ;;
+    --tensorboard) [ -n "${2:-}" ] || die "--tensorboard needs a folder"; TB=(--tensorboard "$(realpath -m "$2")"); shift 2 ;;
     --slurm) SLURM=1; shift ;;
     --no-wait) WAIT=0; shift ;;
-    *) die "unknown argument '$1' (allowed: --jobs N, --threads T, --results DIR, --checkpoint-every U, --slurm, --no-wait)" ;;
+    *) die "unknown argument '$1' (allowed: --jobs N, --threads T, --results DIR, --checkpoint-every U, --tensorboard DIR, --slurm, --no-wait)" ;;
   esac
 done
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
@@ -91,7 +92,7 @@ cd "$ROOT"
 export RAYON_NUM_THREADS=$THREADS
 # SIGTERM (the time limit, preemption, scontrol requeue) reaches lnwarm, which finishes its
 # update, checkpoints and exits 143; the requeued task continues from the checkpoint.
-"$BIN" sweep run "$STUDY" --id "\$ID" --results "$RESULTS" --checkpoint-every $CKPT --quiet > "$DIR/logs/\$ID.log" 2>&1 &
+"$BIN" sweep run "$STUDY" --id "\$ID" --results "$RESULTS" --checkpoint-every $CKPT ${TB[*]:-} --quiet > "$DIR/logs/\$ID.log" 2>&1 &
 CHILD=\$!
 trap 'kill -TERM \$CHILD 2>/dev/null' TERM
 STATUS=0
@@ -128,7 +129,7 @@ run_one() {
   # Forwarded by the sweep's own trap: the run finishes its update, checkpoints, exits 143.
   trap 'kill -TERM $child 2>/dev/null' TERM
   RAYON_NUM_THREADS=$THREADS "$BIN" sweep run "$STUDY" --id "$id" --results "$RESULTS" \
-    --checkpoint-every "$CKPT" --quiet > "$DIR/logs/$id.log" 2>&1 &
+    --checkpoint-every "$CKPT" "${TB[@]}" --quiet > "$DIR/logs/$id.log" 2>&1 &
   child=$!
   wait $child || status=$?
   # A trap ends `wait` early: wait until the run has written its checkpoint and exited.

@@ -232,8 +232,11 @@ pub fn restore_params(store: &ParamStore, tensors: &HashMap<String, Tensor>) -> 
 
 /// The dotted keys where two configs differ (empty when equal).
 pub fn config_diff(a: &RunConfig, b: &RunConfig) -> Vec<String> {
+    // Where the run is logged may change between segments (add --tensorboard on resume).
     let flat = |c: &RunConfig| {
-        crate::compare::flatten(&serde_json::to_value(c).unwrap_or(serde_json::Value::Null))
+        crate::compare::flatten(
+            &serde_json::to_value(c.without_log()).unwrap_or(serde_json::Value::Null),
+        )
     };
     let (fa, fb) = (flat(a), flat(b));
     let keys: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();

@@ -271,9 +271,36 @@ pub struct RunConfig {
     pub optim: OptimConfig,
     pub schedule: ScheduleConfig,
     pub train: TrainConfig,
+    /// Where else the run is logged; not part of what the run is (left out of its id and of the
+    /// config a resumed run must match).
+    #[serde(default, skip_serializing_if = "LogConfig::is_default")]
+    pub log: LogConfig,
+}
+
+/// Extra logging destinations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `--tensorboard DIR`: TensorBoard event files for this run in DIR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tensorboard: Option<std::path::PathBuf>,
+}
+
+impl LogConfig {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl RunConfig {
+    /// The config without its logging destinations: what identifies the run.
+    pub fn without_log(&self) -> Self {
+        Self {
+            log: LogConfig::default(),
+            ..self.clone()
+        }
+    }
+
     /// Read a config file; unknown keys, wrong types and bad JSON are usage errors.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -437,7 +464,7 @@ fn positive(name: &str, value: usize) -> Result<()> {
 
 /// `<arch>-<optimizer>-w<warmup>-lr<lr>-s<seed>-<8 hex of the config's SHA-256>`.
 pub fn default_run_name(cfg: &RunConfig) -> String {
-    let json = serde_json::to_string(cfg).unwrap_or_default();
+    let json = serde_json::to_string(&cfg.without_log()).unwrap_or_default();
     let hash: String = sha2::Sha256::digest(json.as_bytes())
         .iter()
         .take(4)

@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod stats;
 pub mod step;
 pub mod study;
+pub mod tensorboard;
 pub mod train;
 pub mod verdict;
 

@@ -120,6 +120,9 @@ pub struct TrainArgs {
     /// uninterrupted run's.
     #[arg(long)]
     pub resume: bool,
+    /// TensorBoard event files in DIR (needs a build with `--features tensorboard`).
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
     /// Also write the final weights to FILE (safetensors, by parameter name).
     #[arg(long, value_name = "FILE.safetensors")]
     pub save_model: Option<PathBuf>,
@@ -232,6 +235,9 @@ impl TrainArgs {
         set!(self.log_every => cfg.train.log_every);
         if self.diverge_loss.is_some() {
             cfg.train.diverge_loss = self.diverge_loss;
+        }
+        if self.tensorboard.is_some() {
+            cfg.log.tensorboard = self.tensorboard.clone();
         }
         Ok(())
     }

@@ -50,6 +50,9 @@ pub struct RunArgs {
     /// its checkpoint, and the checkpoint is removed once the result is complete.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub checkpoint_every: u64,
+    /// TensorBoard event files in DIR/<run id>/ (one TensorBoard run per lnwarm run).
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -129,7 +132,7 @@ pub fn is_complete(path: &Path, run: &PlannedRun) -> bool {
 fn complete_result(path: &Path, run: &PlannedRun) -> Option<RunResult> {
     RunResult::read(path).ok().filter(|r| {
         r.schema_version == SCHEMA_VERSION
-            && r.config == run.config
+            && r.config.without_log() == run.config.without_log()
             && r.status != RunStatus::Interrupted
     })
 }
@@ -172,7 +175,9 @@ fn run_one(args: &RunArgs) -> Result<()> {
     }
     let study_copy = serde_json::to_vec_pretty(&study).map_err(|e| usage!("{e}"))?;
     write_atomic(&dir.join("study.json"), &study_copy)?;
-    let setup = Setup::new(&run.config)?;
+    let mut config = run.config.clone();
+    config.log.tensorboard = args.tensorboard.as_ref().map(|dir| dir.join(&run.id));
+    let setup = Setup::new(&config)?;
     crate::interrupt::install();
     let stop = |_step: u64| crate::interrupt::requested();
     let ckpt_dir = crate::checkpoint::dir_for(&out);
@@ -185,7 +190,7 @@ fn run_one(args: &RunArgs) -> Result<()> {
         resume: Resume::IfCompatible,
         stop: &stop,
     };
-    let result = train(&run.config, &setup, &run.id, &opts)?;
+    let result = train(&config, &setup, &run.id, &opts)?;
     result.write(&out)?;
     if result.status == RunStatus::Interrupted {
         let sig = crate::interrupt::requested().unwrap_or(libc::SIGTERM);

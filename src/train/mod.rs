@@ -69,6 +69,8 @@ struct Progression {
     result: RunResult,
     before: Elapsed,
     next_step: u64,
+    /// `--tensorboard`: the event file this segment of the run writes.
+    board: Option<crate::tensorboard::Board>,
 }
 
 /// Train `setup`'s model as `cfg` says; returns the complete result (not yet written), or a
@@ -97,6 +99,7 @@ pub fn train(
         result: empty_result(cfg, corpus, store, device, run_name, unix_now()),
         before: Elapsed::default(),
         next_step: 1,
+        board: None,
     };
     let resumed = match resume_point(cfg, opts, device)? {
         Some(ckpt) => {
@@ -123,9 +126,15 @@ pub fn train(
     };
     let wall = Instant::now();
     let mut clock = TrainClock::default();
+    if let Some(dir) = &cfg.log.tensorboard {
+        p.board = Some(crate::tensorboard::Board::open(dir, cfg, p.next_step)?);
+    }
     if !resumed {
         let val_loss = evaluate(model, &val_batches)?;
         p.result.eval.push(EvalPoint { step: 0, val_loss });
+        if let Some(board) = &mut p.board {
+            board.eval(0, val_loss)?;
+        }
     }
     let rule = StepRule {
         lr: 0.0,
@@ -141,7 +150,7 @@ pub fn train(
             mark_diverged(&mut p.result, &progress, step, reason);
             break;
         }
-        record_update(&mut p, &progress, step, lr, &report, &mut clock, cfg);
+        record_update(&mut p, &progress, step, lr, &report, &mut clock, cfg)?;
         if step.is_multiple_of(cfg.train.eval_every) || step == cfg.train.steps {
             let val_loss = evaluate(model, &val_batches)?;
             if !val_loss.is_finite() {
@@ -151,6 +160,9 @@ pub fn train(
             }
             progress.println(&format!("step {step}: val_loss {val_loss:.4}"));
             p.result.eval.push(EvalPoint { step, val_loss });
+            if let Some(board) = &mut p.board {
+                board.eval(step, val_loss)?;
+            }
             if p.schedule.observe_val_loss(step, val_loss) {
                 p.result.lr_reductions.push(step);
                 progress.println(&format!(
@@ -165,6 +177,9 @@ pub fn train(
         if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
             let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
             checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, elapsed))?;
+            if let Some(board) = &mut p.board {
+                board.flush()?;
+            }
         }
         if let Some(sig) = signal {
             progress.println(&format!(
@@ -176,6 +191,9 @@ pub fn train(
         }
     }
     progress.finish();
+    if let Some(board) = &mut p.board {
+        board.flush()?;
+    }
     let total = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
     let done = p.result.status != RunStatus::Interrupted;
     if let (Some(dir), true, false) = (
@@ -199,7 +217,7 @@ fn record_update(
     report: &step::StepReport,
     clock: &mut TrainClock,
     cfg: &RunConfig,
-) {
+) -> Result<()> {
     let train_loss = report.train_loss;
     if p.schedule.loss_ends_warmup(step, train_loss) {
         p.schedule.end_warmup_at(step);
@@ -221,12 +239,21 @@ fn record_update(
             grad_norm: report.norms.global,
             tokens_per_s,
         });
-        p.result.grad_norms.push(GradNormPoint {
-            step,
-            norms: norms_map(&report.norms),
-        });
+        let norms = norms_map(&report.norms);
+        if let Some(board) = &mut p.board {
+            board.update(&crate::tensorboard::UpdateScalars {
+                step,
+                train_loss,
+                lr,
+                grad_norm: report.norms.global,
+                tokens_per_s,
+                param_norms: &norms,
+            })?;
+        }
+        p.result.grad_norms.push(GradNormPoint { step, norms });
         progress.update(step, train_loss, lr, tokens_per_s);
     }
+    Ok(())
 }
 
 /// Mean loss over the fixed validation batches (forward only).

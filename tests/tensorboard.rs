@@ -1,0 +1,157 @@
+//! `--tensorboard`: the event files hold, tag for tag and step for step, what the result JSON
+//! holds (read back with `tboard`'s own reader here; CI also reads them with TensorBoard's
+//! `event_accumulator`, `.ci/check-tensorboard.py`), and a resumed run's file starts with the
+//! `SessionLog START` that makes TensorBoard drop the interrupted segment's later steps.
+//! Without the `tensorboard` feature the flag is a one-line usage error.
+
+#[cfg(feature = "tensorboard")]
+mod common;
+
+#[cfg(feature = "tensorboard")]
+mod with_feature {
+    use super::common::tiny_run_config;
+    use lnwarm::config::Arch;
+    use lnwarm::tensorboard::grad_norm_tag;
+    use lnwarm::train::{train, Resume, RunOptions, Setup};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use tboard::tensorboard::{event::What, summary::value::Value};
+
+    /// (tag, step) -> value, and the SessionLog steps, of every event file in `dir`.
+    type Scalars = BTreeMap<(String, i64), f32>;
+
+    fn read_events(dir: &Path) -> (Scalars, Vec<i64>, Vec<String>) {
+        let (mut scalars, mut starts, mut texts) = (BTreeMap::new(), Vec::new(), Vec::new());
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let reader = tboard::SummaryReader::new(std::fs::File::open(&file).unwrap());
+            for event in reader {
+                let event = event.unwrap();
+                match event.what {
+                    Some(What::Summary(summary)) => {
+                        for v in summary.value {
+                            match v.value {
+                                Some(Value::SimpleValue(x)) => {
+                                    scalars.insert((v.tag, event.step), x);
+                                }
+                                Some(Value::Tensor(_)) => texts.push(v.tag),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Some(What::SessionLog(_)) => starts.push(event.step),
+                    _ => {}
+                }
+            }
+        }
+        (scalars, starts, texts)
+    }
+
+    #[test]
+    fn events_match_the_result_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny_run_config(Arch::PostLn, 20);
+        cfg.train.log_every = 5;
+        cfg.train.eval_every = 10;
+        cfg.log.tensorboard = Some(dir.path().join("tb"));
+        let cfg = cfg.finish().unwrap();
+        let result = train(
+            &cfg,
+            &Setup::new(&cfg).unwrap(),
+            "tb",
+            &RunOptions::plain(true),
+        )
+        .unwrap();
+        let (scalars, starts, texts) = read_events(&dir.path().join("tb"));
+        assert!(starts.is_empty());
+        assert_eq!(texts, ["config"]);
+        let value = |tag: &str, step: u64| scalars[&(tag.to_string(), step as i64)];
+        for point in &result.train {
+            assert_eq!(value("loss/train", point.step), point.train_loss as f32);
+            assert_eq!(value("lr", point.step), point.lr as f32);
+            assert_eq!(
+                value("grad_norm/global", point.step),
+                point.grad_norm as f32
+            );
+            assert_eq!(value("tokens_per_s", point.step), point.tokens_per_s as f32);
+        }
+        for point in &result.eval {
+            assert_eq!(value("loss/val", point.step), point.val_loss as f32);
+        }
+        for point in &result.grad_norms {
+            for (param, norm) in &point.norms {
+                assert_eq!(
+                    value(&grad_norm_tag(param), point.step),
+                    *norm as f32,
+                    "{param}"
+                );
+            }
+        }
+        let logged =
+            result.train.len() * (4 + result.grad_norms[0].norms.len()) + result.eval.len();
+        assert_eq!(scalars.len(), logged, "nothing else is written");
+        // The run id does not depend on where it is logged.
+        assert_eq!(
+            lnwarm::config::default_run_name(&cfg),
+            lnwarm::config::default_run_name(&cfg.without_log())
+        );
+    }
+
+    #[test]
+    fn a_resumed_run_marks_its_restart_for_tensorboard() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny_run_config(Arch::PreLn, 20);
+        cfg.train.log_every = 2;
+        cfg.log.tensorboard = Some(dir.path().join("tb"));
+        let cfg = cfg.finish().unwrap();
+        let ckpt = dir.path().join("r.json.ckpt");
+        let stop = |step: u64| (step == 7).then_some(2);
+        let opts = RunOptions {
+            quiet: true,
+            checkpoint_dir: Some(ckpt),
+            checkpoint_every: 100,
+            resume: Resume::Never,
+            stop: &stop,
+        };
+        train(&cfg, &Setup::new(&cfg).unwrap(), "r", &opts).unwrap();
+        let never = |_: u64| None;
+        let opts = RunOptions {
+            resume: Resume::Required,
+            stop: &never,
+            ..opts
+        };
+        let resumed = train(&cfg, &Setup::new(&cfg).unwrap(), "r", &opts).unwrap();
+        let (scalars, starts, _) = read_events(&dir.path().join("tb"));
+        assert_eq!(starts, [8], "the second file starts at update 8");
+        let steps: Vec<i64> = scalars
+            .keys()
+            .filter(|(t, _)| t == "loss/train")
+            .map(|(_, s)| *s)
+            .collect();
+        let expected: Vec<i64> = resumed.train.iter().map(|p| p.step as i64).collect();
+        assert_eq!(steps, expected);
+    }
+}
+
+#[cfg(not(feature = "tensorboard"))]
+#[test]
+fn without_the_feature_the_flag_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(["--data", "synthetic", "--steps", "1", "--tensorboard"])
+        .arg(dir.path().join("tb"))
+        .arg("--out")
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: --tensorboard "), "{stderr}");
+    assert!(stderr.contains("--features tensorboard"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+    assert!(!dir.path().join("r.json").exists());
+}
