@@ -4,38 +4,9 @@
 use lnwarm::config::DataConfig;
 use lnwarm::data::batches::WindowSampler;
 use lnwarm::data::{moby_dick, Corpus, DataSource};
-use parquet::data_type::{ByteArray, ByteArrayType, Int32Type};
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::parser::parse_message_type;
-use std::path::Path;
-use std::sync::Arc;
 
-fn write_parquet(path: &Path, rows: &[&str]) {
-    let schema =
-        parse_message_type("message doc { REQUIRED BYTE_ARRAY body (UTF8); REQUIRED INT32 id; }")
-            .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let props = Arc::new(WriterProperties::builder().build());
-    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), props).unwrap();
-    let mut group = writer.next_row_group().unwrap();
-    let mut column = group.next_column().unwrap().unwrap();
-    let values: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(*r)).collect();
-    column
-        .typed::<ByteArrayType>()
-        .write_batch(&values, None, None)
-        .unwrap();
-    column.close().unwrap();
-    let mut column = group.next_column().unwrap().unwrap();
-    let ids: Vec<i32> = (0..rows.len() as i32).collect();
-    column
-        .typed::<Int32Type>()
-        .write_batch(&ids, None, None)
-        .unwrap();
-    column.close().unwrap();
-    group.close().unwrap();
-    writer.close().unwrap();
-}
+mod common;
+use common::write_parquet;
 
 #[test]
 fn parquet_text_column_is_read_in_row_order() {

@@ -4,6 +4,7 @@
 //! text file, `FILE.parquet[:COLUMN]` or `hf:OWNER/NAME[:COLUMN]`.
 
 pub mod batches;
+mod hub_cache;
 pub mod moby_dick;
 pub mod parquet_text;
 pub mod synthetic;

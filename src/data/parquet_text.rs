@@ -25,24 +25,58 @@ pub fn read_file(path: &Path, column: &str) -> Result<String> {
     read_column(&reader, column, &path.display().to_string())
 }
 
-/// All rows of `column` across the Parquet files of a hub dataset.
+/// All rows of `column` across the Parquet files of a hub dataset (`HF_ENDPOINT` picks the hub,
+/// `HF_HOME` / `HF_HUB_CACHE` the cache). When the hub cannot be reached, a cached copy is used.
 pub fn read_hub(dataset: &str, column: &str) -> Result<String> {
-    let fail = |cause: String| {
-        Error::Data(format!(
-            "--data hf:{dataset}: {cause}; alternatives: --data FILE.parquet[:COLUMN], --data PATH, --data synthetic"
-        ))
+    let what = format!("hf:{dataset}");
+    let readers = match hub_readers(dataset) {
+        Ok(readers) => readers,
+        Err(hub_error) => cached_readers(dataset, &hub_error)?,
     };
-    let api = hf_hub::HFClientSync::new().map_err(|e| fail(format!("hub client: {e}")))?;
-    let readers = candle_datasets::hub::from_hub(&api, dataset.to_string())
-        .map_err(|e| fail(e.to_string()))?;
     if readers.is_empty() {
-        return Err(fail("the dataset has no Parquet files".into()));
+        return Err(crate::usage!(
+            "--data {what}: the dataset has no Parquet files (its {} revision lists none); use a dataset the hub converted to Parquet, or --data FILE.parquet[:COLUMN]",
+            super::hub_cache::PARQUET_REVISION
+        ));
     }
     let parts = readers
         .iter()
-        .map(|r| read_column(r, column, &format!("hf:{dataset}")))
+        .map(|r| read_column(r, column, &what))
         .collect::<Result<Vec<_>>>()?;
     Ok(parts.join("\n"))
+}
+
+fn hub_readers(dataset: &str) -> std::result::Result<Vec<SerializedFileReader<File>>, String> {
+    let api = hf_hub::HFClientSync::new().map_err(|e| format!("hub client: {e}"))?;
+    candle_datasets::hub::from_hub(&api, dataset.to_string()).map_err(|e| e.to_string())
+}
+
+/// The cached copy when the hub failed; the hub's error when there is none.
+fn cached_readers(dataset: &str, hub_error: &str) -> Result<Vec<SerializedFileReader<File>>> {
+    let cache_dir = hf_hub::resolve_cache_dir();
+    let Some((commit, files)) = super::hub_cache::cached_parquet(&cache_dir, dataset) else {
+        return Err(Error::Data(format!(
+            "--data hf:{dataset}: {hub_error}; nothing cached in {}; alternatives: --data FILE.parquet[:COLUMN], --data PATH, --data synthetic",
+            cache_dir.display()
+        )));
+    };
+    eprintln!(
+        "lnwarm: the hub failed ({hub_error}); using the cached hf:{dataset} (revision {commit}, {} Parquet files)",
+        files.len()
+    );
+    files
+        .iter()
+        .map(|path| {
+            let file =
+                File::open(path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+            SerializedFileReader::new(file).map_err(|e| {
+                Error::Data(format!(
+                    "{}: not a readable Parquet file: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
 }
 
 fn read_column<R: FileReader>(reader: &R, column: &str, what: &str) -> Result<String> {

@@ -61,3 +61,35 @@ pub fn tiny_run_config(arch: Arch, steps: u64) -> RunConfig {
     cfg.train.eval_every = 50;
     cfg
 }
+
+/// A Parquet file with a UTF-8 column `body` holding `rows` and an INT32 column `id`.
+pub fn write_parquet(path: &std::path::Path, rows: &[&str]) {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int32Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+    let schema =
+        parse_message_type("message doc { REQUIRED BYTE_ARRAY body (UTF8); REQUIRED INT32 id; }")
+            .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    let values: Vec<ByteArray> = rows.iter().map(|r| ByteArray::from(*r)).collect();
+    column
+        .typed::<ByteArrayType>()
+        .write_batch(&values, None, None)
+        .unwrap();
+    column.close().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    let ids: Vec<i32> = (0..rows.len() as i32).collect();
+    column
+        .typed::<Int32Type>()
+        .write_batch(&ids, None, None)
+        .unwrap();
+    column.close().unwrap();
+    group.close().unwrap();
+    writer.close().unwrap();
+}
