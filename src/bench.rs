@@ -183,7 +183,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
     let rule = StepRule {
         lr: cfg.schedule.peak_lr,
         clip: cfg.optim.clip,
-        diverge_loss: crate::train::diverge_threshold(cfg, setup.corpus.vocab.size()),
+        diverge_loss: crate::train::diverge_threshold(cfg, setup.corpus.tokenizer.size()),
         sync_phases: true,
     };
     let mut times = Vec::with_capacity(steps);

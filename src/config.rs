@@ -221,6 +221,13 @@ pub struct DataConfig {
     pub val_fraction: f64,
     /// Number of fixed validation batches per evaluation.
     pub eval_batches: usize,
+    /// `char`, `bpe:N`, `wordpiece:N` or `FILE.json` (see `data::tokenizer`).
+    #[serde(skip_serializing_if = "is_char_tokenizer")]
+    pub tokenizer: String,
+}
+
+fn is_char_tokenizer(spec: &String) -> bool {
+    spec == "char"
 }
 
 impl Default for DataConfig {
@@ -231,6 +238,7 @@ impl Default for DataConfig {
             batch_size: 32,
             val_fraction: 0.1,
             eval_batches: 8,
+            tokenizer: "char".into(),
         }
     }
 }
@@ -387,6 +395,7 @@ impl RunConfig {
         if d.source.trim().is_empty() {
             return Err(usage!("--data '': allowed are moby-dick, synthetic, a text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]"));
         }
+        crate::data::tokenizer::TokenizerSpec::parse(&d.tokenizer)?;
         Ok(())
     }
 

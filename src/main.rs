@@ -107,6 +107,7 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
     };
     let result = train(&cfg, &setup, &run_name, &opts)?;
     result.write(&out)?;
+    setup.corpus.tokenizer.save_beside(&out)?;
     if let Some(sig) =
         lnwarm::interrupt::requested().filter(|_| result.status == RunStatus::Interrupted)
     {
@@ -127,8 +128,11 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
     }
     if !args.quiet {
         let s = &result.summary;
+        let bpc = s
+            .final_val_bits_per_char
+            .map_or(String::new(), |b| format!(" ({b:.3} bits/char)"));
         println!(
-            "lnwarm: wrote {}: {}, {} steps, final val loss {}, best {}, {:.0} tok/s, {:.1} s",
+            "lnwarm: wrote {}: {}, {} steps, final val loss {}{bpc}, best {}, {:.0} tok/s, {:.1} s",
             out.display(),
             result.summary.outcome.name(),
             s.steps_done,

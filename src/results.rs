@@ -112,6 +112,12 @@ pub struct Summary {
     /// Updates spent with the validation loss at the unigram entropy (see `outcome`).
     #[serde(default)]
     pub plateau_steps: u64,
+    /// The final and best validation loss in bits per character: loss per token (nats) times
+    /// validation tokens per character, over ln 2; comparable across tokenizers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_val_bits_per_char: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_val_bits_per_char: Option<f64>,
 }
 
 /// Data facts needed to reproduce or interpret the run.
@@ -124,6 +130,23 @@ pub struct DataInfo {
     /// The vocabulary, in id order (an `unk` id follows when `has_unk`).
     pub vocab: Vec<String>,
     pub has_unk: bool,
+    /// Characters of the validation text (with `val_tokens`, the bits-per-character factor).
+    #[serde(default)]
+    pub val_chars: usize,
+    /// Subword tokenizers: the SHA-256 of the tokenizer JSON saved beside the result
+    /// (`<result>.tokenizer.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
+}
+
+impl DataInfo {
+    /// Bits per character of a loss per token (nats); None for results written before
+    /// `val_chars` was recorded.
+    pub fn bits_per_char(&self, loss_per_token: f64) -> Option<f64> {
+        (self.val_chars > 0).then(|| {
+            loss_per_token * self.val_tokens as f64 / self.val_chars as f64 / std::f64::consts::LN_2
+        })
+    }
 }
 
 /// The whole result file.

@@ -51,8 +51,8 @@ fn text_file_split_is_by_position() {
     let corpus = Corpus::load(&cfg).unwrap();
     assert_eq!((corpus.train.len(), corpus.val.len()), (900, 100));
     // 'b' appears only in the validation part: it maps to the unk id.
-    assert_eq!(corpus.vocab.chars, vec!['a']);
-    assert!(corpus.vocab.has_unk);
+    assert_eq!(corpus.tokenizer.tokens(), vec!["a"]);
+    assert!(corpus.tokenizer.has_unk());
     assert!(corpus.val.iter().all(|&t| t == 1));
 }
 

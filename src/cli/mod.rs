@@ -169,6 +169,10 @@ pub struct ModelDataArgs {
     /// moby-dick | synthetic | PATH (UTF-8 text) | FILE.parquet[:COLUMN] | hf:OWNER/NAME[:COLUMN].
     #[arg(long, value_name = "SOURCE")]
     pub data: Option<String>,
+    /// char | bpe:N | wordpiece:N | FILE.json: tokens the model reads (subword vocabularies are
+    /// trained on the training split) [default: char].
+    #[arg(long, value_name = "SPEC")]
+    pub tokenizer: Option<String>,
     /// Compute device (cuda needs a build with --features cuda).
     #[arg(long, value_enum)]
     pub device: Option<DeviceKind>,
@@ -201,6 +205,7 @@ impl ModelDataArgs {
         set!(self.activation => cfg.model.activation);
         set!(self.positions => cfg.model.positions);
         set!(self.data => cfg.data.source);
+        set!(self.tokenizer => cfg.data.tokenizer);
         set!(self.seq_len => cfg.data.seq_len);
         set!(self.batch_size => cfg.data.batch_size);
         set!(self.seed => cfg.train.seed);

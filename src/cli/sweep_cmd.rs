@@ -192,6 +192,7 @@ fn run_one(args: &RunArgs) -> Result<()> {
     };
     let result = train(&config, &setup, &run.id, &opts)?;
     result.write(&out)?;
+    setup.corpus.tokenizer.save_beside(&out)?;
     if result.status == RunStatus::Interrupted {
         let sig = crate::interrupt::requested().unwrap_or(libc::SIGTERM);
         return Err(crate::error::Error::Interrupted {

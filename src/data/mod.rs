@@ -8,12 +8,14 @@ mod hub_cache;
 pub mod moby_dick;
 pub mod parquet_text;
 pub mod synthetic;
+pub mod tokenizer;
 pub mod vocab;
 
 use crate::config::DataConfig;
 use crate::error::Result;
 use crate::usage;
 use std::path::{Path, PathBuf};
+pub use tokenizer::{TextTokenizer, TokenizerSpec};
 pub use vocab::{unigram_entropy, CharVocab};
 
 /// Characters of generated text for `--data synthetic`.
@@ -106,11 +108,21 @@ fn read_text_file(path: &Path) -> Result<String> {
 
 /// The encoded corpus, split by position: the last `val_fraction` is validation.
 pub struct Corpus {
-    pub vocab: CharVocab,
+    pub tokenizer: TextTokenizer,
     pub train: Vec<u32>,
     pub val: Vec<u32>,
     pub source: String,
     pub n_chars: usize,
+    /// Characters of the validation text, for bits per character.
+    pub val_chars: usize,
+}
+
+impl Corpus {
+    /// Validation tokens per validation character: converts a loss per token into one per
+    /// character (1 for `--tokenizer char`).
+    pub fn val_tokens_per_char(&self) -> f64 {
+        self.val.len() as f64 / self.val_chars.max(1) as f64
+    }
 }
 
 impl Corpus {
@@ -134,13 +146,24 @@ impl Corpus {
                 cfg.seq_len
             ));
         }
-        let vocab = CharVocab::build(&train_text, &val_text);
+        let spec = TokenizerSpec::parse(&cfg.tokenizer)?;
+        let tokenizer = TextTokenizer::build(&spec, &train_text, &val_text)?;
+        let (train, val) = (tokenizer.encode(&train_text)?, tokenizer.encode(&val_text)?);
+        if train.len() < needed || val.len() < needed {
+            return Err(usage!(
+                "--data {source} --tokenizer {}: {} validation tokens is too few for --seq-len {} (each split needs at least {needed} tokens)",
+                cfg.tokenizer,
+                val.len(),
+                cfg.seq_len
+            ));
+        }
         Ok(Self {
-            train: vocab.encode(&train_text),
-            val: vocab.encode(&val_text),
-            vocab,
+            train,
+            val,
+            tokenizer,
             source,
             n_chars: chars.len(),
+            val_chars: n_val,
         })
     }
 }

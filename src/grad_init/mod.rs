@@ -83,7 +83,7 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
         let mut deepest = spec.base.clone();
         deepest.model.n_layers = spec.depths.iter().copied().max().unwrap_or(1);
         let available = crate::memory::available_bytes();
-        crate::memory::check_fits(&deepest, corpus.vocab.size(), available)?;
+        crate::memory::check_fits(&deepest, corpus.tokenizer.size(), available)?;
     }
     let seeds: Vec<u64> = (0..spec.seeds as u64)
         .map(|i| spec.base.train.seed + i)
@@ -142,7 +142,7 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
         after_warmup: spec.after_warmup,
         provenance: crate::provenance(&device, unix_now()),
         data_source: corpus.source.clone(),
-        vocab_size: corpus.vocab.size(),
+        vocab_size: corpus.tokenizer.size(),
         checkpoints: Vec::new(),
         measurements,
         summaries,
@@ -222,7 +222,7 @@ pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradIn
         after_warmup: None,
         provenance: crate::provenance(&device, unix_now()),
         data_source: corpus.source.clone(),
-        vocab_size: corpus.vocab.size(),
+        vocab_size: corpus.tokenizer.size(),
         checkpoints: dirs.to_vec(),
         measurements,
         summaries,
@@ -263,7 +263,7 @@ fn warm_up(cfg: &RunConfig, corpus: &Corpus, trainee: &Trainee, n: u64) -> Resul
         cfg.train.seed,
         trainee.device,
     );
-    let diverge_loss = crate::train::diverge_threshold(cfg, corpus.vocab.size());
+    let diverge_loss = crate::train::diverge_threshold(cfg, corpus.tokenizer.size());
     for t in 1..=n {
         let rule = StepRule {
             lr: cfg.schedule.peak_lr * t as f64 / n as f64,

@@ -177,6 +177,7 @@ pub fn train(
         if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
             let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
             checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, elapsed))?;
+            corpus.tokenizer.save_to(&dir.join("tokenizer.json"))?;
             if let Some(board) = &mut p.board {
                 board.flush()?;
             }
@@ -203,6 +204,7 @@ pub fn train(
     ) {
         // The final weights, for `grad-init --from` and a `--resume` that finds nothing to do.
         checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, total))?;
+        corpus.tokenizer.save_to(&dir.join("tokenizer.json"))?;
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
     Ok(p.result)

@@ -17,7 +17,7 @@ pub fn empty_result(
     run_name: &str,
     started: u64,
 ) -> RunResult {
-    let vocab_size = corpus.vocab.size();
+    let vocab_size = corpus.tokenizer.size();
     RunResult {
         schema_version: SCHEMA_VERSION,
         run_name: run_name.to_string(),
@@ -32,8 +32,10 @@ pub fn empty_result(
             n_chars: corpus.n_chars,
             train_tokens: corpus.train.len(),
             val_tokens: corpus.val.len(),
-            vocab: corpus.vocab.chars.iter().map(|c| c.to_string()).collect(),
-            has_unk: corpus.vocab.has_unk,
+            vocab: corpus.tokenizer.tokens(),
+            has_unk: corpus.tokenizer.has_unk(),
+            val_chars: corpus.val_chars,
+            tokenizer_sha256: corpus.tokenizer.saved().map(|(_, sha)| sha.to_string()),
         },
         status: RunStatus::Ok,
         diverged_at_step: None,
@@ -56,6 +58,8 @@ pub fn empty_result(
             val_unigram_entropy: unigram_entropy(&corpus.val, vocab_size),
             outcome: crate::outcome::Outcome::Ok,
             plateau_steps: 0,
+            final_val_bits_per_char: None,
+            best_val_bits_per_char: None,
         },
     }
 }
@@ -73,6 +77,9 @@ pub(super) fn finish_summary(result: &mut RunResult, wall_time_s: f64, mean_toke
         s.best_val_loss = Some(best.val_loss);
         s.best_val_step = Some(best.step);
     }
+    let bpc = |loss: Option<f64>| loss.and_then(|l| result.data.bits_per_char(l));
+    result.summary.final_val_bits_per_char = bpc(result.summary.final_val_loss);
+    result.summary.best_val_bits_per_char = bpc(result.summary.best_val_loss);
     let (outcome, plateau_steps) = result.outcome();
     result.summary.outcome = outcome;
     result.summary.plateau_steps = plateau_steps;

@@ -98,6 +98,14 @@ pub(super) fn restore(
     if let Some(step) = ckpt.state.warmup_ended_at_step {
         p.schedule.end_warmup_at(step);
     }
+    if ckpt.state.result.data.tokenizer_sha256 != p.result.data.tokenizer_sha256 {
+        return Err(crate::usage!(
+            "--resume: {}: made with another tokenizer (SHA-256 {:?}, this run's {:?})",
+            ckpt.dir.display(),
+            ckpt.state.result.data.tokenizer_sha256,
+            p.result.data.tokenizer_sha256
+        ));
+    }
     let update = ckpt.state.update;
     p.before = ckpt.state.elapsed;
     p.result = ckpt.state.result;

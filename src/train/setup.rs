@@ -22,7 +22,7 @@ impl Setup {
         let corpus = Corpus::load(&cfg.data)?;
         if cfg.train.device == DeviceKind::Cpu {
             let available = crate::memory::available_bytes();
-            crate::memory::check_fits(cfg, corpus.vocab.size(), available)?;
+            crate::memory::check_fits(cfg, corpus.tokenizer.size(), available)?;
         }
         let (store, model) = build_model(cfg, &corpus, &device)?;
         Ok(Self {
@@ -47,7 +47,7 @@ pub fn build_model(
     let mut store = ParamStore::new(cfg.train.seed, device);
     let model = Transformer::new(
         &cfg.model,
-        corpus.vocab.size(),
+        corpus.tokenizer.size(),
         cfg.data.seq_len,
         &mut store,
     )?;
