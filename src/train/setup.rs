@@ -65,7 +65,10 @@ pub fn make_device(kind: DeviceKind) -> Result<Device> {
     match kind {
         DeviceKind::Cpu => Ok(Device::Cpu),
         DeviceKind::Cuda => Device::new_cuda(0).map_err(|e| {
-            crate::usage!("--device cuda: not available ({e}); build with --features cuda on a machine with a GPU, or use --device cpu")
+            // candle appends a backtrace to its errors when RUST_BACKTRACE is set: one line only.
+            let cause = e.to_string();
+            let cause = cause.lines().next().unwrap_or_default().trim();
+            crate::usage!("--device cuda: not available ({cause}); build with --features cuda on a machine with a GPU, or use --device cpu")
         }),
     }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The CUDA build, on a machine without a GPU: NVIDIA's compiler and headers from Debian's
+# non-free archive (nvidia-cuda-toolkit 11.8; PyPI's nvidia-cuda-nvcc-cu12 wheels carry ptxas
+# and NVVM but no nvcc driver), CUDA_COMPUTE_CAP so nothing probes for a GPU, then
+# `cargo build --features cuda` (candle-kernels compiles its PTX and static kernels with nvcc)
+# and the binary's answer to --device cuda: one line, exit 2, "no CUDA-capable device".
+# Needs root. Usage: .ci/cuda-build.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v nvcc >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  cat > /etc/apt/sources.list.d/lnwarm-non-free.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nvidia-cuda-toolkit >/dev/null
+fi
+nvcc --version | tail -1
+# A build check, not a fast binary: skip device-code optimization (-O0 for NVVM and ptxas).
+export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-80}
+export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:--Xcicc -O0 -Xptxas -O0}"
+START=$(date +%s)
+cargo build --locked --features cuda
+echo "cuda build: $(( $(date +%s) - START )) s"
+set +e
+OUT=$(target/debug/lnwarm --device cuda --data synthetic --steps 1 --out /tmp/lnwarm-cuda.json 2>&1)
+CODE=$?
+set -e
+echo "$OUT"
+[ "$CODE" = 2 ] || { echo "cuda: expected exit 2 without a GPU, got $CODE"; exit 1; }
+[ "$(echo "$OUT" | wc -l)" = 1 ] || { echo "cuda: expected one line"; exit 1; }
+echo "$OUT" | grep -q "no CUDA-capable device" || { echo "cuda: unexpected error"; exit 1; }
+echo "cuda: ok (built; without a GPU the binary says so in one line)"
