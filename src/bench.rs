@@ -126,7 +126,8 @@ fn time_checkpoint(
     let times: Vec<f64> = (0..CHECKPOINT_REPEATS)
         .map(|_| {
             let t = std::time::Instant::now();
-            crate::checkpoint::save(&target, &setup.store, opt, state.clone())?;
+            let tokenizer = setup.corpus.tokenizer.saved().map(|(json, _)| json);
+            crate::checkpoint::save(&target, &setup.store, opt, state.clone(), tokenizer)?;
             Ok(t.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_>>()?;

@@ -30,6 +30,7 @@ pub const FORMAT: u32 = 1;
 const MODEL: &str = "model.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
+const TOKENIZER: &str = "tokenizer.json";
 
 /// `state.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +87,7 @@ pub fn save(
     store: &ParamStore,
     opt: &Optimizer,
     mut state: CheckpointState,
+    tokenizer_json: Option<&str>,
 ) -> Result<()> {
     let new = with_suffix(dir, ".new");
     let old = with_suffix(dir, ".old");
@@ -102,6 +104,10 @@ pub fn save(
     );
     let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Data(e.to_string()))?;
     write_atomic(&new.join(STATE), &json)?;
+    if let Some(tokenizer) = tokenizer_json {
+        // Subword runs: what the ids in the weights mean (its SHA-256 is in the result).
+        write_atomic(&new.join(TOKENIZER), tokenizer.as_bytes())?;
+    }
     sync_dir(&new);
     if dir.exists() {
         remove_dir_if_present(&old)?;

@@ -148,6 +148,11 @@ fn a_bpe_run_reports_bits_per_char_and_saves_its_tokenizer() {
     let saved = std::fs::read(dir.path().join("r.json.tokenizer.json")).unwrap();
     let sha = format!("{:x}", sha2::Sha256::digest(&saved));
     assert_eq!(result.data.tokenizer_sha256.as_deref(), Some(sha.as_str()));
+    // The checkpoint carries the same tokenizer, inside its atomically replaced folder.
+    assert_eq!(
+        std::fs::read(dir.path().join("r.json.ckpt/tokenizer.json")).unwrap(),
+        saved
+    );
     let d = &result.data;
     let loss = result.summary.final_val_loss.unwrap();
     let bpc = result.summary.final_val_bits_per_char.unwrap();

@@ -4,7 +4,6 @@
 //! text file, `FILE.parquet[:COLUMN]` or `hf:OWNER/NAME[:COLUMN]`.
 
 pub mod batches;
-mod hub_cache;
 pub mod moby_dick;
 pub mod parquet_text;
 pub mod synthetic;
@@ -115,14 +114,6 @@ pub struct Corpus {
     pub n_chars: usize,
     /// Characters of the validation text, for bits per character.
     pub val_chars: usize,
-}
-
-impl Corpus {
-    /// Validation tokens per validation character: converts a loss per token into one per
-    /// character (1 for `--tokenizer char`).
-    pub fn val_tokens_per_char(&self) -> f64 {
-        self.val.len() as f64 / self.val_chars.max(1) as f64
-    }
 }
 
 impl Corpus {

@@ -12,6 +12,9 @@ use std::path::Path;
 
 pub const DEFAULT_COLUMN: &str = "text";
 
+/// The revision candle-datasets reads: the hub's automatic Parquet conversion.
+const PARQUET_REVISION: &str = "refs/convert/parquet";
+
 /// All rows of `column` in a local Parquet file.
 pub fn read_file(path: &Path, column: &str) -> Result<String> {
     let file = File::open(path)
@@ -36,7 +39,7 @@ pub fn read_hub(dataset: &str, column: &str) -> Result<String> {
     if readers.is_empty() {
         return Err(crate::usage!(
             "--data {what}: the dataset has no Parquet files (its {} revision lists none); use a dataset the hub converted to Parquet, or --data FILE.parquet[:COLUMN]",
-            super::hub_cache::PARQUET_REVISION
+            PARQUET_REVISION
         ));
     }
     let parts = readers
@@ -51,10 +54,12 @@ fn hub_readers(dataset: &str) -> std::result::Result<Vec<SerializedFileReader<Fi
     candle_datasets::hub::from_hub(&api, dataset.to_string()).map_err(|e| e.to_string())
 }
 
-/// The cached copy when the hub failed; the hub's error when there is none.
+/// The cached copy when the hub failed; the hub's error when there is none. candle-datasets'
+/// `from_hub` always asks the hub for the file list first, even when every file is cached, so
+/// without this a second run offline would fail.
 fn cached_readers(dataset: &str, hub_error: &str) -> Result<Vec<SerializedFileReader<File>>> {
     let cache_dir = hf_hub::resolve_cache_dir();
-    let Some((commit, files)) = super::hub_cache::cached_parquet(&cache_dir, dataset) else {
+    let Some((commit, files)) = cached_parquet(dataset) else {
         return Err(Error::Data(format!(
             "--data hf:{dataset}: {hub_error}; nothing cached in {}; alternatives: --data FILE.parquet[:COLUMN], --data PATH, --data synthetic",
             cache_dir.display()
@@ -77,6 +82,30 @@ fn cached_readers(dataset: &str, hub_error: &str) -> Result<Vec<SerializedFileRe
             })
         })
         .collect()
+}
+
+/// (commit, Parquet files in path order) of `dataset`'s cached Parquet revision, found by
+/// hf-hub's own cache scan.
+fn cached_parquet(dataset: &str) -> Option<(String, Vec<std::path::PathBuf>)> {
+    let api = hf_hub::HFClientSync::new().ok()?;
+    let cache = api.scan_cache().send().ok()?;
+    let repo = cache
+        .repos
+        .into_iter()
+        .find(|r| r.repo_type == "dataset" && r.repo_id == dataset)?;
+    let revision = repo
+        .revisions
+        .into_iter()
+        .find(|r| r.refs.iter().any(|name| name == PARQUET_REVISION))?;
+    let mut files: Vec<_> = revision
+        .files
+        .into_iter()
+        .filter(|f| f.file_name.ends_with(".parquet"))
+        .map(|f| (f.file_name, f.file_path))
+        .collect();
+    files.sort();
+    let paths: Vec<_> = files.into_iter().map(|(_, path)| path).collect();
+    (!paths.is_empty()).then_some((revision.commit_hash, paths))
 }
 
 fn read_column<R: FileReader>(reader: &R, column: &str, what: &str) -> Result<String> {

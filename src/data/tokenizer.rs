@@ -10,7 +10,6 @@
 use super::vocab::CharVocab;
 use crate::error::{Error, Result};
 use crate::usage;
-use sha2::Digest;
 use std::path::PathBuf;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainerBuilder};
@@ -93,7 +92,7 @@ impl TextTokenizer {
         let json = tokenizer
             .to_string(true)
             .map_err(|e| tok_err("serialize", e))?;
-        let sha256 = format!("{:x}", sha2::Sha256::digest(json.as_bytes()));
+        let sha256 = super::moby_dick::sha256_hex(json.as_bytes());
         Ok(Self::Subword {
             tokenizer: Box::new(tokenizer),
             json,

@@ -299,30 +299,6 @@ impl At {
 }
 
 impl Decay {
-    /// Every kind's name, as `--decay` and the JSON `kind` spell it.
-    pub const NAMES: [&'static str; 19] = [
-        "constant",
-        "piecewise-constant",
-        "inverse-time",
-        "polynomial",
-        "exponential",
-        "natural-exp",
-        "cosine",
-        "linear-cosine",
-        "noisy-linear-cosine",
-        "cosine-restarts",
-        "cosine-hard-restarts",
-        "inverse-sqrt",
-        "noam",
-        "warmup-stable-decay",
-        "one-cycle",
-        "cyclic",
-        "reduce-on-plateau",
-        // Aliases.
-        "linear",
-        "wsd",
-    ];
-
     pub fn name(&self) -> &'static str {
         match self {
             Self::Constant => "constant",

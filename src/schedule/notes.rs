@@ -48,11 +48,9 @@ impl Schedule {
         }
         let decay_moves =
             cfg.decay.lr(cfg.peak_lr, self.at(0)) != cfg.decay.lr(cfg.peak_lr, self.at(1));
-        let skips_step_zero = match cfg.warmup.kind {
-            WarmupKind::None => cfg.warmup.hold == 0,
-            WarmupKind::Constant => cfg.warmup.hold == 0,
-            _ => false,
-        };
+        // Only a warmup that ends at the peak (or a hold) lands update w + 1 on the decay's step 0.
+        let skips_step_zero = cfg.warmup.hold == 0
+            && matches!(cfg.warmup.kind, WarmupKind::None | WarmupKind::Constant);
         if decay_moves && skips_step_zero && !cfg.decay.has_own_warmup() {
             notes.push(format!(
                 "step_origin 1: the first decay update reads step 1, so the decay's value at its step 0 ({:.4e}) is never used; TF/Keras/PyTorch/HF/optax count from 0 (step_origin 0)",

@@ -176,8 +176,14 @@ pub fn train(
         let due = opts.checkpoint_every > 0 && step.is_multiple_of(opts.checkpoint_every);
         if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
             let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
-            checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, elapsed))?;
-            corpus.tokenizer.save_to(&dir.join("tokenizer.json"))?;
+            let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
+            checkpoint::save(
+                dir,
+                store,
+                &p.opt,
+                checkpoint_state(&p, cfg, elapsed),
+                tokenizer,
+            )?;
             if let Some(board) = &mut p.board {
                 board.flush()?;
             }
@@ -203,8 +209,14 @@ pub fn train(
         p.result.status == RunStatus::Diverged,
     ) {
         // The final weights, for `grad-init --from` and a `--resume` that finds nothing to do.
-        checkpoint::save(dir, store, &p.opt, checkpoint_state(&p, cfg, total))?;
-        corpus.tokenizer.save_to(&dir.join("tokenizer.json"))?;
+        let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
+        checkpoint::save(
+            dir,
+            store,
+            &p.opt,
+            checkpoint_state(&p, cfg, total),
+            tokenizer,
+        )?;
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
     Ok(p.result)
