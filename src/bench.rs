@@ -71,6 +71,99 @@ pub struct BenchResult {
     pub checkpoint_bytes: Vec<u64>,
     /// Checkpoint time / update time at the default interval (`--checkpoint-every 500`).
     pub checkpoint_share: f64,
+    /// `--probe`: what each probe costs (absent without probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<ProbeCost>,
+}
+
+/// The cost of the probes: ms per measurement of each, over `PROBE_ROUNDS` consecutive
+/// measured updates (warm starts included, so the first is the slowest).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeCost {
+    pub ms: std::collections::BTreeMap<String, Spread>,
+    /// Wall ms of a measured update beyond the update itself (every probe, the weight copy and
+    /// the extra forward passes), per round.
+    pub overhead_ms: Spread,
+    /// `probe.every` of the config, and overhead_ms.median / (every x update ms): the share a
+    /// run's time grows by (gradhist, over its first updates only, left out).
+    pub every: u64,
+    pub overhead_share: f64,
+}
+
+const PROBE_ROUNDS: usize = 3;
+
+/// Time `PROBE_ROUNDS` updates with every probe of `cfg` measured after each.
+fn time_probes(
+    cfg: &RunConfig,
+    setup: &Setup,
+    opt: &mut Optimizer,
+    sampler: &mut WindowSampler,
+    rule: StepRule,
+    update_ms: f64,
+) -> Result<Option<ProbeCost>> {
+    let mut every_update = cfg.clone();
+    every_update.probe.every = 1;
+    let Some(mut prober) = crate::probe::Prober::new(
+        &every_update,
+        &setup.corpus.val,
+        setup.corpus.tokenizer.size(),
+        &setup.store,
+    )?
+    else {
+        return Ok(None);
+    };
+    let trainee = Trainee {
+        model: &setup.model,
+        store: &setup.store,
+        device: &setup.device,
+    };
+    let (mut by_probe, mut overhead) = (
+        std::collections::BTreeMap::<String, Vec<f64>>::new(),
+        Vec::new(),
+    );
+    for round in 1..=PROBE_ROUNDS as u64 {
+        let batch = sampler.next_batch()?;
+        let t = std::time::Instant::now();
+        let plan = crate::probe::Plan {
+            measure: true,
+            hist: cfg.probe.has(crate::probe::ProbeKind::Gradhist),
+            keep_grads: true,
+        };
+        let before = prober.before(plan, &setup.model, &setup.store)?;
+        let report = step::update(
+            &trainee,
+            opt,
+            &batch,
+            StepRule {
+                keep_grads: true,
+                ..rule
+            },
+        )?;
+        let ctx = crate::probe::StepContext {
+            model: &setup.model,
+            store: &setup.store,
+            opt,
+            train_batch: &batch,
+            report: &report,
+            lr: rule.lr,
+            warmup_end: 0,
+        };
+        let point = prober.after(round, plan, before, &ctx)?.unwrap_or_default();
+        overhead.push(t.elapsed().as_secs_f64() * 1e3 - report.times.total_ms);
+        for (name, ms) in point.ms {
+            by_probe.entry(name).or_default().push(ms);
+        }
+    }
+    let overhead_ms = Spread::of(&overhead);
+    Ok(Some(ProbeCost {
+        ms: by_probe
+            .into_iter()
+            .map(|(k, v)| (k, Spread::of(&v)))
+            .collect(),
+        every: cfg.probe.every,
+        overhead_share: overhead_ms.median / (cfg.probe.every as f64 * update_ms),
+        overhead_ms,
+    }))
 }
 
 /// The trainer's default `--checkpoint-every`.
@@ -127,7 +220,7 @@ fn time_checkpoint(
         .map(|_| {
             let t = std::time::Instant::now();
             let tokenizer = setup.corpus.tokenizer.saved().map(|(json, _)| json);
-            crate::checkpoint::save(&target, &setup.store, opt, state.clone(), tokenizer)?;
+            crate::checkpoint::save(&target, &setup.store, opt, state.clone(), tokenizer, None)?;
             Ok(t.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_>>()?;
@@ -186,6 +279,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         clip: cfg.optim.clip,
         diverge_loss: crate::train::diverge_threshold(cfg, setup.corpus.tokenizer.size()),
         sync_phases: true,
+        keep_grads: false,
     };
     let mut times = Vec::with_capacity(steps);
     let mut last = None;
@@ -208,6 +302,8 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         .ok_or_else(|| crate::usage!("--steps 0: must be a positive integer"))?;
     let (checkpoint_ms, checkpoint_bytes) =
         time_checkpoint(cfg, &setup, &opt, &norms, &sampler, scratch)?;
+    let update_ms = Spread::of(&times.iter().map(|t| t.total_ms).collect::<Vec<_>>()).median;
+    let probes = time_probes(cfg, &setup, &mut opt, &mut sampler, rule, update_ms)?;
     let spread = |f: fn(&StepTimes) -> f64| Spread::of(&times.iter().map(f).collect::<Vec<_>>());
     let total = spread(|t| t.total_ms);
     let tokens_per_s = Spread::of(
@@ -239,6 +335,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         checkpoint_ms,
         checkpoint_bytes,
         checkpoint_share: checkpoint_ms.median / (DEFAULT_CHECKPOINT_EVERY * total.median),
+        probes,
     })
 }
 
@@ -297,5 +394,19 @@ pub fn render(r: &BenchResult) -> String {
         r.flop_per_step / 1e9,
         r.peak_rss_mib.map_or("unknown".into(), |m| format!("{m:.0} MiB RSS"))
     ));
+    if let Some(p) = &r.probes {
+        out.push_str(&format!(
+            "probes: ms per measurement (median of {PROBE_ROUNDS} consecutive; min, max)\n"
+        ));
+        for (name, s) in &p.ms {
+            out.push_str(&row(name, s));
+        }
+        out.push_str(&format!(
+            "  all probes: {:.1} ms beyond the update per measurement = {:.1}% of update time at --probe-every {}\n",
+            p.overhead_ms.median,
+            100.0 * p.overhead_share,
+            p.every
+        ));
+    }
     out
 }

@@ -5,6 +5,9 @@
 //!   format PyTorch reads (`safetensors.torch.load_file`).
 //! - `optimizer.safetensors`: the optimizer's state by torch's key names (`<param>.exp_avg`,
 //!   `.exp_avg_sq`, `.momentum_buffer`) and the update counter `step`.
+//! - `probe.safetensors` (runs with `--probe` only): the probes' state between measurements
+//!   (drift references, sharpness warm starts, the previous gradient), so that a resumed run
+//!   measures what the uninterrupted one does.
 //! - `state.json`: the update reached, the batch sampler's stream position, the schedule's state
 //!   (where a loss-ended warmup ended), the resolved config, the partial result (curves so far),
 //!   SHA-256 of both tensor files, and the lnwarm version.
@@ -31,6 +34,7 @@ const MODEL: &str = "model.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
 const TOKENIZER: &str = "tokenizer.json";
+const PROBE: &str = "probe.safetensors";
 
 /// `state.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +70,8 @@ pub struct Loaded {
     pub state: CheckpointState,
     pub model: HashMap<String, Tensor>,
     pub optimizer: StateTensors,
+    /// `probe.safetensors`, when the run had probes.
+    pub probe: Option<HashMap<String, Tensor>>,
     /// Where it was found (`<result>.ckpt/`, or `.ckpt.old/` after a crash mid-replace).
     pub dir: PathBuf,
 }
@@ -88,6 +94,7 @@ pub fn save(
     opt: &Optimizer,
     mut state: CheckpointState,
     tokenizer_json: Option<&str>,
+    probe_state: Option<&HashMap<String, Tensor>>,
 ) -> Result<()> {
     let new = with_suffix(dir, ".new");
     let old = with_suffix(dir, ".old");
@@ -102,6 +109,11 @@ pub fn save(
         OPTIMIZER.into(),
         write_tensors(&new.join(OPTIMIZER), &opt_state)?,
     );
+    if let Some(probe) = probe_state {
+        state
+            .files
+            .insert(PROBE.into(), write_tensors(&new.join(PROBE), probe)?);
+    }
     let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Data(e.to_string()))?;
     write_atomic(&new.join(STATE), &json)?;
     if let Some(tokenizer) = tokenizer_json {
@@ -210,10 +222,15 @@ pub fn load(dir: &Path, device: &Device, flag: &str) -> Result<Loaded> {
     let optimizer = StateTensors {
         tensors: read(OPTIMIZER)?,
     };
+    let probe = match state.files.contains_key(PROBE) {
+        true => Some(read(PROBE)?),
+        false => None,
+    };
     Ok(Loaded {
         state,
         model,
         optimizer,
+        probe,
         dir,
     })
 }

@@ -283,6 +283,9 @@ pub struct RunConfig {
     /// config a resumed run must match).
     #[serde(default, skip_serializing_if = "LogConfig::is_default")]
     pub log: LogConfig,
+    /// `--probe`: the mechanism probes measured during the run (`probe`); absent when off.
+    #[serde(default, skip_serializing_if = "crate::probe::ProbeConfig::is_off")]
+    pub probe: crate::probe::ProbeConfig,
 }
 
 /// Extra logging destinations.
@@ -345,6 +348,7 @@ impl RunConfig {
         self.validate_data()?;
         self.validate_optim()?;
         self.validate_train()?;
+        self.probe.validate(self)?;
         self.schedule.validate(self.train.steps)
     }
 

@@ -4,7 +4,8 @@
 //!
 //! Modules: `config` (run configuration), `model` (the Transformer), `schedule` (warmup and
 //! decay), `optim`, `data`, `metrics` (gradient norms), `step` (one update), `train` (the loop),
-//! `checkpoint` and `interrupt` (runs that survive interruption), `results` (the JSON), `cli`
+//! `checkpoint` and `interrupt` (runs that survive interruption), `probe` (the mechanisms warmup
+//! may act on: sharpness, update size, layer drift, over-fitting, attention logits), `results` (the JSON), `cli`
 //! (flags) and `progress`.
 
 pub mod bench;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod optim;
 pub mod outcome;
 pub mod plot;
+pub mod probe;
 pub mod progress;
 pub mod results;
 pub mod schedule;

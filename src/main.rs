@@ -62,6 +62,7 @@ fn main() -> ExitCode {
         Some(Command::Compare(args)) => lnwarm::cli::compare_cmd::compare(args),
         Some(Command::Claims(args)) => lnwarm::cli::compare_cmd::claims(args),
         Some(Command::Bench(args)) => lnwarm::cli::bench_cmd::run(args),
+        Some(Command::Probe(args)) => lnwarm::cli::probe_cmd::run(args),
         None => run_train(&cli.train),
     };
     match result {

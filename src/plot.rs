@@ -76,7 +76,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| plot_err(e.to_string()))?;
-        draw_lines(&mut chart, series).map_err(plot_err)?;
+        draw_lines(&mut chart, series, true).map_err(plot_err)?;
     } else {
         let mut chart = builder
             .build_cartesian_2d(x_range, y_range.0..y_range.1)
@@ -89,7 +89,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| plot_err(e.to_string()))?;
-        draw_lines(&mut chart, series).map_err(plot_err)?;
+        draw_lines(&mut chart, series, true).map_err(plot_err)?;
     }
     root.present().map_err(|e| plot_err(e.to_string()))
 }
@@ -97,6 +97,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()
 fn draw_lines<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     series: &[Series],
+    legend: bool,
 ) -> std::result::Result<(), String>
 where
     DB: DrawingBackend + 'a,
@@ -122,7 +123,7 @@ where
                 PathElement::new(vec![(x, y), (x + 20, y)], color(i).stroke_width(2))
             });
     }
-    if series.len() > 1 || series.first().is_some_and(|s| !s.label.is_empty()) {
+    if legend && (series.len() > 1 || series.first().is_some_and(|s| !s.label.is_empty())) {
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -132,6 +133,108 @@ where
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// One panel of a `panel_grid`.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub log_y: bool,
+    /// The same labels in the same order in every panel (a label keeps its colour).
+    pub series: Vec<Series>,
+}
+
+/// Small multiples: `panels` in a grid of `columns`, one shared x label, and one legend in its
+/// own column to the right of the data (never over a curve).
+pub fn panel_grid(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    panels: &[Panel],
+    columns: usize,
+) -> Result<()> {
+    let plot_err = |e: String| Error::Data(format!("plot {}: {e}", path.display()));
+    let rows = panels.len().div_ceil(columns).max(1);
+    let (panel_w, panel_h, legend_w) = (420u32, 300u32, 280u32);
+    let size = (
+        panel_w * columns as u32 + legend_w,
+        panel_h * rows as u32 + 40,
+    );
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| plot_err(e.to_string()))?;
+    let (grid, legend) = root.split_horizontally(panel_w * columns as u32);
+    for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
+        draw_panel(area, panel, x_label).map_err(plot_err)?;
+    }
+    if let Some(first) = panels.first() {
+        for (i, s) in first.series.iter().enumerate() {
+            let y = 30 + 22 * i as i32;
+            legend
+                .draw(&PathElement::new(
+                    vec![(10, y), (40, y)],
+                    color(i).stroke_width(3),
+                ))
+                .map_err(|e| plot_err(e.to_string()))?;
+            legend
+                .draw(&Text::new(s.label.clone(), (48, y - 7), ("sans-serif", 13)))
+                .map_err(|e| plot_err(e.to_string()))?;
+        }
+    }
+    root.present().map_err(|e| plot_err(e.to_string()))
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &Panel,
+    x_label: &str,
+) -> std::result::Result<(), String> {
+    let Some((x_range, y_range)) = bounds(&panel.series, panel.log_y) else {
+        area.draw(&Text::new(
+            format!("{}: no data", panel.title),
+            (20, 20),
+            ("sans-serif", 14),
+        ))
+        .map_err(|e| e.to_string())?;
+        return Ok(());
+    };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&panel.title, ("sans-serif", 14))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(56);
+    if panel.log_y {
+        let mut chart = builder
+            .build_cartesian_2d(x_range, (y_range.0..y_range.1).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .x_labels(5)
+            .y_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&fmt_tick)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        draw_lines(&mut chart, &panel.series, false)
+    } else {
+        let mut chart = builder
+            .build_cartesian_2d(x_range, y_range.0..y_range.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .x_labels(5)
+            .y_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&fmt_tick)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        draw_lines(&mut chart, &panel.series, false)
+    }
 }
 
 /// (x range, y range) over all finite points; y > 0 only when `log_y`.

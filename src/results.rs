@@ -182,6 +182,9 @@ pub struct RunResult {
     pub train: Vec<TrainPoint>,
     pub eval: Vec<EvalPoint>,
     pub grad_norms: Vec<GradNormPoint>,
+    /// `--probe`: one entry per measured update (absent without probes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::ProbePoint>,
     pub summary: Summary,
 }
 

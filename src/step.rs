@@ -29,6 +29,9 @@ pub struct StepReport {
     /// Why the update counts as divergence; then the parameters were left unchanged.
     pub diverged: Option<String>,
     pub times: StepTimes,
+    /// With `StepRule::keep_grads`: every parameter's gradient in store order, detached and
+    /// before clipping (what the probes read).
+    pub grads: Option<Vec<Tensor>>,
 }
 
 /// The model being trained and where it lives.
@@ -48,6 +51,8 @@ pub struct StepRule {
     pub diverge_loss: f64,
     /// Wait for the device after each phase (exact phase times on CUDA; `bench`).
     pub sync_phases: bool,
+    /// Return the raw gradients in the report (`--probe`); changes nothing the update computes.
+    pub keep_grads: bool,
 }
 
 /// One update on `batch` with `rule`. On divergence the optimizer is not stepped.
@@ -77,6 +82,10 @@ pub fn update(
     let norms = GradNorms::compute(t.store, &grads)?;
     let grad_norms_ms = ms(t2);
     let diverged = divergence(train_loss, norms.global, rule.diverge_loss);
+    let kept = match rule.keep_grads {
+        true => Some(raw_grads(t.store, &grads)?),
+        false => None,
+    };
     let t3 = Instant::now();
     if diverged.is_none() {
         if let Some(max_norm) = rule.clip {
@@ -98,7 +107,21 @@ pub fn update(
             optimizer_ms,
             total_ms: ms(t0),
         },
+        grads: kept,
     })
+}
+
+/// Every parameter's gradient, detached, in store order.
+fn raw_grads(store: &ParamStore, grads: &candle_core::backprop::GradStore) -> Result<Vec<Tensor>> {
+    store
+        .named_vars()
+        .iter()
+        .map(|(name, var)| {
+            grads.get(var).map(Tensor::detach).ok_or_else(|| {
+                crate::error::Error::Data(format!("parameter {name} received no gradient"))
+            })
+        })
+        .collect()
 }
 
 /// Why this step counts as divergence, if it does.

@@ -121,6 +121,14 @@ mod writer {
             self.scalar(step, "loss/val", val_loss)
         }
 
+        /// Named scalars at `step` (the probes': `ProbePoint::scalars`).
+        pub fn scalars(&mut self, step: u64, values: &[(String, f64)]) -> Result<()> {
+            for (tag, value) in values {
+                self.scalar(step, tag, *value)?;
+            }
+            Ok(())
+        }
+
         pub fn flush(&mut self) -> Result<()> {
             self.events
                 .flush()
@@ -153,6 +161,9 @@ mod writer {
             match *self {}
         }
         pub fn eval(&mut self, _step: u64, _val_loss: f64) -> Result<()> {
+            match *self {}
+        }
+        pub fn scalars(&mut self, _step: u64, _values: &[(String, f64)]) -> Result<()> {
             match *self {}
         }
         pub fn flush(&mut self) -> Result<()> {

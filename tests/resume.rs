@@ -27,6 +27,11 @@ fn without_timing(r: &RunResult) -> Value {
     for p in obj["train"].as_array_mut().unwrap() {
         p.as_object_mut().unwrap().remove("tokens_per_s");
     }
+    if let Some(probes) = obj.get_mut("probes") {
+        for p in probes.as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("ms");
+        }
+    }
     v
 }
 
@@ -81,6 +86,18 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         ..PlateauRule::default()
     });
     cases.push(("pre-ln reduce-on-plateau", c));
+    // Probes: the warmup-end drift reference (warmup ends at 10), the sharpness warm starts and
+    // the gradient of update 23 (update 24 is measured) live in the checkpoint.
+    let mut c = tiny_run_config(Arch::PreLn, 40);
+    c.schedule.warmup = Warmup::linear(10);
+    c.probe = lnwarm::probe::ProbeConfig {
+        names: lnwarm::probe::parse_probe_list("all", OptimizerKind::Adam).unwrap(),
+        every: 8,
+        batch: 2,
+        gradhist_updates: 3,
+        lanczos_steps: 5,
+    };
+    cases.push(("pre-ln with every probe", c));
     cases
 }
 

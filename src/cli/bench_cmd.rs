@@ -29,6 +29,9 @@ pub struct BenchArgs {
     /// Write the JSON here [default: results/bench-<arch>.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also time the probes (`--probe all`: every probe), each measured after 3 updates.
+    #[command(flatten)]
+    pub probes: super::ProbeArgs,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -40,7 +43,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         set(args.activation, &mut cfg.model.activation);
         set(args.device, &mut cfg.train.device);
         set(args.data.clone(), &mut cfg.data.source);
-        Ok(())
+        args.probes.apply(cfg)
     })?;
     let out = args
         .out

@@ -9,6 +9,7 @@ use crate::error::Result;
 pub mod bench_cmd;
 pub mod compare_cmd;
 pub mod grad_init_cmd;
+pub mod probe_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
 pub mod sweep_cmd;
@@ -17,6 +18,14 @@ use clap::{Args, Parser, Subcommand};
 pub use schedule_args::{DecayKind, ScheduleArgs};
 pub use schedule_cmd::ScheduleCmdArgs;
 use std::path::PathBuf;
+
+macro_rules! set {
+    ($flag:expr => $field:expr) => {
+        if let Some(value) = $flag.clone() {
+            $field = value;
+        }
+    };
+}
 
 /// lnwarm: Post-LN vs Pre-LN Transformers and learning-rate warmup, measured.
 #[derive(Debug, Parser)]
@@ -53,6 +62,9 @@ pub enum Command {
     Compare(compare_cmd::CompareArgs),
     /// Verdicts on the paper's three claims from a study's results (and a grad-init JSON).
     Claims(compare_cmd::ClaimsArgs),
+    /// The mechanism probes (sharpness, update size, drift, over-fitting, attention, gradient
+    /// histograms) on checkpoints (--from) or at initialization.
+    Probe(Box<probe_cmd::ProbeCmdArgs>),
     /// Time training updates: tokens/s, ms per phase, GFLOP/s, peak memory.
     Bench(bench_cmd::BenchArgs),
 }
@@ -126,17 +138,51 @@ pub struct TrainArgs {
     /// Also write the final weights to FILE (safetensors, by parameter name).
     #[arg(long, value_name = "FILE.safetensors")]
     pub save_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
 }
 
-macro_rules! set {
-    ($flag:expr => $field:expr) => {
-        if let Some(value) = $flag.clone() {
-            $field = value;
+/// The mechanism probes (`probe`): what, how often, on how much text.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ProbeArgs {
+    /// Probes to measure: sharpness, adam-sharpness, update, drift, overfit, attention,
+    /// gradhist, or all (comma-separated; off by default).
+    #[arg(long, value_name = "NAME[,NAME..]")]
+    pub probe: Option<String>,
+    /// Measure the probes at update 0, every N updates and at the last [default: 50].
+    #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
+    pub probe_every: Option<u64>,
+    /// Windows in the fixed measurement batch: the first B of the validation split [default: 4].
+    #[arg(long, value_name = "B")]
+    pub probe_batch: Option<usize>,
+    /// gradhist: a histogram at each of the first N updates [default: 50].
+    #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
+    pub probe_gradhist: Option<u64>,
+}
+
+impl ProbeArgs {
+    /// Override `cfg.probe` with the flags given (after the optimizer is known: `all` depends
+    /// on it).
+    pub fn apply(&self, cfg: &mut RunConfig) -> Result<()> {
+        if let Some(list) = &self.probe {
+            cfg.probe.names = crate::probe::parse_probe_list(list, cfg.optim.kind)?;
         }
-    };
+        set!(self.probe_every => cfg.probe.every);
+        set!(self.probe_batch => cfg.probe.batch);
+        set!(self.probe_gradhist => cfg.probe.gradhist_updates);
+        let tuned = self.probe_every.is_some()
+            || self.probe_batch.is_some()
+            || self.probe_gradhist.is_some();
+        if tuned && cfg.probe.names.is_empty() {
+            return Err(crate::usage!(
+                "--probe-every/--probe-batch/--probe-gradhist without --probe: name the probes (e.g. --probe all)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Model, data and device flags shared by training and `grad-init`.
@@ -244,7 +290,7 @@ impl TrainArgs {
         if self.tensorboard.is_some() {
             cfg.log.tensorboard = self.tensorboard.clone();
         }
-        Ok(())
+        self.probes.apply(cfg)
     }
 
     /// `--name`, else a name derived from the config (stable: same config, same name).

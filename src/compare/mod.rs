@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod plots;
+mod probe_plots;
 pub mod report;
 pub mod table;
 
@@ -365,7 +366,8 @@ pub fn write_report(
     let markdown = table::markdown(loaded);
     let table_path = out.join("table.md");
     crate::results::write_atomic(&table_path, markdown.as_bytes())?;
-    let plot_paths = plots::all(loaded, out)?;
+    let mut plot_paths = plots::all(loaded, out)?;
+    plot_paths.extend(probe_plots::write(&loaded.groups, out)?);
     let html_path = out.join("index.html");
     let page = html::page(loaded, verdicts, &plot_paths)?;
     crate::results::write_atomic(&html_path, page.as_bytes())?;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 type Band = Vec<(f64, f64, f64)>;
 
 /// Seed median and min–max band of (step, value) curves.
-fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
+pub(super) fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
     let mut by_step: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for curve in curves {
         for &(step, v) in curve {

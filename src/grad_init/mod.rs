@@ -270,6 +270,7 @@ fn warm_up(cfg: &RunConfig, corpus: &Corpus, trainee: &Trainee, n: u64) -> Resul
             clip: cfg.optim.clip,
             diverge_loss,
             sync_phases: false,
+            keep_grads: false,
         };
         let report = crate::step::update(trainee, &mut opt, &sampler.next_batch()?, rule)?;
         if let Some(reason) = report.diverged {

@@ -129,6 +129,24 @@ pub struct FeedForward {
     w1: Linear,
     w2: Linear,
     activation: Activation,
+    /// ReLU only: the activation pattern, recorded or held fixed (`ReluPattern`).
+    pattern: std::sync::Mutex<ReluPattern>,
+}
+
+/// How a ReLU FFN treats its activation pattern. Training always uses `Free`. The sharpness
+/// probe records the pattern at the weights it measures and holds it fixed at the nearby
+/// points its finite differences evaluate: the loss is then smooth there, and its Hessian is
+/// the almost-everywhere Hessian of the ReLU network that double backpropagation (PyTorch's
+/// Hessian-vector products) computes. Without it, a finite-difference step that crosses a
+/// kink reads the gradient's jump as curvature, and Lanczos seeks out exactly those directions.
+#[derive(Debug, Clone, Default)]
+pub enum ReluPattern {
+    #[default]
+    Free,
+    /// The next forward pass stores its pattern here.
+    Record(Option<Tensor>),
+    /// relu(x) = x ⊙ mask with this 0/1 mask.
+    Fixed(Tensor),
 }
 
 impl FeedForward {
@@ -144,16 +162,39 @@ impl FeedForward {
             w1: Linear::with_gain(store, &format!("{name}.w1"), d, d_ff, gain)?,
             w2: Linear::with_gain(store, &format!("{name}.w2"), d_ff, d, gain)?,
             activation,
+            pattern: Default::default(),
         })
     }
 
     /// (N, d) -> (N, d)
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let hidden = match self.activation {
-            Activation::Relu => self.w1.forward_act(xs, true)?,
+            Activation::Relu => self.relu_hidden(xs)?,
             Activation::Gelu => self.w1.forward(xs)?.gelu()?,
         };
         self.w2.forward(&hidden)
+    }
+
+    fn relu_hidden(&self, xs: &Tensor) -> Result<Tensor> {
+        let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *pattern {
+            ReluPattern::Free => self.w1.forward_act(xs, true),
+            ReluPattern::Record(slot) => {
+                let pre = self.w1.forward_act(xs, false)?;
+                *slot = Some(pre.gt(0.0)?.to_dtype(pre.dtype())?.detach());
+                Ok(pre.relu()?)
+            }
+            ReluPattern::Fixed(mask) => Ok((self.w1.forward_act(xs, false)? * &*mask)?),
+        }
+    }
+
+    /// Set how the ReLU treats its pattern; returns the pattern recorded so far, if any.
+    pub fn set_relu_pattern(&self, next: ReluPattern) -> Option<Tensor> {
+        let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *pattern, next) {
+            ReluPattern::Record(recorded) => recorded,
+            _ => None,
+        }
     }
 }
 
@@ -205,6 +246,26 @@ impl CausalSelfAttention {
             weight: Tensor::cat(&weights, 0)?,
             bias: Some(Tensor::cat(&biases, 0)?),
         })
+    }
+
+    /// Queries and keys of (B*T, d) inputs, each (B, heads, T, head_dim), and 1/sqrt(head_dim):
+    /// what the attention-logit probe reads (the scores are q·k times that scale).
+    pub fn queries_keys(
+        &self,
+        xs: &Tensor,
+        batch: usize,
+        seq: usize,
+    ) -> Result<(Tensor, Tensor, f64)> {
+        let d = xs.dim(D::Minus1)?;
+        let head_dim = d / self.n_heads;
+        let heads = |t: Tensor| -> Result<Tensor> {
+            Ok(t.reshape((batch, seq, self.n_heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
+        let q = heads(self.q.forward_composite(xs, false)?)?;
+        let k = heads(self.k.forward_composite(xs, false)?)?;
+        Ok((q, k, 1.0 / (head_dim as f64).sqrt()))
     }
 
     /// (B*T, d) -> (B*T, d); `mask` is the (T, T) additive causal mask of the composite path.

@@ -105,53 +105,66 @@ impl Block {
 
     /// (B*T, d) -> (B*T, d).
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
-        Ok(self.forward_probe(xs, batch, seq, mask)?.0)
+        Ok(self.forward_probe(xs, batch, seq, mask)?.out)
     }
 
-    /// The block output and, for the Post family, the residual sum entering its last norm
-    /// (x^{post,5} of the paper, whose squared norm Lemma 2 puts at 1.5 d). The only place the
-    /// architectures differ inside a layer.
+    /// The block output, the input its attention sees and, for the Post family, the residual
+    /// sum entering its last norm (x^{post,5} of the paper, whose squared norm Lemma 2 puts at
+    /// 1.5 d). The only place the architectures differ inside a layer.
     pub fn forward_probe(
         &self,
         xs: &Tensor,
         batch: usize,
         seq: usize,
         mask: &Tensor,
-    ) -> Result<(Tensor, Option<Tensor>)> {
+    ) -> Result<BlockTrace> {
         let attn = |x: &Tensor| self.attn.forward(x, batch, seq, mask);
+        let trace = |out, attn_input: &Tensor, residual_sum| BlockTrace {
+            out,
+            attn_input: attn_input.clone(),
+            residual_sum,
+        };
         match self.arch {
             Arch::PostLn | Arch::Deepnorm | Arch::Admin => {
-                let xs = norm(
+                let h = norm(
                     &self.norm_attn,
                     &(self.skip(xs, &self.scale_attn)? + attn(xs)?)?,
                 )?;
-                let sum = (self.skip(&xs, &self.scale_ffn)? + self.ffn.forward(&xs)?)?;
-                Ok((norm(&self.norm_ffn, &sum)?, Some(sum)))
+                let sum = (self.skip(&h, &self.scale_ffn)? + self.ffn.forward(&h)?)?;
+                Ok(trace(norm(&self.norm_ffn, &sum)?, xs, Some(sum)))
             }
             Arch::B2t => {
                 let h = norm(&self.norm_attn, &(xs + attn(xs)?)?)?;
                 let sum = ((&h + self.ffn.forward(&h)?)? + xs)?;
-                Ok((norm(&self.norm_ffn, &sum)?, Some(sum)))
+                Ok(trace(norm(&self.norm_ffn, &sum)?, xs, Some(sum)))
             }
             Arch::PreLn | Arch::PreRmsnorm | Arch::Dyt => {
-                let xs = (xs + attn(&norm(&self.norm_attn, xs)?)?)?;
-                Ok((
-                    (&xs + self.ffn.forward(&norm(&self.norm_ffn, &xs)?)?)?,
-                    None,
-                ))
+                let seen = norm(&self.norm_attn, xs)?;
+                let h = (xs + attn(&seen)?)?;
+                let out = (&h + self.ffn.forward(&norm(&self.norm_ffn, &h)?)?)?;
+                Ok(trace(out, &seen, None))
             }
             Arch::PeriLn => {
-                let branch = norm(&self.out_attn, &attn(&norm(&self.norm_attn, xs)?)?)?;
-                let xs = (xs + branch)?;
-                let branch = self.ffn.forward(&norm(&self.norm_ffn, &xs)?)?;
-                Ok(((&xs + norm(&self.out_ffn, &branch)?)?, None))
+                let seen = norm(&self.norm_attn, xs)?;
+                let h = (xs + norm(&self.out_attn, &attn(&seen)?)?)?;
+                let branch = self.ffn.forward(&norm(&self.norm_ffn, &h)?)?;
+                Ok(trace((&h + norm(&self.out_ffn, &branch)?)?, &seen, None))
             }
             Arch::Rezero => {
-                let xs = (xs + scaled(&attn(xs)?, &self.scale_attn)?)?;
-                let branch = scaled(&self.ffn.forward(&xs)?, &self.scale_ffn)?;
-                Ok(((&xs + branch)?, None))
+                let h = (xs + scaled(&attn(xs)?, &self.scale_attn)?)?;
+                let branch = scaled(&self.ffn.forward(&h)?, &self.scale_ffn)?;
+                Ok(trace((&h + branch)?, xs, None))
             }
         }
+    }
+
+    /// This block's attention (for the attention-logit probe).
+    pub fn attention(&self) -> &CausalSelfAttention {
+        &self.attn
+    }
+
+    pub fn ffn(&self) -> &FeedForward {
+        &self.ffn
     }
 
     /// The shortcut of a Post-family sub-layer: x, DeepNorm's α·x or Admin's ω ⊙ x.
@@ -225,6 +238,16 @@ fn variance(t: &Tensor) -> Result<f64> {
     Ok(v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n)
 }
 
+/// What one block computed, as `Block::forward_probe` returns it.
+pub struct BlockTrace {
+    /// The block output (B*T, d).
+    pub out: Tensor,
+    /// What the block's attention reads: the normed stream (Pre family) or the stream itself.
+    pub attn_input: Tensor,
+    /// Post family: the residual sum entering the block's last norm.
+    pub residual_sum: Option<Tensor>,
+}
+
 /// Hidden states recorded by `Transformer::probe`, each (B*T, d).
 pub struct Probe {
     /// The state entering each block, then the state leaving the last block (entering the final
@@ -232,6 +255,8 @@ pub struct Probe {
     pub entering: Vec<Tensor>,
     /// Post-LN only: each block's residual sum before its last LN (x^{post,5}); empty for Pre-LN.
     pub residual_sums: Vec<Tensor>,
+    /// What each block's attention reads (L tensors).
+    pub attn_inputs: Vec<Tensor>,
     /// Logits (B*T, vocab).
     pub logits: Tensor,
     /// The state the output projection sees (after the final LN for Pre-LN).
@@ -306,12 +331,14 @@ impl Transformer {
         let (batch, seq) = ids.dims2()?;
         let mut xs = self.embed(ids, batch, seq)?;
         let mask = self.mask(seq)?;
-        let (mut entering, mut residual_sums) = (Vec::new(), Vec::new());
+        let (mut entering, mut residual_sums, mut attn_inputs) =
+            (Vec::new(), Vec::new(), Vec::new());
         for block in &self.blocks {
             entering.push(xs.clone());
-            let (out, sum) = block.forward_probe(&xs, batch, seq, &mask)?;
-            residual_sums.extend(sum);
-            xs = out;
+            let trace = block.forward_probe(&xs, batch, seq, &mask)?;
+            residual_sums.extend(trace.residual_sum);
+            attn_inputs.push(trace.attn_input);
+            xs = trace.out;
         }
         entering.push(xs.clone());
         if let Some(ln) = &self.final_ln {
@@ -320,6 +347,7 @@ impl Transformer {
         Ok(Probe {
             entering,
             residual_sums,
+            attn_inputs,
             logits: self.logits(&xs)?,
             final_hidden: xs,
         })
@@ -354,6 +382,34 @@ impl Transformer {
 
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
+    }
+
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Hold every ReLU's activation pattern at what it is on `ids` now (see
+    /// `layers::ReluPattern`); `None` lets them switch freely again. A no-op for GELU.
+    pub fn fix_relu_patterns(&self, ids: Option<&Tensor>) -> Result<()> {
+        use layers::ReluPattern;
+        let Some(ids) = ids else {
+            for b in &self.blocks {
+                b.ffn.set_relu_pattern(ReluPattern::Free);
+            }
+            return Ok(());
+        };
+        for b in &self.blocks {
+            b.ffn.set_relu_pattern(ReluPattern::Record(None));
+        }
+        let recorded = self.forward(ids);
+        for b in &self.blocks {
+            let next = match b.ffn.set_relu_pattern(ReluPattern::Free) {
+                Some(mask) => ReluPattern::Fixed(mask),
+                None => ReluPattern::Free,
+            };
+            b.ffn.set_relu_pattern(next);
+        }
+        recorded.map(|_| ())
     }
 
     /// Admin's initialisation (see `variants`): one forward pass over `ids` that sets every ω

@@ -24,8 +24,8 @@ pub struct Adam {
     slots: Vec<Slot>,
     pub(super) lr: f64,
     beta1: f64,
-    beta2: f64,
-    eps: f64,
+    pub(super) beta2: f64,
+    pub(super) eps: f64,
     weight_decay: f64,
     step: u64,
 }
@@ -53,6 +53,16 @@ impl Adam {
             weight_decay: cfg.weight_decay,
             step: 0,
         })
+    }
+
+    /// The second moments v (not bias-corrected), in slot order.
+    pub(super) fn second_moments(&self) -> Vec<&Tensor> {
+        self.slots.iter().map(|s| &s.exp_avg_sq).collect()
+    }
+
+    /// Updates taken.
+    pub(super) fn updates(&self) -> u64 {
+        self.step
     }
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {

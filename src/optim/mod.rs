@@ -53,6 +53,31 @@ impl Optimizer {
         }
     }
 
+    /// Adam's and RAdam's bias-corrected second moment v̂ = v / (1 − β2^t) per parameter, in
+    /// the order the optimizer was built with, and its ε; `None` for SGD and before the first
+    /// update (what `--probe` reads for the preconditioned sharpness and the update sizes).
+    pub fn second_moment(&self) -> Result<Option<SecondMoment>> {
+        let (moments, beta2, eps, step): (Vec<&Tensor>, f64, f64, u64) = match self {
+            Self::Adam(o) => (o.second_moments(), o.beta2, o.eps, o.updates()),
+            Self::Radam(o) => (
+                o.slots.iter().map(|(_, _, _, v)| v).collect(),
+                o.beta2,
+                o.eps,
+                o.step as u64,
+            ),
+            Self::Sgd(_) => return Ok(None),
+        };
+        if step == 0 {
+            return Ok(None);
+        }
+        let correction = 1.0 / (1.0 - beta2.powi(step as i32));
+        let v_hat = moments
+            .into_iter()
+            .map(|v| Ok((v * correction)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(SecondMoment { v_hat, eps }))
+    }
+
     fn inner(&self) -> &dyn NamedState {
         match self {
             Self::Adam(o) => o,
@@ -74,6 +99,12 @@ impl Optimizer {
             Self::Radam(o) => o.load_state(state),
         }
     }
+}
+
+/// Adam's v̂ per parameter and its ε (see `Optimizer::second_moment`).
+pub struct SecondMoment {
+    pub v_hat: Vec<Tensor>,
+    pub eps: f64,
 }
 
 /// Optimizer state that can be saved and restored by name.

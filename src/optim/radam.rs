@@ -13,9 +13,9 @@ pub struct Radam {
     pub(super) slots: Vec<(String, Var, Tensor, Tensor)>,
     pub(super) lr: f64,
     beta1: f64,
-    beta2: f64,
-    eps: f64,
-    step: i32,
+    pub(super) beta2: f64,
+    pub(super) eps: f64,
+    pub(super) step: i32,
 }
 
 impl Radam {

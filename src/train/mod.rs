@@ -101,8 +101,10 @@ pub fn train(
         next_step: 1,
         board: None,
     };
+    let mut probe_state = None;
     let resumed = match resume_point(cfg, opts, device)? {
-        Some(ckpt) => {
+        Some(mut ckpt) => {
+            probe_state = ckpt.probe.take();
             restore(&mut p, store, ckpt, &progress)?;
             true
         }
@@ -129,11 +131,23 @@ pub fn train(
     if let Some(dir) = &cfg.log.tensorboard {
         p.board = Some(crate::tensorboard::Board::open(dir, cfg, p.next_step)?);
     }
+    let mut prober = crate::probe::Prober::new(cfg, &corpus.val, corpus.tokenizer.size(), store)?;
     if !resumed {
         let val_loss = evaluate(model, &val_batches)?;
         p.result.eval.push(EvalPoint { step: 0, val_loss });
         if let Some(board) = &mut p.board {
             board.eval(0, val_loss)?;
+        }
+        if let Some(prober) = &mut prober {
+            let point = prober.at_init(model, store, p.schedule.lr(1))?;
+            record_probe(&mut p, point)?;
+        }
+    } else if let Some(prober) = &mut prober {
+        // The drift reference is the initial model's: rebuilt from the seed, bit for bit.
+        let (_, initial) = build_model(cfg, corpus, device)?;
+        prober.set_initial_reference(&initial)?;
+        if let Some(state) = &probe_state {
+            prober.load_state(state)?;
         }
     }
     let rule = StepRule {
@@ -141,16 +155,46 @@ pub fn train(
         clip: cfg.optim.clip,
         diverge_loss: p.result.diverge_loss,
         sync_phases: false,
+        keep_grads: false,
     };
     for step in p.next_step..=cfg.train.steps {
         let lr = p.schedule.lr(step);
         let batch = p.sampler.next_batch()?;
-        let report = step::update(&trainee, &mut p.opt, &batch, StepRule { lr, ..rule })?;
+        let plan = prober.as_ref().map(|pr| pr.plan(step)).unwrap_or_default();
+        let before = match &prober {
+            Some(pr) => Some(pr.before(plan, model, store)?),
+            None => None,
+        };
+        let keep_grads = plan.keep_grads;
+        let report = step::update(
+            &trainee,
+            &mut p.opt,
+            &batch,
+            StepRule {
+                lr,
+                keep_grads,
+                ..rule
+            },
+        )?;
         if let Some(reason) = report.diverged {
             mark_diverged(&mut p.result, &progress, step, reason);
             break;
         }
         record_update(&mut p, &progress, step, lr, &report, &mut clock, cfg)?;
+        if let (Some(prober), Some(before)) = (&mut prober, before) {
+            let ctx = crate::probe::StepContext {
+                model,
+                store,
+                opt: &p.opt,
+                train_batch: &batch,
+                report: &report,
+                lr,
+                warmup_end: p.schedule.warmup_end(),
+            };
+            if let Some(point) = prober.after(step, plan, before, &ctx)? {
+                record_probe(&mut p, point)?;
+            }
+        }
         if step.is_multiple_of(cfg.train.eval_every) || step == cfg.train.steps {
             let val_loss = evaluate(model, &val_batches)?;
             if !val_loss.is_finite() {
@@ -177,12 +221,14 @@ pub fn train(
         if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
             let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
             let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
+            let probe_state = prober.as_ref().map(|pr| pr.state()).transpose()?;
             checkpoint::save(
                 dir,
                 store,
                 &p.opt,
                 checkpoint_state(&p, cfg, elapsed),
                 tokenizer,
+                probe_state.as_ref(),
             )?;
             if let Some(board) = &mut p.board {
                 board.flush()?;
@@ -210,12 +256,14 @@ pub fn train(
     ) {
         // The final weights, for `grad-init --from` and a `--resume` that finds nothing to do.
         let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
+        let probe_state = prober.as_ref().map(|pr| pr.state()).transpose()?;
         checkpoint::save(
             dir,
             store,
             &p.opt,
             checkpoint_state(&p, cfg, total),
             tokenizer,
+            probe_state.as_ref(),
         )?;
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
@@ -267,6 +315,15 @@ fn record_update(
         p.result.grad_norms.push(GradNormPoint { step, norms });
         progress.update(step, train_loss, lr, tokens_per_s);
     }
+    Ok(())
+}
+
+/// A probe measurement into the result (and TensorBoard).
+fn record_probe(p: &mut Progression, point: crate::probe::ProbePoint) -> Result<()> {
+    if let Some(board) = &mut p.board {
+        board.scalars(point.step, &point.scalars())?;
+    }
+    p.result.probes.push(point);
     Ok(())
 }
 

@@ -47,6 +47,7 @@ pub fn empty_result(
         train: Vec::new(),
         eval: Vec::new(),
         grad_norms: Vec::new(),
+        probes: Vec::new(),
         summary: Summary {
             steps_done: 0,
             final_val_loss: None,

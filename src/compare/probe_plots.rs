@@ -1,0 +1,143 @@
+//! `probes.svg`: one panel per probe quantity against the update, per configuration (seed median
+//! with a min–max band), for studies whose runs had `--probe` on. The quantities are those the
+//! papers behind each probe plot (see `probe`'s module header).
+
+use super::Group;
+use crate::error::Result;
+use crate::plot::{panel_grid, Panel, Series};
+use crate::probe::{ProbePoint, HIST_EDGES};
+use crate::results::RunResult;
+use std::path::{Path, PathBuf};
+
+/// A quantity read from one probe point (None where that point did not measure it).
+type Read = fn(&ProbePoint) -> Option<f64>;
+
+/// (panel title, log y, reader).
+const QUANTITIES: [(&str, bool, Read); 13] = [
+    ("sharpness λmax(H)", true, |p| {
+        p.sharpness.as_ref().map(|s| s.lambda_max)
+    }),
+    ("λmax(H) / (2/η)", true, |p| {
+        p.sharpness.as_ref().and_then(|s| s.ratio)
+    }),
+    ("Adam: λmax(P⁻¹H) / (38/η)", true, |p| {
+        p.adam_sharpness.as_ref().and_then(|s| s.ratio)
+    }),
+    ("median ‖Δw‖/‖w‖ (matrices)", true, median_relative_update),
+    ("share of sqrt(v̂) < ε", false, share_below_eps),
+    ("CKA to update 0, last block", false, |p| {
+        p.drift.as_ref().and_then(|d| d.cka_init.last().copied())
+    }),
+    ("CKA to update 0, first block", false, |p| {
+        p.drift.as_ref().and_then(|d| d.cka_init.first().copied())
+    }),
+    ("CKA to warmup end, last block", false, |p| {
+        p.drift
+            .as_ref()
+            .and_then(|d| d.cka_warmup_end.as_ref())
+            .and_then(|c| c.last().copied())
+    }),
+    ("one-step gap (train − held-out gain)", false, |p| {
+        p.overfit.as_ref().map(|o| o.gap)
+    }),
+    ("cosine of consecutive gradients", false, |p| {
+        p.overfit.as_ref().and_then(|o| o.grad_cosine)
+    }),
+    ("largest attention logit", true, |p| {
+        p.attention.as_ref().map(|a| {
+            a.layers
+                .iter()
+                .map(|l| l.max_logit)
+                .fold(f64::MIN, f64::max)
+        })
+    }),
+    ("mean output log Z", false, |p| {
+        p.attention.as_ref().map(|a| a.log_z_mean)
+    }),
+    (
+        "share of |g| < 1e-8 (gradhist)",
+        false,
+        small_gradient_share,
+    ),
+];
+
+fn median_relative_update(p: &ProbePoint) -> Option<f64> {
+    let mut rel: Vec<f64> = p
+        .update
+        .as_ref()?
+        .iter()
+        .filter(|(name, _)| name.ends_with("weight") && !name.contains("ln"))
+        .filter_map(|(_, u)| u.relative)
+        .collect();
+    rel.sort_by(f64::total_cmp);
+    rel.get(rel.len() / 2).copied()
+}
+
+fn share_below_eps(p: &ProbePoint) -> Option<f64> {
+    let shares: Vec<f64> = p
+        .update
+        .as_ref()?
+        .values()
+        .filter_map(|u| u.v_below_eps)
+        .collect();
+    (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+}
+
+fn small_gradient_share(p: &ProbePoint) -> Option<f64> {
+    let h = p.gradhist.as_ref()?;
+    let (lo, hi, bins) = HIST_EDGES;
+    let small_bins = 1 + ((-8.0 - lo) / ((hi - lo) / bins as f64)).round() as usize;
+    let (mut small, mut total) = (0u64, 0u64);
+    for (group, row) in &h.counts {
+        let zeros = h.zeros.get(group).copied().unwrap_or(0);
+        small += row[..small_bins].iter().sum::<u64>() + zeros;
+        total += row.iter().sum::<u64>() + zeros;
+    }
+    (total > 0).then(|| small as f64 / total as f64)
+}
+
+fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
+    run.probes
+        .iter()
+        .filter_map(|p| read(p).map(|v| (p.step, v)))
+        .collect()
+}
+
+/// `probes.svg` in `out` when any run of `groups` has probes; its path.
+pub fn write(groups: &[Group], out: &Path) -> Result<Option<PathBuf>> {
+    if !groups
+        .iter()
+        .any(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
+    {
+        return Ok(None);
+    }
+    let panels: Vec<Panel> = QUANTITIES
+        .iter()
+        .map(|(title, log_y, read)| Panel {
+            title: title.to_string(),
+            log_y: *log_y,
+            series: groups
+                .iter()
+                .map(|g| {
+                    let curves: Vec<_> = g.runs.iter().map(|r| curve(r, *read)).collect();
+                    let (points, band) = super::plots::median_band(&curves);
+                    Series {
+                        label: g.label(),
+                        points,
+                        band: Some(band),
+                    }
+                })
+                .collect(),
+        })
+        .filter(|p| p.series.iter().any(|s| !s.points.is_empty()))
+        .collect();
+    let path = out.join("probes.svg");
+    panel_grid(
+        &path,
+        "mechanism probes (seed median, min–max band; measurement batch = first validation windows)",
+        "update",
+        &panels,
+        3,
+    )?;
+    Ok(Some(path))
+}

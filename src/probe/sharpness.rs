@@ -1,0 +1,95 @@
+//! The `sharpness` and `adam-sharpness` probes: the top of the Hessian's spectrum on the
+//! measurement batch, by Lanczos (`eigen`) on central-difference products in f64 (`hvp`),
+//! each warm-started from its previous top vector.
+//!
+//! Stability thresholds (Cohen et al. 2021, 2022; Kalra & Barkeshli 2024, §2): gradient descent
+//! with heavy-ball momentum μ is stable while λmax(H) < (2 + 2μ)/η (2/η for plain GD); Adam
+//! while λmax(P^-1/2 H P^-1/2) < (2 + 2β1)/(η(1 − β1)) (38/η at β1 = 0.9), P = diag(sqrt(v̂)) + ε.
+//! The ratio λ/threshold is reported so a plot shows when training sits at the edge (≈ 1).
+
+use super::eigen::{lanczos, Extremes, LanczosRule};
+use super::hvp::Shadow;
+use super::record::Sharpness;
+use crate::error::Result;
+use crate::optim::SecondMoment;
+
+/// Warm starts of both searches, kept between measurements.
+#[derive(Default)]
+pub struct SharpnessState {
+    raw: Option<Vec<f64>>,
+    preconditioned: Option<Vec<f64>>,
+}
+
+impl SharpnessState {
+    /// The warm starts held, by name (`raw`, `adam`), for checkpoints.
+    pub fn warm_starts(&self) -> Vec<(&'static str, &[f64])> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.raw {
+            out.push(("raw", v.as_slice()));
+        }
+        if let Some(v) = &self.preconditioned {
+            out.push(("adam", v.as_slice()));
+        }
+        out
+    }
+
+    pub fn set_warm_starts(&mut self, raw: Option<Vec<f64>>, adam: Option<Vec<f64>>) {
+        self.raw = raw;
+        self.preconditioned = adam;
+    }
+
+    /// λmax(H) at the shadow's weights against (2 + 2μ)/η.
+    pub fn raw(
+        &mut self,
+        shadow: &Shadow,
+        rule: LanczosRule,
+        lr: f64,
+        momentum: f64,
+    ) -> Result<Sharpness> {
+        let e = lanczos(shadow.len(), |v| shadow.hvp(v), self.raw.as_deref(), rule)?;
+        let threshold = (2.0 + 2.0 * momentum) / lr;
+        let out = record(&e, lr, threshold);
+        self.raw = Some(e.vector);
+        Ok(out)
+    }
+
+    /// λmax(P^-1/2 H P^-1/2), P = diag(sqrt(v̂)) + ε, against (2 + 2β1)/(η(1 − β1)).
+    pub fn preconditioned(
+        &mut self,
+        shadow: &Shadow,
+        rule: LanczosRule,
+        lr: f64,
+        beta1: f64,
+        adam: &SecondMoment,
+    ) -> Result<Sharpness> {
+        let v_hat = super::hvp::flatten(adam.v_hat.iter())?;
+        let s: Vec<f64> = v_hat
+            .iter()
+            .map(|v| 1.0 / (v.sqrt() + adam.eps).sqrt())
+            .collect();
+        let op = |u: &[f64]| -> Result<Vec<f64>> {
+            let scaled: Vec<f64> = u.iter().zip(&s).map(|(u, s)| u * s).collect();
+            let hu = shadow.hvp(&scaled)?;
+            Ok(hu.iter().zip(&s).map(|(h, s)| h * s).collect())
+        };
+        let e = lanczos(shadow.len(), op, self.preconditioned.as_deref(), rule)?;
+        let threshold = (2.0 + 2.0 * beta1) / (lr * (1.0 - beta1));
+        let out = record(&e, lr, threshold);
+        self.preconditioned = Some(e.vector);
+        Ok(out)
+    }
+}
+
+fn record(e: &Extremes, lr: f64, threshold: f64) -> Sharpness {
+    let threshold = threshold.is_finite().then_some(threshold);
+    Sharpness {
+        lambda_max: e.max,
+        lambda_min: e.min,
+        lr,
+        threshold,
+        ratio: threshold.map(|t| e.max / t),
+        products: e.products,
+        residual: e.residual,
+        converged: e.converged,
+    }
+}

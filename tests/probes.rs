@@ -1,0 +1,209 @@
+//! The mechanism probes (`--probe`, `lnwarm probe`): Hessian-vector products against a Hessian
+//! formed column by column, Lanczos against a full eigendecomposition, every probe on every
+//! architecture, and the guarantee that probing never changes what a run computes.
+
+mod common;
+
+use candle_core::DType;
+use common::*;
+use lnwarm::config::{Activation, Arch, OptimizerKind, RunConfig};
+use lnwarm::probe::eigen::{lanczos, LanczosRule};
+use lnwarm::probe::hvp::Shadow;
+use lnwarm::probe::{parse_probe_list, ProbeConfig, ProbePoint};
+use lnwarm::results::RunResult;
+use lnwarm::train::{train, RunOptions, Setup};
+use nalgebra::{DMatrix, SymmetricEigen};
+
+fn run(cfg: &RunConfig) -> RunResult {
+    let setup = Setup::new(cfg).expect("setup");
+    train(cfg, &setup, "test-run", &RunOptions::plain(true)).expect("train")
+}
+
+/// A model small enough to form its Hessian: d 4, one block, GELU (smooth, so the finite
+/// differences converge cleanly as ε²).
+fn hessian_sized(arch: Arch) -> RunConfig {
+    let mut cfg = tiny_run_config(arch, 1);
+    cfg.model.n_layers = 1;
+    cfg.model.d_model = 4;
+    cfg.model.n_heads = 2;
+    cfg.model.d_ff = 8;
+    cfg.model.activation = Activation::Gelu;
+    cfg.data.seq_len = 8;
+    cfg
+}
+
+/// H by central differences of the f64 gradient along each coordinate, symmetrised.
+fn full_hessian(shadow: &Shadow) -> DMatrix<f64> {
+    let w = shadow.weights().to_vec();
+    let n = w.len();
+    let h = 1e-5;
+    let mut cols = Vec::with_capacity(n * n);
+    for i in 0..n {
+        let mut plus = w.clone();
+        let mut minus = w.clone();
+        plus[i] += h;
+        minus[i] -= h;
+        let gp = shadow.loss_and_grad(&plus).unwrap().1;
+        let gm = shadow.loss_and_grad(&minus).unwrap().1;
+        cols.extend(gp.iter().zip(&gm).map(|(p, m)| (p - m) / (2.0 * h)));
+    }
+    DMatrix::from_vec(n, n, cols)
+}
+
+#[test]
+fn hessian_vector_products_and_lanczos_match_the_formed_hessian() {
+    for arch in [Arch::PostLn, Arch::PreLn] {
+        let cfg = hessian_sized(arch);
+        let (_, store) = tiny_model(&cfg.model, DType::F64, 3);
+        let mut shadow = Shadow::new(&cfg, VOCAB, tiny_batch()).unwrap();
+        shadow.sync(&store).unwrap();
+        let n = shadow.len();
+        assert!(n > 100 && n < 400, "{n} parameters");
+        let h = full_hessian(&shadow);
+        let asym = (&h - h.transpose()).abs().max();
+        assert!(asym < 1e-6 * h.abs().max(), "{arch:?}: asymmetry {asym}");
+        let h = (&h + h.transpose()) * 0.5;
+        // Products along random directions equal H v.
+        for seed in 0..3u64 {
+            let v: Vec<f64> = (0..n)
+                .map(|i| (((i as u64 * 2654435761 + seed * 97) % 1000) as f64 / 500.0) - 1.0)
+                .collect();
+            let hv = shadow.hvp(&v).unwrap();
+            let exact = &h * nalgebra::DVector::from_column_slice(&v);
+            let err = (nalgebra::DVector::from_column_slice(&hv) - &exact).norm();
+            assert!(
+                err < 1e-6 * exact.norm(),
+                "{arch:?}: ‖Hv − H·v‖ {err} of {}",
+                exact.norm()
+            );
+        }
+        // Lanczos on the products finds the top and bottom of the formed spectrum.
+        let eig = SymmetricEigen::new(h.clone());
+        let top = eig.eigenvalues.max();
+        let bottom = eig.eigenvalues.min();
+        let rule = LanczosRule {
+            max_steps: n,
+            tol: 1e-7,
+            seed: 1,
+        };
+        let e = lanczos(n, |v| shadow.hvp(v), None, rule).unwrap();
+        assert!(
+            (e.max - top).abs() < 1e-5 * top.abs(),
+            "{arch:?}: {} vs {top}",
+            e.max
+        );
+        assert!(
+            (e.min - bottom).abs() < 1e-4 * top.abs(),
+            "{arch:?}: {} vs {bottom}",
+            e.min
+        );
+        assert!(e.converged, "{arch:?}: residual {}", e.residual);
+    }
+}
+
+fn all_probes(every: u64) -> ProbeConfig {
+    ProbeConfig {
+        names: parse_probe_list("all", OptimizerKind::Adam).unwrap(),
+        every,
+        batch: 2,
+        gradhist_updates: 2,
+        lanczos_steps: 8,
+    }
+}
+
+fn curves(r: &RunResult) -> (Vec<f64>, Vec<f64>) {
+    (
+        r.train.iter().map(|p| p.train_loss).collect(),
+        r.eval.iter().map(|p| p.val_loss).collect(),
+    )
+}
+
+fn finite_everywhere(point: &ProbePoint) -> bool {
+    point.scalars().iter().all(|(_, v)| v.is_finite())
+}
+
+/// Every probe on every architecture: each records what it should, and the run's losses are
+/// bit for bit those of the same run without probes.
+#[test]
+fn every_probe_on_every_architecture_changes_nothing_the_run_computes() {
+    for arch in Arch::ALL {
+        let mut cfg = tiny_run_config(arch, 6);
+        cfg.train.log_every = 1;
+        cfg.train.eval_every = 3;
+        cfg.schedule.warmup = lnwarm::schedule::Warmup::linear(2);
+        let plain = run(&cfg);
+        cfg.probe = all_probes(3);
+        let probed = run(&cfg);
+        assert_eq!(
+            curves(&plain),
+            curves(&probed),
+            "{arch:?}: probes changed the run"
+        );
+        let steps: Vec<u64> = probed.probes.iter().map(|p| p.step).collect();
+        assert_eq!(steps, vec![0, 1, 2, 3, 6], "{arch:?}");
+        let init = &probed.probes[0];
+        assert!(
+            init.sharpness.is_some() && init.attention.is_some(),
+            "{arch:?}"
+        );
+        assert!(init.update.is_none() && init.overfit.is_none() && init.adam_sharpness.is_none());
+        let cka = &init.drift.as_ref().unwrap().cka_init;
+        assert_eq!(cka.len(), 2);
+        assert!(
+            cka.iter().all(|c| (c - 1.0).abs() < 1e-9),
+            "{arch:?}: {cka:?}"
+        );
+        assert!(probed.probes[1].gradhist.is_some() && probed.probes[1].sharpness.is_none());
+        let at3 = &probed.probes[3];
+        let update = at3.update.as_ref().unwrap();
+        assert_eq!(
+            update.len(),
+            probed.grad_norms[0].norms.len(),
+            "{arch:?}: every tensor"
+        );
+        assert!(update.values().all(|u| u.v_hat_mean.is_some()));
+        let overfit = at3.overfit.as_ref().unwrap();
+        assert!(
+            overfit.grad_cosine.is_some(),
+            "{arch:?}: update 2's gradient was kept"
+        );
+        assert_eq!(overfit.train_before, probed.train[2].train_loss);
+        let adam = at3.adam_sharpness.as_ref().unwrap();
+        assert!(adam.threshold.unwrap() > 0.0 && adam.products >= 2);
+        // Warmup ended at update 2: the drift against it is recorded from then on.
+        let drift = at3.drift.as_ref().unwrap();
+        assert!(drift.cka_warmup_end.is_some(), "{arch:?}");
+        for p in &probed.probes {
+            assert!(
+                finite_everywhere(p),
+                "{arch:?} step {}: {:?}",
+                p.step,
+                p.scalars()
+            );
+        }
+    }
+}
+
+/// The sharpness threshold is 2/η for SGD and (2 + 2β1)/(η(1 − β1)) for Adam's preconditioned
+/// Hessian, at the rate of the update just made.
+#[test]
+fn thresholds_follow_the_optimizer() {
+    let mut cfg = tiny_run_config(Arch::PreLn, 2);
+    cfg.probe = ProbeConfig {
+        names: parse_probe_list("sharpness,adam-sharpness", OptimizerKind::Adam).unwrap(),
+        every: 2,
+        lanczos_steps: 4,
+        ..ProbeConfig::default()
+    };
+    let r = run(&cfg);
+    let last = r.probes.last().unwrap();
+    let lr = r.train.last().unwrap().lr;
+    let raw = last.sharpness.as_ref().unwrap();
+    let adam = last.adam_sharpness.as_ref().unwrap();
+    assert_eq!(raw.lr, lr);
+    assert!((raw.threshold.unwrap() - 2.0 / lr).abs() < 1e-9 * raw.threshold.unwrap());
+    let beta1 = cfg.optim.beta1;
+    let expected = (2.0 + 2.0 * beta1) / (lr * (1.0 - beta1));
+    assert!((adam.threshold.unwrap() - expected).abs() < 1e-9 * expected);
+    assert!((adam.ratio.unwrap() - adam.lambda_max / expected).abs() < 1e-12);
+}
