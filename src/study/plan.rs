@@ -37,6 +37,15 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
             ))
         }
     };
+    // Sections left out of a config's JSON when at their default (`probe`) are still keys a
+    // study may set.
+    if let Value::Object(obj) = &mut base {
+        if !obj.contains_key("probe") {
+            let probe = serde_json::to_value(crate::probe::ProbeConfig::default())
+                .map_err(|e| usage!("{e}"))?;
+            obj.insert("probe".into(), probe);
+        }
+    }
     for (key, value) in &study.fixed {
         set_path(&mut base, key, value.clone())?;
     }
