@@ -293,3 +293,27 @@ fn a_model_too_large_for_memory_is_refused_before_allocating() {
         out.stderr
     );
 }
+
+#[test]
+fn bad_probe_flags_are_one_line() {
+    expect_usage_error(
+        &["--probe", "curvature"],
+        "error: --probe curvature: unknown probe; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, all",
+    );
+    expect_usage_error(
+        &["--probe", "all", "--probe-every", "0"],
+        "error: --probe-every 0: must be a positive whole number of updates",
+    );
+    expect_usage_error(
+        &["--optimizer", "sgd", "--probe", "adam-sharpness"],
+        "error: --probe adam-sharpness: needs Adam's second moment; --optimizer sgd has none (allowed with adam, adamw, radam)",
+    );
+    expect_usage_error(
+        &["--probe-every", "10"],
+        "error: --probe-every/--probe-batch/--probe-gradhist without --probe: name the probes (e.g. --probe all)",
+    );
+    expect_usage_error(
+        &["probe", "--data", "synthetic"],
+        "error: lnwarm probe: no --probe given; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, all",
+    );
+}

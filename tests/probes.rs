@@ -207,3 +207,166 @@ fn thresholds_follow_the_optimizer() {
     assert!((adam.threshold.unwrap() - expected).abs() < 1e-9 * expected);
     assert!((adam.ratio.unwrap() - adam.lambda_max / expected).abs() < 1e-12);
 }
+
+fn lnwarm(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(args)
+        .output()
+        .expect("run lnwarm")
+}
+
+fn without_ms(point: &serde_json::Value) -> serde_json::Value {
+    let mut p = point.clone();
+    p.as_object_mut().unwrap().remove("ms");
+    p
+}
+
+const TINY: [&str; 18] = [
+    "--data",
+    "synthetic",
+    "--layers",
+    "2",
+    "--d-model",
+    "32",
+    "--heads",
+    "2",
+    "--d-ff",
+    "64",
+    "--seq-len",
+    "32",
+    "--batch-size",
+    "8",
+    "--lr",
+    "3e-3",
+    "--warmup",
+    "4",
+];
+
+/// `lnwarm probe` at initialisation measures what a run with `--probe-every 1` records at
+/// updates 0 and 1; on the run's final checkpoint, what it recorded at its last update.
+#[test]
+fn the_probe_command_measures_what_the_run_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_out = dir.path().join("run.json");
+    let probe_flags = ["--probe", "all", "--probe-every", "1", "--probe-batch", "2"];
+    let mut args: Vec<&str> = TINY.to_vec();
+    args.extend(["--steps", "3", "--eval-every", "3", "--quiet"]);
+    args.extend(probe_flags);
+    args.extend(["--out", run_out.to_str().unwrap()]);
+    let out = lnwarm(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&run_out).unwrap()).unwrap();
+    let probes = run["probes"].as_array().unwrap();
+
+    let at_init = dir.path().join("init.json");
+    let mut args: Vec<&str> = vec!["probe"];
+    args.extend(TINY);
+    args.extend(["--steps", "3"]);
+    args.extend(probe_flags);
+    args.extend(["--out", at_init.to_str().unwrap()]);
+    let out = lnwarm(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("init (pre-ln, L=2), update 0:") && text.contains("sharpness: λmax"),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&at_init).unwrap()).unwrap();
+    let entry = &report["entries"][0];
+    assert_eq!(without_ms(&entry["at"]), without_ms(&probes[0]));
+    assert_eq!(without_ms(&entry["next"]), without_ms(&probes[1]));
+
+    let from = dir.path().join("from.json");
+    let ckpt = dir.path().join("run.json.ckpt");
+    let out = lnwarm(&[
+        "probe",
+        "--from",
+        ckpt.to_str().unwrap(),
+        "--probe",
+        "drift,attention,sharpness",
+        "--probe-batch",
+        "2",
+        "--out",
+        from.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&from).unwrap()).unwrap();
+    let at = &report["entries"][0]["at"];
+    let last = probes.last().unwrap();
+    assert_eq!(at["step"], 3);
+    assert_eq!(at["drift"], last["drift"]);
+    assert_eq!(at["attention"], last["attention"]);
+    // Sharpness from a cold start agrees with the run's warm-started value to its tolerance.
+    let (cold, warm) = (
+        at["sharpness"]["lambda_max"].as_f64().unwrap(),
+        last["sharpness"]["lambda_max"].as_f64().unwrap(),
+    );
+    assert!((cold - warm).abs() < 2e-2 * warm.abs(), "{cold} vs {warm}");
+}
+
+/// `compare` draws one panel per probe quantity for a study whose runs had probes.
+#[test]
+fn compare_draws_the_probe_panels() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["post-ln", "pre-ln"] {
+        let out = dir.path().join(format!("{arch}.json"));
+        let mut args: Vec<&str> = TINY.to_vec();
+        args.extend([
+            "--arch",
+            arch,
+            "--steps",
+            "4",
+            "--eval-every",
+            "2",
+            "--quiet",
+            "--probe",
+            "all",
+            "--probe-every",
+            "2",
+            "--probe-batch",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let o = lnwarm(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let report = dir.path().join("report");
+    let o = lnwarm(&[
+        "compare",
+        dir.path().to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(report.join("probes.svg")).unwrap();
+    for title in [
+        "sharpness λmax(H)",
+        "CKA to update 0, last block",
+        "one-step gap",
+        "largest attention logit",
+        "share of |g| &lt; 1e-8",
+    ] {
+        assert!(
+            svg.contains(title) || svg.contains(&title.replace('<', "&lt;")),
+            "no panel {title}"
+        );
+    }
+    assert!(
+        svg.matches("<polyline").count() >= 2 * 10,
+        "two curves in most panels"
+    );
+}

@@ -12,38 +12,52 @@ use std::path::{Path, PathBuf};
 /// A quantity read from one probe point (None where that point did not measure it).
 type Read = fn(&ProbePoint) -> Option<f64>;
 
-/// (panel title, log y, reader).
-const QUANTITIES: [(&str, bool, Read); 13] = [
-    ("sharpness λmax(H)", true, |p| {
+/// (probe, panel title, log y, reader).
+const QUANTITIES: [(&str, &str, bool, Read); 14] = [
+    ("sharpness", "sharpness λmax(H)", true, |p| {
         p.sharpness.as_ref().map(|s| s.lambda_max)
     }),
-    ("λmax(H) / (2/η)", true, |p| {
+    ("sharpness", "λmax(H) / (2/η)", true, |p| {
         p.sharpness.as_ref().and_then(|s| s.ratio)
     }),
-    ("Adam: λmax(P⁻¹H) / (38/η)", true, |p| {
-        p.adam_sharpness.as_ref().and_then(|s| s.ratio)
+    ("adam-sharpness", "Adam: λmax(P⁻¹H)", true, |p| {
+        p.adam_sharpness.as_ref().map(|s| s.lambda_max)
     }),
-    ("median ‖Δw‖/‖w‖ (matrices)", true, median_relative_update),
-    ("share of sqrt(v̂) < ε", false, share_below_eps),
-    ("CKA to update 0, last block", false, |p| {
+    (
+        "adam-sharpness",
+        "Adam: λmax(P⁻¹H) / (38/η)",
+        true,
+        |p| p.adam_sharpness.as_ref().and_then(|s| s.ratio),
+    ),
+    (
+        "update",
+        "median ‖Δw‖/‖w‖ (matrices)",
+        true,
+        median_relative_update,
+    ),
+    ("update", "share of sqrt(v̂) < ε", false, share_below_eps),
+    ("drift", "CKA to update 0, last block", false, |p| {
         p.drift.as_ref().and_then(|d| d.cka_init.last().copied())
     }),
-    ("CKA to update 0, first block", false, |p| {
+    ("drift", "CKA to update 0, first block", false, |p| {
         p.drift.as_ref().and_then(|d| d.cka_init.first().copied())
     }),
-    ("CKA to warmup end, last block", false, |p| {
+    ("drift", "CKA to warmup end, last block", false, |p| {
         p.drift
             .as_ref()
             .and_then(|d| d.cka_warmup_end.as_ref())
             .and_then(|c| c.last().copied())
     }),
-    ("one-step gap (train − held-out gain)", false, |p| {
-        p.overfit.as_ref().map(|o| o.gap)
-    }),
-    ("cosine of consecutive gradients", false, |p| {
+    (
+        "overfit",
+        "one-step gap (train − held-out gain)",
+        false,
+        |p| p.overfit.as_ref().map(|o| o.gap),
+    ),
+    ("overfit", "cosine of consecutive gradients", false, |p| {
         p.overfit.as_ref().and_then(|o| o.grad_cosine)
     }),
-    ("largest attention logit", true, |p| {
+    ("attention", "largest attention logit", true, |p| {
         p.attention.as_ref().map(|a| {
             a.layers
                 .iter()
@@ -51,10 +65,11 @@ const QUANTITIES: [(&str, bool, Read); 13] = [
                 .fold(f64::MIN, f64::max)
         })
     }),
-    ("mean output log Z", false, |p| {
+    ("attention", "mean output log Z", false, |p| {
         p.attention.as_ref().map(|a| a.log_z_mean)
     }),
     (
+        "gradhist",
         "share of |g| < 1e-8 (gradhist)",
         false,
         small_gradient_share,
@@ -103,17 +118,40 @@ fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// `probes.svg` in `out` when any run of `groups` has probes; its path.
-pub fn write(groups: &[Group], out: &Path) -> Result<Option<PathBuf>> {
+/// `probes.svg` (every quantity) and one `probe-<name>.svg` per probe measured, in `out`, when
+/// any run of `groups` has probes; their paths.
+pub fn write(groups: &[Group], out: &Path) -> Result<Vec<PathBuf>> {
     if !groups
         .iter()
         .any(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
     {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let panels: Vec<Panel> = QUANTITIES
+    let path = out.join("probes.svg");
+    let title = "mechanism probes (seed median, min–max band; measurement batch = first validation windows)";
+    panel_grid(&path, title, "update", &panels(groups, |_| true), 3)?;
+    let mut paths = vec![path];
+    let mut probes: Vec<&str> = QUANTITIES.iter().map(|q| q.0).collect();
+    probes.dedup();
+    for probe in probes {
+        let panels = panels(groups, |name| name == probe);
+        if panels.is_empty() {
+            continue;
+        }
+        let path = out.join(format!("probe-{probe}.svg"));
+        let title = format!("probe {probe} (seed median, min–max band)");
+        panel_grid(&path, &title, "update", &panels, panels.len().min(3))?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The panels of the quantities whose probe `keep` accepts, where some run has data.
+fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> Vec<Panel> {
+    QUANTITIES
         .iter()
-        .map(|(title, log_y, read)| Panel {
+        .filter(|(probe, ..)| keep(probe))
+        .map(|(_, title, log_y, read)| Panel {
             title: title.to_string(),
             log_y: *log_y,
             series: groups
@@ -130,14 +168,5 @@ pub fn write(groups: &[Group], out: &Path) -> Result<Option<PathBuf>> {
                 .collect(),
         })
         .filter(|p| p.series.iter().any(|s| !s.points.is_empty()))
-        .collect();
-    let path = out.join("probes.svg");
-    panel_grid(
-        &path,
-        "mechanism probes (seed median, min–max band; measurement batch = first validation windows)",
-        "update",
-        &panels,
-        3,
-    )?;
-    Ok(Some(path))
+        .collect()
 }

@@ -101,6 +101,11 @@ impl Shadow {
         self.model.fix_relu_patterns(Some(&self.batch.0))
     }
 
+    /// Let the ReLUs switch again (products across kinks: only to show why they are held).
+    pub fn free_relu_patterns(&self) -> Result<()> {
+        self.model.fix_relu_patterns(None)
+    }
+
     /// Number of scalar parameters.
     pub fn len(&self) -> usize {
         self.base.len()
