@@ -372,6 +372,11 @@ pub fn write_report(
     let page = html::page(loaded, verdicts, &plot_paths)?;
     crate::results::write_atomic(&html_path, page.as_bytes())?;
     let mut written = vec![table_path, html_path];
+    if let Some(probes) = probe_plots::table(&loaded.groups) {
+        let path = out.join("probes.md");
+        crate::results::write_atomic(&path, probes.as_bytes())?;
+        written.push(path);
+    }
     written.extend(plot_paths);
     Ok(written)
 }

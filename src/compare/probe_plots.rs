@@ -1,6 +1,7 @@
 //! `probes.svg`: one panel per probe quantity against the update, per configuration (seed median
-//! with a min–max band), for studies whose runs had `--probe` on. The quantities are those the
-//! papers behind each probe plot (see `probe`'s module header).
+//! with a min–max band), for studies whose runs had `--probe` on, one `probe-<name>.svg` per
+//! probe, and `probes.md`: the same seed medians at a few updates as a table. The quantities are
+//! those the papers behind each probe plot (see `probe`'s module header).
 
 use super::Group;
 use crate::error::Result;
@@ -70,7 +71,7 @@ const QUANTITIES: [(&str, &str, bool, Read); 14] = [
     }),
     (
         "gradhist",
-        "share of |g| < 1e-8 (gradhist)",
+        "share of |g| < 1e-8, zeros included",
         false,
         small_gradient_share,
     ),
@@ -144,6 +145,83 @@ pub fn write(groups: &[Group], out: &Path) -> Result<Vec<PathBuf>> {
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// The updates `probes.md` shows: 0, 50, 200, the end of warmup when it is elsewhere, the last.
+fn table_steps(group: &Group) -> Vec<u64> {
+    let run = &group.runs[0];
+    let last = run.probes.last().map_or(0, |p| p.step);
+    let warmup = run.config.schedule.warmup.steps;
+    let mut steps: Vec<u64> = [0, 50, 200, warmup, last]
+        .into_iter()
+        .filter(|s| *s <= last && run.probes.iter().any(|p| p.step == *s))
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// `probes.md`: per configuration and update, the seed median of each quantity measured.
+pub fn table(groups: &[Group]) -> Option<String> {
+    let probed: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
+        .collect();
+    let first = probed.first()?;
+    let measured: Vec<_> = QUANTITIES
+        .iter()
+        .filter(|q| {
+            first
+                .runs
+                .iter()
+                .any(|r| r.probes.iter().any(|p| (q.3)(p).is_some()))
+        })
+        .collect();
+    let mut out = String::from(
+        "# Probes: seed medians\n\nRegenerate with `lnwarm compare <results> --report`. Each cell is the median over seeds of the quantity at that update (`-`: not measured there, or no seed got there). What each quantity is: docs/probes.md.\n\n| configuration | update |",
+    );
+    for q in &measured {
+        out += &format!(" {} |", q.1.replace('|', "\\|"));
+    }
+    out += "\n|---|---|";
+    out += &"---|".repeat(measured.len());
+    out += "\n";
+    for g in probed {
+        for step in table_steps(g) {
+            out += &format!("| {} | {step} |", g.label());
+            for q in &measured {
+                let values: Vec<f64> = g
+                    .runs
+                    .iter()
+                    .filter_map(|r| {
+                        r.probes
+                            .iter()
+                            .find(|p| p.step == step)
+                            .and_then(|p| (q.3)(p))
+                    })
+                    .collect();
+                out += &match values.is_empty() {
+                    true => " - |".to_string(),
+                    false => format!(
+                        " {} |",
+                        fmt_value(crate::stats::rank::MedianInterval::of(&values).median)
+                    ),
+                };
+            }
+            out += "\n";
+        }
+    }
+    Some(out)
+}
+
+/// Four significant digits, scientific outside [0.01, 1e4).
+fn fmt_value(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(0.01..1e4).contains(&a) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// The panels of the quantities whose probe `keep` accepts, where some run has data.
