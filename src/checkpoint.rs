@@ -12,6 +12,10 @@
 //!   (where a loss-ended warmup ended), the resolved config, the partial result (curves so far),
 //!   SHA-256 of both tensor files, and the lnwarm version.
 //!
+//! - `state.sha256`: the SHA-256 of `state.json`, so a hand-edited state is refused; its fields
+//!   are cross-checked too on load (update within the run, equal to the partial result's and
+//!   the optimizer's update count, the sampler's position where that many batches leave it).
+//!
 //! Only the newest checkpoint is kept, and replacing it is atomic: the new one is written
 //! complete into `<result>.ckpt.new/`, the old one renamed to `<result>.ckpt.old/`, the new one
 //! renamed into place, the old one removed. A crash at any moment leaves a complete checkpoint
@@ -28,11 +32,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Version of the checkpoint layout.
-pub const FORMAT: u32 = 1;
+/// Version of the checkpoint layout (2: `state.sha256` covers `state.json`).
+pub const FORMAT: u32 = 2;
 const MODEL: &str = "model.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
+const STATE_SUM: &str = "state.sha256";
 const TOKENIZER: &str = "tokenizer.json";
 const PROBE: &str = "probe.safetensors";
 
@@ -116,6 +121,7 @@ pub fn save(
     }
     let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Data(e.to_string()))?;
     write_atomic(&new.join(STATE), &json)?;
+    write_atomic(&new.join(STATE_SUM), sha256_hex(&json).as_bytes())?;
     if let Some(tokenizer) = tokenizer_json {
         // Subword runs: what the ids in the weights mean (its SHA-256 is in the result).
         write_atomic(&new.join(TOKENIZER), tokenizer.as_bytes())?;
@@ -208,6 +214,13 @@ pub fn load(dir: &Path, device: &Device, flag: &str) -> Result<Loaded> {
             state.format
         )));
     }
+    let sum = std::fs::read_to_string(dir.join(STATE_SUM))
+        .map_err(|e| bad(format!("{STATE_SUM}: {e}")))?;
+    if sum.trim() != sha256_hex(text.as_bytes()) {
+        return Err(bad(format!(
+            "{STATE}: SHA-256 differs from {STATE_SUM} (edited after it was written)"
+        )));
+    }
     let read = |name: &str| -> Result<HashMap<String, Tensor>> {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| bad(format!("{name}: {e}")))?;
@@ -226,6 +239,7 @@ pub fn load(dir: &Path, device: &Device, flag: &str) -> Result<Loaded> {
         true => Some(read(PROBE)?),
         false => None,
     };
+    consistent(&state, &optimizer).map_err(bad)?;
     Ok(Loaded {
         state,
         model,
@@ -233,6 +247,52 @@ pub fn load(dir: &Path, device: &Device, flag: &str) -> Result<Loaded> {
         probe,
         dir,
     })
+}
+
+/// The fields of a checkpoint agree with each other: what a hand-edited or mixed-up checkpoint
+/// breaks (the checksums catch edits of single files; this catches files that do not belong
+/// together).
+fn consistent(
+    state: &CheckpointState,
+    optimizer: &StateTensors,
+) -> std::result::Result<(), String> {
+    let update = state.update;
+    let steps = state.config.train.steps;
+    if update > steps {
+        return Err(format!("update {update} is past the run's {steps} updates"));
+    }
+    let done = state.result.summary.steps_done;
+    if done != update {
+        return Err(format!(
+            "update {update}, but the partial result has {done} updates done"
+        ));
+    }
+    let logged = state.result.train.last().map_or(0, |p| p.step);
+    if logged > update {
+        return Err(format!(
+            "update {update}, but the result logged update {logged}"
+        ));
+    }
+    let taken = optimizer.step().map_err(|e| e.to_string())?;
+    if taken != update {
+        return Err(format!(
+            "update {update}, but the optimizer state has taken {taken} updates"
+        ));
+    }
+    // One ChaCha8 word per window start (rand's portable usize sampling: a u32 draw while the
+    // range fits in 32 bits; rare rejections add a word; two words where it does not fit).
+    let windows = u128::from(update) * state.config.data.batch_size as u128;
+    let position: u128 = state
+        .sampler_position
+        .parse()
+        .map_err(|_| "sampler_position is not an integer".to_string())?;
+    if position < windows || position > 2 * windows + 64 {
+        return Err(format!(
+            "sampler_position {position} does not follow {update} updates of {} windows",
+            state.config.data.batch_size
+        ));
+    }
+    Ok(())
 }
 
 /// Set every parameter of `store` from `tensors` (names, shapes and dtypes must match).

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod grad_init;
@@ -51,5 +52,6 @@ pub fn provenance(device: &candle_core::Device, started_at_unix: u64) -> results
         composite_kernels: model::layers::composite_kernels(),
         started_at_unix,
         command: std::env::args().collect(),
+        cpu: Some(cpu::CpuInfo::detect()),
     }
 }

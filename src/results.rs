@@ -83,6 +83,10 @@ pub struct Provenance {
     pub composite_kernels: bool,
     pub started_at_unix: u64,
     pub command: Vec<String>,
+    /// The CPU and the SIMD kernels it selected (absent in results written before it was
+    /// recorded): a run reproduces bit for bit on CPUs that select the same kernels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::cpu::CpuInfo>,
 }
 
 /// One continuation of a run from its checkpoint (`--resume`, or a sweep re-running it).

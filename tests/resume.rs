@@ -381,6 +381,60 @@ fn missing_damaged_and_foreign_checkpoints_are_refused_with_one_line() {
     );
 }
 
+/// A hand-edited state.json is refused by its checksum; one edited with its checksum redone
+/// (or files mixed from two checkpoints) by the cross-checks; nothing is overwritten.
+#[test]
+fn a_tampered_checkpoint_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    let short = with(TINY, "--steps", "30");
+    assert!(finish(&mut lnwarm(&short, &out)).status.success());
+    let ckpt = lnwarm::checkpoint::dir_for(&out);
+    let state_path = ckpt.join("state.json");
+    let original = std::fs::read_to_string(&state_path).unwrap();
+    let mut resume = short.clone();
+    resume.push("--resume");
+    let edit = |update: &str, position: Option<&str>, resum: bool| {
+        let mut state: Value = serde_json::from_str(&original).unwrap();
+        state["update"] = serde_json::from_str(update).unwrap();
+        if let Some(p) = position {
+            state["sampler_position"] = Value::String(p.into());
+        }
+        let text = serde_json::to_string_pretty(&state).unwrap();
+        std::fs::write(&state_path, &text).unwrap();
+        if resum {
+            let sum = lnwarm::data::moby_dick::sha256_hex(text.as_bytes());
+            std::fs::write(ckpt.join("state.sha256"), sum).unwrap();
+        }
+    };
+    edit("999999", None, false);
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "state.json: SHA-256 differs from state.sha256",
+    );
+    edit("999999", None, true);
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "update 999999 is past the run's 30 updates",
+    );
+    edit("5", None, true);
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "update 5, but the partial result has 30 updates done",
+    );
+    // Consistent fields but a sampler stream from elsewhere.
+    edit("30", Some("7"), true);
+    expect_one_line_usage(
+        finish(&mut lnwarm(&resume, &out)),
+        "sampler_position 7 does not follow 30 updates",
+    );
+    let result: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        result["summary"]["steps_done"], 30,
+        "the result was not touched"
+    );
+}
+
 #[test]
 fn a_checkpoint_replaced_halfway_is_found_under_its_old_name() {
     let dir = tempfile::tempdir().unwrap();

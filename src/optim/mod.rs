@@ -133,7 +133,8 @@ impl StateTensors {
         self.tensors.insert(name, tensor);
     }
 
-    fn step(&self) -> Result<u64> {
+    /// The number of updates the state has taken.
+    pub fn step(&self) -> Result<u64> {
         let t = self.get(Self::STEP)?;
         let v = t.flatten_all()?.to_vec1::<i64>()?;
         match v.as_slice() {
