@@ -211,7 +211,36 @@ pub fn table(groups: &[Group]) -> Option<String> {
             out += "\n";
         }
     }
+    out += "\n**What the probes cost** (wall time of every probe measurement, `ms` in the results, against the time of the updates themselves; seed median):\n\n| configuration | probes s | updates s | share |\n|---|---|---|---|\n";
+    for g in groups
+        .iter()
+        .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
+    {
+        let probe_s: Vec<f64> = g.runs.iter().map(probe_seconds).collect();
+        let update_s: Vec<f64> = g.runs.iter().map(update_seconds).collect();
+        let share: Vec<f64> = probe_s.iter().zip(&update_s).map(|(p, u)| p / u).collect();
+        let median = |v: &[f64]| crate::stats::rank::MedianInterval::of(v).median;
+        out += &format!(
+            "| {} | {:.1} | {:.1} | {:.0}% |\n",
+            g.label(),
+            median(&probe_s),
+            median(&update_s),
+            100.0 * median(&share)
+        );
+    }
     Some(out)
+}
+
+/// Seconds spent in probe measurements over a run.
+fn probe_seconds(run: &RunResult) -> f64 {
+    run.probes.iter().flat_map(|p| p.ms.values()).sum::<f64>() / 1e3
+}
+
+/// Seconds spent in updates (tokens trained / mean tokens per second).
+fn update_seconds(run: &RunResult) -> f64 {
+    let tokens = run.summary.steps_done as f64
+        * (run.config.data.seq_len * run.config.data.batch_size) as f64;
+    tokens / run.summary.mean_tokens_per_s.max(1e-9)
 }
 
 /// Four significant digits, scientific outside [0.01, 1e4).
