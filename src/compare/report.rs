@@ -1,6 +1,7 @@
 //! `lnwarm compare --report ROOT`: the compact study report committed under
 //! `ROOT/<study>/` (by default `docs/studies/<study>/`): `table.md`, the SVG plots, `claims.md`
-//! (one verdict per paragraph, starting with its label) and `runs.csv` (one row per run, every
+//! (one verdict per paragraph, starting with its label), `probes.md` and the probe panels when
+//! the runs had `--probe`, and `runs.csv` (one row per run, every
 //! number at full precision so a rerun can be checked against it). The result JSONs stay out.
 
 use super::{plots, steps_to, table, Loaded};
@@ -28,7 +29,15 @@ pub fn write(loaded: &Loaded, verdicts: &[Verdict], root: &Path) -> Result<Vec<P
     )?;
     put("claims.md", claims_markdown(loaded, verdicts, &regenerate))?;
     put("runs.csv", runs_csv(loaded))?;
+    if let Some(probes) = super::probe_plots::table(&loaded.groups) {
+        let probes = probes.replace(
+            "`lnwarm compare <results> --report`",
+            &format!("`{regenerate}`"),
+        );
+        put("probes.md", probes)?;
+    }
     written.extend(plots::all(loaded, &out)?);
+    written.extend(super::probe_plots::write(&loaded.groups, &out)?);
     Ok(written)
 }
 
