@@ -370,3 +370,50 @@ fn compare_draws_the_probe_panels() {
         "two curves in most panels"
     );
 }
+
+/// `lnwarm bench --probe all` times every probe and states the overhead at `--probe-every`.
+#[test]
+fn bench_reports_what_each_probe_costs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_run_config(Arch::PostLn, 100);
+    cfg.schedule.warmup = lnwarm::schedule::Warmup::none();
+    let config = dir.path().join("tiny.json");
+    std::fs::write(&config, serde_json::to_string(&cfg).unwrap()).unwrap();
+    let out = dir.path().join("bench.json");
+    let o = lnwarm(&[
+        "bench",
+        "--config",
+        config.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--warmup-steps",
+        "0",
+        "--probe",
+        "all",
+        "--probe-batch",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("probes: ms per measurement"), "{text}");
+    assert!(
+        text.contains("% of update time at --probe-every 50"),
+        "{text}"
+    );
+    let bench: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let ms = bench["probes"]["ms"].as_object().unwrap();
+    for probe in [
+        "sharpness",
+        "adam-sharpness",
+        "update",
+        "drift",
+        "overfit",
+        "attention",
+        "gradhist",
+    ] {
+        assert!(ms[probe]["median"].as_f64().unwrap() > 0.0, "{probe}");
+    }
+    assert!(bench["probes"]["overhead_share"].as_f64().unwrap() > 0.0);
+}
