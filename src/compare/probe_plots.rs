@@ -167,16 +167,18 @@ pub fn table(groups: &[Group]) -> Option<String> {
         .iter()
         .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
         .collect();
-    let first = probed.first()?;
     let measured: Vec<_> = QUANTITIES
         .iter()
         .filter(|q| {
-            first
-                .runs
+            probed
                 .iter()
+                .flat_map(|g| &g.runs)
                 .any(|r| r.probes.iter().any(|p| (q.3)(p).is_some()))
         })
         .collect();
+    if probed.is_empty() {
+        return None;
+    }
     let mut out = String::from(
         "# Probes: seed medians\n\nRegenerate with `lnwarm compare <results> --report`. Each cell is the median over seeds of the quantity at that update (`-`: not measured there, or no seed got there). What each quantity is: docs/probes.md.\n\n| configuration | update |",
     );
