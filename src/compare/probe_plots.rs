@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 type Read = fn(&ProbePoint) -> Option<f64>;
 
 /// (probe, panel title, log y, reader).
-const QUANTITIES: [(&str, &str, bool, Read); 14] = [
+const QUANTITIES: [(&str, &str, bool, Read); 16] = [
     ("sharpness", "sharpness λmax(H)", true, |p| {
         p.sharpness.as_ref().map(|s| s.lambda_max)
     }),
@@ -75,7 +75,31 @@ const QUANTITIES: [(&str, &str, bool, Read); 14] = [
         false,
         small_gradient_share,
     ),
+    (
+        "gradhist",
+        "dead FFN units (ffn.w1 gradient exactly 0)",
+        false,
+        |p| group_share(p, "ffn.w1.weight", 0),
+    ),
+    ("gradhist", "attn.q gradient entries < 1e-8", false, |p| {
+        group_share(p, "attn.q.weight", small_bins())
+    }),
 ];
+
+/// Counts up to and including the bin whose upper edge is 1e-8 (the underflow bin included).
+fn small_bins() -> usize {
+    let (lo, hi, bins) = HIST_EDGES;
+    1 + ((-8.0 - lo) / ((hi - lo) / bins as f64)).round() as usize
+}
+
+/// The share of `group`'s gradient entries that are 0 or in the first `bins` counts.
+fn group_share(p: &ProbePoint, group: &str, bins: usize) -> Option<f64> {
+    let h = p.gradhist.as_ref()?;
+    let row = h.counts.get(group)?;
+    let zeros = h.zeros.get(group).copied().unwrap_or(0);
+    let total = row.iter().sum::<u64>() + zeros;
+    (total > 0).then(|| (row[..bins].iter().sum::<u64>() + zeros) as f64 / total as f64)
+}
 
 fn median_relative_update(p: &ProbePoint) -> Option<f64> {
     let mut rel: Vec<f64> = p
@@ -101,12 +125,10 @@ fn share_below_eps(p: &ProbePoint) -> Option<f64> {
 
 fn small_gradient_share(p: &ProbePoint) -> Option<f64> {
     let h = p.gradhist.as_ref()?;
-    let (lo, hi, bins) = HIST_EDGES;
-    let small_bins = 1 + ((-8.0 - lo) / ((hi - lo) / bins as f64)).round() as usize;
     let (mut small, mut total) = (0u64, 0u64);
     for (group, row) in &h.counts {
         let zeros = h.zeros.get(group).copied().unwrap_or(0);
-        small += row[..small_bins].iter().sum::<u64>() + zeros;
+        small += row[..small_bins()].iter().sum::<u64>() + zeros;
         total += row.iter().sum::<u64>() + zeros;
     }
     (total > 0).then(|| small as f64 / total as f64)
