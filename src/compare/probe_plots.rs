@@ -235,6 +235,7 @@ pub fn table(groups: &[Group]) -> Option<String> {
             out += "\n";
         }
     }
+    out += &sharpness_summary(groups);
     out += "\n**What the probes cost** (wall time of every probe measurement, `ms` in the results, against the time of the updates themselves; seed median):\n\n| configuration | probes s | updates s | share |\n|---|---|---|---|\n";
     for g in groups
         .iter()
@@ -253,6 +254,68 @@ pub fn table(groups: &[Group]) -> Option<String> {
         );
     }
     Some(out)
+}
+
+/// Per configuration: how the sharpness measurements went (converged, products), their share of
+/// the probe time, and the largest seed-median ratio to the stability threshold over updates.
+fn sharpness_summary(groups: &[Group]) -> String {
+    let mut out = String::from("\n**Sharpness measurements** (both probes; ratio = the largest seed median over the measured updates):\n\n| configuration | measurements | converged | products, median [max] | share of probe time | max λmax/(2/η) | max Adam ratio |\n|---|---|---|---|---|---|---|\n");
+    let median = |v: &[f64]| crate::stats::rank::MedianInterval::of(v).median;
+    for g in groups
+        .iter()
+        .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
+    {
+        let points: Vec<&ProbePoint> = g.runs.iter().flat_map(|r| &r.probes).collect();
+        let measured: Vec<&crate::probe::Sharpness> = points
+            .iter()
+            .flat_map(|p| p.sharpness.iter().chain(&p.adam_sharpness))
+            .collect();
+        if measured.is_empty() {
+            continue;
+        }
+        let products: Vec<f64> = measured.iter().map(|s| s.products as f64).collect();
+        let converged = measured.iter().filter(|s| s.converged).count();
+        let sharp_ms: f64 = points
+            .iter()
+            .flat_map(|p| p.ms.iter())
+            .filter(|(k, _)| k.contains("sharpness"))
+            .map(|(_, v)| v)
+            .sum();
+        let all_ms: f64 = points.iter().flat_map(|p| p.ms.values()).sum();
+        let max_ratio = |read: Read| -> String {
+            let mut steps: Vec<u64> = points.iter().map(|p| p.step).collect();
+            steps.sort_unstable();
+            steps.dedup();
+            let best = steps
+                .iter()
+                .filter_map(|s| {
+                    let v: Vec<f64> = points
+                        .iter()
+                        .filter(|p| p.step == *s)
+                        .filter_map(|p| read(p))
+                        .collect();
+                    (!v.is_empty()).then(|| median(&v))
+                })
+                .fold(f64::NAN, f64::max);
+            if best.is_nan() {
+                "-".into()
+            } else {
+                fmt_value(best)
+            }
+        };
+        out += &format!(
+            "| {} | {} | {} | {} [{}] | {:.0}% | {} | {} |\n",
+            g.label(),
+            measured.len(),
+            converged,
+            median(&products),
+            products.iter().copied().fold(0.0, f64::max),
+            100.0 * sharp_ms / all_ms.max(1e-9),
+            max_ratio(|p| p.sharpness.as_ref().and_then(|s| s.ratio)),
+            max_ratio(|p| p.adam_sharpness.as_ref().and_then(|s| s.ratio)),
+        );
+    }
+    out
 }
 
 /// Seconds spent in probe measurements over a run.
