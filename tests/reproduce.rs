@@ -86,3 +86,67 @@ fn a_committed_row_reproduces_with_the_planned_command() {
         "{line}"
     );
 }
+
+/// `lnwarm sweep verify` reruns committed rows and says how each reproduces; against a report
+/// whose numbers no rerun can match, it says so and exits 1.
+#[test]
+fn sweep_verify_reruns_committed_rows_and_refuses_numbers_that_do_not_reproduce() {
+    let verify = |root: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "sweep",
+                "verify",
+                "experiments/smoke.json",
+                "--rows",
+                "2",
+                "--report",
+                root,
+            ])
+            .output()
+            .expect("run lnwarm")
+    };
+    let out = verify("docs/studies");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<&str> = text.lines().filter(|l| l.contains(": ")).take(2).collect();
+    assert_eq!(verdicts.len(), 2, "{text}");
+    // The smoke model is tiny: its rows reproduce digit for digit on any CI machine.
+    assert!(
+        verdicts.iter().all(|l| l.contains(": bit-identical")),
+        "{text}"
+    );
+    // The same rows against a report whose final losses were all changed to 9.99.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("smoke");
+    std::fs::create_dir_all(&fake).unwrap();
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/studies/smoke/runs.csv"),
+    )
+    .unwrap();
+    let mut lines = committed.lines();
+    let header = lines.next().unwrap();
+    let column = header
+        .split(',')
+        .position(|h| h == "final_val_loss")
+        .unwrap();
+    let mut changed = vec![header.to_string()];
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        cells[column] = "9.99".into();
+        changed.push(cells.join(","));
+    }
+    std::fs::write(fake.join("runs.csv"), changed.join("\n")).unwrap();
+    let out = verify(dir.path().to_str().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("does NOT reproduce: final val loss"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 2 rows did not reproduce"));
+}

@@ -13,6 +13,7 @@ pub mod probe_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
 pub mod sweep_cmd;
+pub mod sweep_verify;
 pub use crate::config::default_run_name;
 use clap::{Args, Parser, Subcommand};
 pub use schedule_args::{DecayKind, ScheduleArgs};

@@ -1,4 +1,5 @@
-//! `lnwarm sweep plan|run`: expand a study, and run one of its runs (what `scripts/sweep.sh` and
+//! `lnwarm sweep plan|run|verify`: expand a study, and run one of its runs (`verify`: in
+//! `sweep_verify`) (what `scripts/sweep.sh` and
 //! the Slurm array call). A finished run (complete result JSON with the same config) is skipped;
 //! a run another process is executing (its lock is held) is waited for, then skipped.
 
@@ -18,6 +19,8 @@ pub enum SweepCommand {
     Plan(PlanArgs),
     /// Run one planned run (skipped if already complete; waits if another process runs it).
     Run(RunArgs),
+    /// Rerun committed rows of the study's report and say whether each reproduces.
+    Verify(super::sweep_verify::VerifyArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -62,6 +65,7 @@ pub fn run(cmd: &SweepCommand) -> Result<()> {
     match cmd {
         SweepCommand::Plan(args) => plan(args),
         SweepCommand::Run(args) => run_one(args),
+        SweepCommand::Verify(args) => super::sweep_verify::verify(args),
     }
 }
 
