@@ -526,3 +526,89 @@ fn grad_init_from_a_checkpoint_measures_the_trained_weights() {
         i.loss
     );
 }
+
+/// `--resume --steps N` with a larger N extends a run whose schedule does not depend on its
+/// length (here linear warmup then inverse-sqrt): the extended run equals one planned that long.
+/// A schedule that stretches with the run (cosine) is refused, naming it.
+#[test]
+fn a_finished_run_extends_when_its_schedule_does_not_depend_on_the_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("r.json.ckpt");
+    let at = |steps: u64, decay: Option<Decay>| {
+        let mut c = tiny_run_config(Arch::PreLn, steps);
+        c.train.eval_every = 10;
+        if let Some(d) = decay {
+            c.schedule.decay = d;
+            c.schedule.warmup = Warmup::linear(5);
+        }
+        c.finish().unwrap()
+    };
+    let never = |_: u64| None;
+    let opts = |resume| RunOptions {
+        quiet: true,
+        checkpoint_dir: Some(ckpt.clone()),
+        checkpoint_every: 0,
+        resume,
+        stop: &never,
+    };
+    let (short, long) = (at(20, None), at(40, None));
+    train(
+        &short,
+        &Setup::new(&short).unwrap(),
+        "r",
+        &opts(Resume::Never),
+    )
+    .unwrap();
+    let extended = train(
+        &long,
+        &Setup::new(&long).unwrap(),
+        "r",
+        &opts(Resume::Required),
+    )
+    .unwrap();
+    let whole = train(
+        &long,
+        &Setup::new(&long).unwrap(),
+        "r",
+        &RunOptions::plain(true),
+    )
+    .unwrap();
+    assert_eq!(extended.resumed[0].at_update, 20);
+    assert_eq!(extended.config.train.steps, 40);
+    let curves = |r: &RunResult| {
+        let t: Vec<(u64, f64, f64)> = r
+            .train
+            .iter()
+            .map(|p| (p.step, p.lr, p.train_loss))
+            .collect();
+        let e: Vec<(u64, f64)> = r.eval.iter().map(|p| (p.step, p.val_loss)).collect();
+        (t, e)
+    };
+    assert_eq!(curves(&extended), curves(&whole));
+    // Cosine over the run: the first updates' rates change with the length.
+    let cosine: Decay = serde_json::from_str(r#"{"kind": "cosine"}"#).unwrap();
+    let (short, long) = (at(20, Some(cosine.clone())), at(40, Some(cosine)));
+    std::fs::remove_dir_all(&ckpt).unwrap();
+    train(
+        &short,
+        &Setup::new(&short).unwrap(),
+        "r",
+        &opts(Resume::Never),
+    )
+    .unwrap();
+    let err = train(
+        &long,
+        &Setup::new(&long).unwrap(),
+        "r",
+        &opts(Resume::Required),
+    )
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        err.starts_with(
+            "--resume --steps 40: the schedule (decay cosine) depends on the run's length: update 6 had lr"
+        ),
+        "{err}"
+    );
+}

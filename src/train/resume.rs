@@ -48,8 +48,12 @@ pub(super) fn resume_point(
 /// A checkpoint continues this run only with the same config, thread count and kernels: any of
 /// them changes the last digits, and a resumed run must equal the uninterrupted one.
 fn check_compatible(cfg: &RunConfig, ckpt: &checkpoint::Loaded) -> Result<()> {
-    let differing = checkpoint::config_diff(&ckpt.state.config, cfg);
+    let mut differing = checkpoint::config_diff(&ckpt.state.config, cfg);
     let shown = ckpt.dir.display();
+    if differing == ["train.steps"] && cfg.train.steps > ckpt.state.config.train.steps {
+        check_extensible(&ckpt.state.config, cfg, ckpt.state.update)?;
+        differing.clear();
+    }
     if !differing.is_empty() {
         return Err(crate::usage!(
             "--resume: {shown} was made with another config: {} differ (resume with the same flags and config file, or start over without --resume)",
@@ -72,6 +76,33 @@ fn check_compatible(cfg: &RunConfig, ckpt: &checkpoint::Loaded) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `--resume --steps N` with a larger N continues a run only when the rate of every update it
+/// has made is the same under the longer run's schedule (constant, inverse-sqrt, Noam,
+/// exponential, ... after any warmup): otherwise the first updates were made with another
+/// schedule than the one the result would record. Schedules that stretch with the run (cosine,
+/// linear, polynomial over the run, WSD, one-cycle) are refused, naming the schedule.
+fn check_extensible(then: &RunConfig, now: &RunConfig, done: u64) -> Result<()> {
+    use crate::schedule::LrSchedule;
+    let (old, new) = (
+        then.schedule.build(then.train.steps)?,
+        now.schedule.build(now.train.steps)?,
+    );
+    let kind = serde_json::to_value(&now.schedule.decay)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    match (1..=done.max(1)).find(|&t| old.lr(t) != new.lr(t)) {
+        None => Ok(()),
+        Some(t) => Err(crate::usage!(
+            "--resume --steps {}: the schedule (decay {kind}) depends on the run's length: update {t} had lr {:e}, a {}-update run gives it {:e}; extend only schedules that do not (constant, inverse-sqrt, noam, exponential), or start over",
+            now.train.steps,
+            old.lr(t),
+            now.train.steps,
+            new.lr(t)
+        )),
+    }
 }
 
 /// Put the weights, optimizer, sampler, schedule and partial result of `ckpt` in place.
@@ -108,7 +139,10 @@ pub(super) fn restore(
     }
     let update = ckpt.state.update;
     p.before = ckpt.state.elapsed;
+    // The result describes the whole run: with `--steps` extended, the new length.
+    let config = p.result.config.clone();
     p.result = ckpt.state.result;
+    p.result.config = config;
     // reduce-on-plateau keeps counters between evaluations: replay the recorded ones.
     for point in p.result.eval.iter().filter(|e| e.step > 0) {
         p.schedule.observe_val_loss(point.step, point.val_loss);
