@@ -602,8 +602,7 @@ fn a_finished_run_extends_when_its_schedule_does_not_depend_on_the_length() {
         "r",
         &opts(Resume::Required),
     )
-    .err()
-    .expect("refused")
+    .expect_err("refused")
     .to_string();
     assert!(
         err.starts_with(
