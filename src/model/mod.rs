@@ -163,10 +163,6 @@ impl Block {
         &self.attn
     }
 
-    pub fn ffn(&self) -> &FeedForward {
-        &self.ffn
-    }
-
     /// The shortcut of a Post-family sub-layer: x, DeepNorm's α·x or Admin's ω ⊙ x.
     fn skip(&self, xs: &Tensor, omega: &Option<Tensor>) -> Result<Tensor> {
         Ok(match omega {

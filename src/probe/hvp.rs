@@ -120,16 +120,6 @@ impl Shadow {
         &self.base
     }
 
-    /// The parameter names and their sizes, in the flat order.
-    pub fn layout(&self) -> Vec<(String, usize)> {
-        self.store
-            .named_vars()
-            .iter()
-            .zip(&self.shapes)
-            .map(|((n, _), s)| (n.clone(), s.iter().product()))
-            .collect()
-    }
-
     /// Loss and flat gradient at the flat weights `w`.
     pub fn loss_and_grad(&self, w: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.set(w)?;
