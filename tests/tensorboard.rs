@@ -101,6 +101,45 @@ mod with_feature {
         );
     }
 
+    /// `--probe`: every probe scalar of the result (`ProbePoint::scalars`) is in the event file
+    /// at its update.
+    #[test]
+    fn probe_scalars_match_the_result_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = tiny_run_config(Arch::PreLn, 6);
+        cfg.probe = lnwarm::probe::ProbeConfig {
+            names: lnwarm::probe::parse_probe_list("all", lnwarm::config::OptimizerKind::Adam)
+                .unwrap(),
+            every: 3,
+            batch: 2,
+            gradhist_updates: 2,
+            lanczos_steps: 4,
+        };
+        cfg.log.tensorboard = Some(dir.path().join("tb"));
+        let cfg = cfg.finish().unwrap();
+        let result = train(
+            &cfg,
+            &Setup::new(&cfg).unwrap(),
+            "tb",
+            &RunOptions::plain(true),
+        )
+        .unwrap();
+        let (scalars, _, _) = read_events(&dir.path().join("tb"));
+        let mut checked = 0;
+        for point in &result.probes {
+            for (tag, v) in point.scalars() {
+                assert_eq!(
+                    scalars[&(tag.clone(), point.step as i64)],
+                    v as f32,
+                    "{tag}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "{checked} probe scalars");
+        assert!(scalars.contains_key(&("probe/sharpness/lambda_max".to_string(), 0)));
+    }
+
     #[test]
     fn a_resumed_run_marks_its_restart_for_tensorboard() {
         let dir = tempfile::tempdir().unwrap();
