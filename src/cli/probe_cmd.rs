@@ -77,7 +77,7 @@ pub fn run(args: &ProbeCmdArgs) -> Result<()> {
     };
     let report = ProbeReport {
         kind: "probe".into(),
-        provenance: crate::provenance(&candle_core::Device::Cpu, unix_now()),
+        provenance: crate::provenance(&candle_core::Device::Cpu, crate::train::unix_now()),
         entries,
     };
     let out = cfg_flags.out.clone().unwrap_or_else(|| {
@@ -102,7 +102,8 @@ pub fn run(args: &ProbeCmdArgs) -> Result<()> {
 fn require_probes(cfg: &RunConfig) -> Result<()> {
     if cfg.probe.names.is_empty() {
         return Err(usage!(
-            "lnwarm probe: no --probe given; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, all"
+            "lnwarm probe: no --probe given; allowed: {}",
+            crate::probe::allowed_names()
         ));
     }
     Ok(())
@@ -209,11 +210,4 @@ pub fn table(report: &ProbeReport) -> String {
         out += &crate::probe::summary_lines(&e.next, "    ");
     }
     out
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

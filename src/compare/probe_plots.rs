@@ -6,7 +6,7 @@
 use super::Group;
 use crate::error::Result;
 use crate::plot::{panel_grid, Panel, Series};
-use crate::probe::{ProbePoint, HIST_EDGES};
+use crate::probe::{GradHist, ProbePoint};
 use crate::results::RunResult;
 use std::path::{Path, PathBuf};
 
@@ -82,23 +82,13 @@ const QUANTITIES: [(&str, &str, bool, Read); 16] = [
         |p| group_share(p, "ffn.w1.weight", 0),
     ),
     ("gradhist", "attn.q gradient entries < 1e-8", false, |p| {
-        group_share(p, "attn.q.weight", small_bins())
+        group_share(p, "attn.q.weight", GradHist::below_1e8())
     }),
 ];
 
-/// Counts up to and including the bin whose upper edge is 1e-8 (the underflow bin included).
-fn small_bins() -> usize {
-    let (lo, hi, bins) = HIST_EDGES;
-    1 + ((-8.0 - lo) / ((hi - lo) / bins as f64)).round() as usize
-}
-
-/// The share of `group`'s gradient entries that are 0 or in the first `bins` counts.
-fn group_share(p: &ProbePoint, group: &str, bins: usize) -> Option<f64> {
-    let h = p.gradhist.as_ref()?;
-    let row = h.counts.get(group)?;
-    let zeros = h.zeros.get(group).copied().unwrap_or(0);
-    let total = row.iter().sum::<u64>() + zeros;
-    (total > 0).then(|| (row[..bins].iter().sum::<u64>() + zeros) as f64 / total as f64)
+/// The share of `group`'s gradient entries that are 0 or in the first `counts` counts.
+fn group_share(p: &ProbePoint, group: &str, counts: usize) -> Option<f64> {
+    p.gradhist.as_ref()?.share(Some(group), counts)
 }
 
 fn median_relative_update(p: &ProbePoint) -> Option<f64> {
@@ -124,14 +114,7 @@ fn share_below_eps(p: &ProbePoint) -> Option<f64> {
 }
 
 fn small_gradient_share(p: &ProbePoint) -> Option<f64> {
-    let h = p.gradhist.as_ref()?;
-    let (mut small, mut total) = (0u64, 0u64);
-    for (group, row) in &h.counts {
-        let zeros = h.zeros.get(group).copied().unwrap_or(0);
-        small += row[..small_bins()].iter().sum::<u64>() + zeros;
-        total += row.iter().sum::<u64>() + zeros;
-    }
-    (total > 0).then(|| small as f64 / total as f64)
+    p.gradhist.as_ref()?.share(None, GradHist::below_1e8())
 }
 
 fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {

@@ -140,7 +140,7 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
         seeds,
         batches: spec.batches,
         after_warmup: spec.after_warmup,
-        provenance: crate::provenance(&device, unix_now()),
+        provenance: crate::provenance(&device, crate::train::unix_now()),
         data_source: corpus.source.clone(),
         vocab_size: corpus.tokenizer.size(),
         checkpoints: Vec::new(),
@@ -220,7 +220,7 @@ pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradIn
         seeds,
         batches: k,
         after_warmup: None,
-        provenance: crate::provenance(&device, unix_now()),
+        provenance: crate::provenance(&device, crate::train::unix_now()),
         data_source: corpus.source.clone(),
         vocab_size: corpus.tokenizer.size(),
         checkpoints: dirs.to_vec(),
@@ -320,13 +320,6 @@ fn export(
         &dir.join(format!("{name}-grads.json")),
         json.to_string().as_bytes(),
     )
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The distinct values, sorted.

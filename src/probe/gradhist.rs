@@ -82,5 +82,9 @@ mod tests {
         assert_eq!(row[27], 1, "20 overflows");
         assert_eq!(h.zeros["x"], 1);
         assert_eq!(row.iter().sum::<u64>() + h.zeros["x"], 6);
+        // Below 1e-8: 1e-13, 2e-12 and the zero; exact zeros alone: 1 of 6.
+        assert_eq!(h.share(None, GradHist::below_1e8()), Some(0.5));
+        assert_eq!(h.share(Some("x"), 0), Some(1.0 / 6.0));
+        assert_eq!(h.share(Some("absent"), 0), None);
     }
 }

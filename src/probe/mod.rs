@@ -91,12 +91,14 @@ impl ProbeKind {
     }
 }
 
+/// What `--probe` accepts, for messages: every name, then `all`.
+pub fn allowed_names() -> String {
+    let names: Vec<&str> = ProbeKind::ALL.iter().map(|k| k.name()).collect();
+    format!("{}, all", names.join(", "))
+}
+
 /// `--probe NAME[,NAME...]`: names, or `all` (every probe the optimizer allows).
 pub fn parse_probe_list(text: &str, optimizer: OptimizerKind) -> Result<Vec<ProbeKind>> {
-    let allowed = || {
-        let names: Vec<&str> = ProbeKind::ALL.iter().map(|k| k.name()).collect();
-        format!("{}, all", names.join(", "))
-    };
     let mut out = Vec::new();
     for name in text.split(',').map(str::trim) {
         if name == "all" {
@@ -110,7 +112,12 @@ pub fn parse_probe_list(text: &str, optimizer: OptimizerKind) -> Result<Vec<Prob
         let kind = ProbeKind::ALL
             .into_iter()
             .find(|k| k.name() == name)
-            .ok_or_else(|| usage!("--probe {name}: unknown probe; allowed: {}", allowed()))?;
+            .ok_or_else(|| {
+                usage!(
+                    "--probe {name}: unknown probe; allowed: {}",
+                    allowed_names()
+                )
+            })?;
         out.push(kind);
     }
     out.sort();

@@ -62,8 +62,8 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// The probes `run.probe` asks for, measured on the first windows of `val_tokens`; `None`
-    /// when no probe is on.
+    /// The probes `run.probe` asks for (validated with the run config), measured on the first
+    /// windows of `val_tokens`; `None` when no probe is on.
     pub fn new(
         run: &RunConfig,
         val_tokens: &[u32],
@@ -74,7 +74,6 @@ impl Prober {
         if cfg.names.is_empty() {
             return Ok(None);
         }
-        cfg.validate(run)?;
         let device = store.device();
         let batch = super::measurement_batch(val_tokens, run.data.seq_len, cfg.batch, device)?;
         Ok(Some(Self {

@@ -127,6 +127,30 @@ pub struct GradHist {
     pub zeros: BTreeMap<String, u64>,
 }
 
+impl GradHist {
+    /// The counts of |g| below 1e-8: the underflow bin and every bin up to the edge 1e-8.
+    pub fn below_1e8() -> usize {
+        let (lo, hi, bins) = super::HIST_EDGES;
+        1 + ((-8.0 - lo) / ((hi - lo) / bins as f64)).round() as usize
+    }
+
+    /// The share of the entries of `group` (every group when `None`) that are exactly 0 or fall
+    /// in the first `counts` counts (0: the exact zeros only); None when there are none.
+    pub fn share(&self, group: Option<&str>, counts: usize) -> Option<f64> {
+        let (mut hit, mut total) = (0u64, 0u64);
+        for (name, row) in self
+            .counts
+            .iter()
+            .filter(|(n, _)| group.is_none_or(|g| g == *n))
+        {
+            let zeros = self.zeros.get(name).copied().unwrap_or(0);
+            hit += row[..counts].iter().sum::<u64>() + zeros;
+            total += row.iter().sum::<u64>() + zeros;
+        }
+        (total > 0).then(|| hit as f64 / total as f64)
+    }
+}
+
 impl ProbePoint {
     /// The TensorBoard scalars of this point: `probe/<probe>/<quantity>[/<layer or tensor>]`.
     pub fn scalars(&self) -> Vec<(String, f64)> {
@@ -259,19 +283,10 @@ pub fn summary_lines(p: &ProbePoint, indent: &str) -> String {
         );
     }
     if let Some(h) = &p.gradhist {
-        let (lo, hi, bins) = super::HIST_EDGES;
-        let width = (hi - lo) / bins as f64;
-        // Bins whose upper edge is at most 1e-8 (plus the underflow bin): "collapsed" gradients.
-        let small_bins = 1 + ((-8.0 - lo) / width).round() as usize;
-        let (mut small, mut total) = (0u64, 0u64);
-        for (group, row) in &h.counts {
-            small += row[..small_bins].iter().sum::<u64>() + h.zeros[group];
-            total += row.iter().sum::<u64>() + h.zeros[group];
-        }
         out += &format!(
             "{indent}gradhist: {} groups, share of |g| < 1e-8: {:.4}\n",
             h.counts.len(),
-            small as f64 / total.max(1) as f64
+            h.share(None, GradHist::below_1e8()).unwrap_or(0.0)
         );
     }
     out
