@@ -3,7 +3,7 @@
 # through scripts/sweep.sh --slurm, check every result arrived; requeue a running task and check
 # its run continued from its checkpoint to the uninterrupted result; both with --tensorboard, read
 # back by TensorBoard's own reader (.ci/check-tensorboard.py); stop the daemons by PID.
-# Needs root, and LNWARM_BIN built with --features tensorboard. Recipe:
+# Needs root (LNWARM_BIN: any build; TensorBoard is in every build). Recipe:
 # ../shared/slurm-single-node.md. Usage: .ci/slurm-smoke.sh LNWARM_BIN
 set -euo pipefail
 BIN=$(realpath "$1")

