@@ -287,7 +287,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         let batch = sampler.next_batch()?;
         let report = step::update(&trainee, &mut opt, &batch, rule)?;
         if let Some(reason) = report.diverged {
-            return Err(crate::error::Error::Data(format!(
+            return Err(crate::error::Error::Failed(format!(
                 "bench: the model diverged at update {}: {reason}; lower --lr in the config",
                 i + 1
             )));
@@ -316,7 +316,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         schema_version: 1,
         kind: "bench".into(),
         config: cfg.clone(),
-        provenance: crate::provenance(&setup.device, 0),
+        provenance: crate::results::Provenance::collect(&setup.device, 0),
         timed_steps: steps,
         warmup_steps: warmup,
         tokens_per_step: tokens,

@@ -22,11 +22,12 @@
 //! under one of the two names, and `load` looks in both.
 
 use crate::config::RunConfig;
-use crate::data::moby_dick::sha256_hex;
 use crate::error::{io_err, Error, Result};
+use crate::files::sha256_hex;
+use crate::files::write_atomic;
 use crate::model::ParamStore;
 use crate::optim::{Optimizer, StateTensors};
-use crate::results::{write_atomic, RunResult};
+use crate::results::RunResult;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -119,7 +120,7 @@ pub fn save(
             .files
             .insert(PROBE.into(), write_tensors(&new.join(PROBE), probe)?);
     }
-    let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Data(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Output(e.to_string()))?;
     write_atomic(&new.join(STATE), &json)?;
     write_atomic(&new.join(STATE_SUM), sha256_hex(&json).as_bytes())?;
     if let Some(tokenizer) = tokenizer_json {
@@ -152,7 +153,7 @@ fn safetensors_bytes(tensors: &HashMap<String, Tensor>) -> Result<Vec<u8>> {
         env!("CARGO_PKG_VERSION").to_string(),
     )]);
     safetensors::serialize(tensors, Some(metadata))
-        .map_err(|e| Error::Data(format!("safetensors: {e}")))
+        .map_err(|e| Error::Output(format!("safetensors: {e}")))
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<()> {
@@ -317,7 +318,7 @@ pub fn restore_params(store: &ParamStore, tensors: &HashMap<String, Tensor>) -> 
 pub fn config_diff(a: &RunConfig, b: &RunConfig) -> Vec<String> {
     // Where the run is logged may change between segments (add --tensorboard on resume).
     let flat = |c: &RunConfig| {
-        crate::compare::flatten(
+        crate::files::flatten(
             &serde_json::to_value(c.without_log()).unwrap_or(serde_json::Value::Null),
         )
     };

@@ -17,6 +17,7 @@ pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod error;
+pub mod files;
 pub mod grad_init;
 pub mod interrupt;
 pub mod memory;
@@ -37,21 +38,3 @@ pub mod train;
 pub mod verdict;
 
 pub use error::{Error, Result};
-
-/// Version, git revision and candle version baked in at build time, plus the runtime device.
-pub fn provenance(device: &candle_core::Device, started_at_unix: u64) -> results::Provenance {
-    results::Provenance {
-        lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: env!("LNWARM_GIT_REV").to_string(),
-        candle_version: env!("LNWARM_CANDLE_VERSION").to_string(),
-        device: match device {
-            candle_core::Device::Cpu => "cpu".to_string(),
-            other => format!("{other:?}"),
-        },
-        threads: candle_core::utils::get_num_threads(),
-        composite_kernels: model::layers::composite_kernels(),
-        started_at_unix,
-        command: std::env::args().collect(),
-        cpu: Some(cpu::CpuInfo::detect()),
-    }
-}

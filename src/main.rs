@@ -1,10 +1,10 @@
 //! The `lnwarm` binary: parse flags, dispatch, map errors to one line and an exit code
-//! (2 = bad input, 1 = runtime failure).
+//! (the table in `lnwarm::error`: 2 bad input, 3 data, 4 files and outputs, 70 internal, 1 a run
+//! or check that failed, 128+n interrupted).
 
 use clap::Parser;
 use lnwarm::cli::{one_line_error, Cli, Command, TrainArgs};
-use lnwarm::results::RunStatus;
-use lnwarm::train::{train, Resume, RunOptions, Setup};
+use lnwarm::train::{train_to_file, Resume, ToFile};
 use std::process::ExitCode;
 
 /// Keep freed memory in the process. By default glibc maps every temporary above 128 KiB-32 MiB
@@ -88,42 +88,23 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
             ckpt_dir.display()
         );
     }
-    let setup = Setup::new(&cfg)?;
     if !args.quiet {
         let json = serde_json::to_string(&cfg).unwrap_or_default();
         println!("lnwarm: config {json}");
     }
-    lnwarm::interrupt::install();
-    let stop = |_step: u64| lnwarm::interrupt::requested();
-    let opts = RunOptions {
+    let to = ToFile {
+        name: &run_name,
+        out: &out,
         quiet: args.quiet,
-        checkpoint_dir: Some(ckpt_dir.clone()),
         checkpoint_every: args.checkpoint_every,
         resume: if args.resume {
             Resume::Required
         } else {
             Resume::Never
         },
-        stop: &stop,
+        continue_with: resume_command(),
     };
-    let result = train(&cfg, &setup, &run_name, &opts)?;
-    result.write(&out)?;
-    setup.corpus.tokenizer.save_beside(&out)?;
-    if let Some(sig) =
-        lnwarm::interrupt::requested().filter(|_| result.status == RunStatus::Interrupted)
-    {
-        return Err(lnwarm::Error::Interrupted {
-            signal: sig,
-            message: format!(
-                "{} after update {}: wrote the partial result {} and the checkpoint {}; continue with: {}",
-                lnwarm::interrupt::signal_name(sig),
-                result.summary.steps_done,
-                out.display(),
-                ckpt_dir.display(),
-                resume_command()
-            ),
-        });
-    }
+    let (setup, result) = train_to_file(&cfg, &to)?;
     if let Some(path) = &args.save_model {
         lnwarm::checkpoint::save_model(path, &setup.store)?;
     }

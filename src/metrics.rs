@@ -24,7 +24,7 @@ impl GradNorms {
         let mut sums = Vec::with_capacity(store.named_vars().len());
         for (name, var) in store.named_vars() {
             let grad = grads.get(var).ok_or_else(|| {
-                Error::Data(format!("parameter {name} received no gradient (graph cut)"))
+                Error::Internal(format!("parameter {name} received no gradient (graph cut)"))
             })?;
             sums.push(grad.sqr()?.sum_all()?);
             names.push(name.clone());

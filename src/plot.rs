@@ -47,7 +47,7 @@ pub fn color(i: usize) -> RGBColor {
 
 /// Draw `series` as lines into an SVG file at `path`.
 pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()> {
-    let plot_err = |e: String| Error::Data(format!("plot {}: {e}", path.display()));
+    let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let (x_range, y_range) =
         bounds(series, spec.log_y).ok_or_else(|| plot_err("nothing to plot".into()))?;
     // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
@@ -153,7 +153,7 @@ pub fn panel_grid(
     panels: &[Panel],
     columns: usize,
 ) -> Result<()> {
-    let plot_err = |e: String| Error::Data(format!("plot {}: {e}", path.display()));
+    let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let rows = panels.len().div_ceil(columns).max(1);
     let (panel_w, panel_h, legend_w) = (420u32, 300u32, 280u32);
     let size = (

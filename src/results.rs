@@ -4,11 +4,10 @@
 //! reproducible from the embedded resolved config, seed, git revision and versions.
 
 use crate::config::RunConfig;
-use crate::error::{io_err, Result};
+use crate::error::Result;
 use crate::outcome::{classify, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -87,6 +86,27 @@ pub struct Provenance {
     /// recorded): a run reproduces bit for bit on CPUs that select the same kernels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::cpu::CpuInfo>,
+}
+
+impl Provenance {
+    /// Version, git revision and candle version baked in at build time, plus the runtime
+    /// device, thread count, kernels and CPU.
+    pub fn collect(device: &candle_core::Device, started_at_unix: u64) -> Self {
+        Self {
+            lnwarm_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_revision: env!("LNWARM_GIT_REV").to_string(),
+            candle_version: env!("LNWARM_CANDLE_VERSION").to_string(),
+            device: match device {
+                candle_core::Device::Cpu => "cpu".to_string(),
+                other => format!("{other:?}"),
+            },
+            threads: candle_core::utils::get_num_threads(),
+            composite_kernels: crate::model::layers::composite_kernels(),
+            started_at_unix,
+            command: std::env::args().collect(),
+            cpu: Some(crate::cpu::CpuInfo::detect()),
+        }
+    }
 }
 
 /// One continuation of a run from its checkpoint (`--resume`, or a sweep re-running it).
@@ -194,11 +214,11 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_json(path, self)
+        crate::files::write_json(path, self)
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        read_json(path, "an lnwarm result")
+        crate::files::read_json(path, "an lnwarm result")
     }
 
     /// The outcome and plateau length, recomputed from the curves (so older files classify the
@@ -212,48 +232,4 @@ impl RunResult {
             self.summary.steps_done,
         )
     }
-}
-
-/// Pretty JSON of `value`, written atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let json =
-        serde_json::to_vec_pretty(value).map_err(|e| crate::error::Error::Data(e.to_string()))?;
-    write_atomic(path, &json)
-}
-
-/// Parse a JSON file as `T`; a mismatch is a usage error saying the file is not `what`.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    serde_json::from_str(&text).map_err(|e| crate::usage!("{}: not {what}: {e}", path.display()))
-}
-
-/// Write `bytes` to `path` via a temp file in the same folder and a rename, so readers see
-/// either the old file or the complete new one, never a partial write.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
-    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-    // NamedTempFile is created 0600; results are meant to be shared (sweeps, Slurm users).
-    set_readable(tmp.as_file()).map_err(io_err(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    tmp.persist(path).map_err(|e| crate::error::Error::Io {
-        path: path.into(),
-        source: e.error,
-    })?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_readable(_file: &std::fs::File) -> std::io::Result<()> {
-    Ok(())
 }

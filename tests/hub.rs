@@ -5,6 +5,8 @@
 //! Then: a second run with the server gone uses the cache; a missing column and a dataset with no
 //! Parquet files are one-line errors.
 
+#![cfg(feature = "hub")]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

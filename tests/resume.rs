@@ -403,7 +403,7 @@ fn a_tampered_checkpoint_state_is_refused() {
         let text = serde_json::to_string_pretty(&state).unwrap();
         std::fs::write(&state_path, &text).unwrap();
         if resum {
-            let sum = lnwarm::data::moby_dick::sha256_hex(text.as_bytes());
+            let sum = lnwarm::files::sha256_hex(text.as_bytes());
             std::fs::write(ckpt.join("state.sha256"), sum).unwrap();
         }
     };

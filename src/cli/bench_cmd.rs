@@ -56,7 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let result = crate::bench::run(&cfg, args.steps, args.warmup_steps, &scratch)?;
     print!("{}", crate::bench::render(&result));
-    crate::results::write_json(&out, &result)?;
+    crate::files::write_json(&out, &result)?;
     println!("lnwarm: wrote {}", out.display());
     Ok(())
 }

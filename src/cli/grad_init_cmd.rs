@@ -106,7 +106,7 @@ impl GradInitArgs {
                 "{:?}{:?}{:?}{}{}{:?}",
                 spec.base, spec.archs, spec.depths, spec.seeds, spec.batches, spec.after_warmup
             );
-            let hash = crate::data::moby_dick::sha256_hex(key.as_bytes());
+            let hash = crate::files::sha256_hex(key.as_bytes());
             PathBuf::from("results").join(format!(
                 "grad-init-d{}-{}.json",
                 spec.base.model.d_model,
@@ -139,7 +139,7 @@ pub fn run_cmd(args: &GradInitArgs) -> Result<()> {
         }
         let out = args.out.clone().unwrap_or_else(|| {
             let key = format!("{:?}{}", args.from, args.batches);
-            let hash = crate::data::moby_dick::sha256_hex(key.as_bytes());
+            let hash = crate::files::sha256_hex(key.as_bytes());
             PathBuf::from("results").join(format!("grad-init-from-{}.json", &hash[..8]))
         });
         super::check_writable(&out)?;

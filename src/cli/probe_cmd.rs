@@ -77,7 +77,10 @@ pub fn run(args: &ProbeCmdArgs) -> Result<()> {
     };
     let report = ProbeReport {
         kind: "probe".into(),
-        provenance: crate::provenance(&candle_core::Device::Cpu, crate::train::unix_now()),
+        provenance: crate::results::Provenance::collect(
+            &candle_core::Device::Cpu,
+            crate::files::unix_now(),
+        ),
         entries,
     };
     let out = cfg_flags.out.clone().unwrap_or_else(|| {
@@ -89,11 +92,11 @@ pub fn run(args: &ProbeCmdArgs) -> Result<()> {
                 .collect::<Vec<_>>(),
         )
         .unwrap_or_default();
-        let hash = crate::data::moby_dick::sha256_hex(key.as_bytes());
+        let hash = crate::files::sha256_hex(key.as_bytes());
         PathBuf::from("results").join(format!("probe-{}.json", &hash[..8]))
     });
     super::check_writable(&out)?;
-    crate::results::write_json(&out, &report)?;
+    crate::files::write_json(&out, &report)?;
     print!("{}", table(&report));
     println!("lnwarm: wrote {}", out.display());
     Ok(())
@@ -172,7 +175,7 @@ fn probe_one(
     };
     let report = step::update(&trainee, &mut opt, &batch, rule)?;
     if let Some(reason) = &report.diverged {
-        return Err(crate::error::Error::Data(format!(
+        return Err(crate::error::Error::Failed(format!(
             "lnwarm probe: update {next_step} diverges ({reason}); nothing to measure after it"
         )));
     }

@@ -410,7 +410,7 @@ fn json(shown: &[Labelled], total: u64) -> Result<String> {
     let value = serde_json::json!({ "steps": total, "schedules": schedules });
     serde_json::to_string_pretty(&value)
         .map(|s| s + "\n")
-        .map_err(|e| crate::error::Error::Data(e.to_string()))
+        .map_err(|e| crate::error::Error::Output(e.to_string()))
 }
 
 fn plot(path: &Path, shown: &[Labelled], total: u64, log_y: bool) -> Result<()> {

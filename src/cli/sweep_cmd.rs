@@ -4,10 +4,11 @@
 //! a run another process is executing (its lock is held) is waited for, then skipped.
 
 use crate::error::{io_err, Result};
-use crate::results::{write_atomic, RunResult, RunStatus, SCHEMA_VERSION};
+use crate::files::write_atomic;
+use crate::results::{RunResult, RunStatus, SCHEMA_VERSION};
 use crate::study::plan::{describe, expand, PlannedRun};
 use crate::study::Study;
-use crate::train::{train, Resume, RunOptions, Setup};
+use crate::train::{train_to_file, Resume, ToFile};
 use crate::usage;
 use clap::{Args, Subcommand};
 use std::fs::File;
@@ -181,35 +182,18 @@ fn run_one(args: &RunArgs) -> Result<()> {
     write_atomic(&dir.join("study.json"), &study_copy)?;
     let mut config = run.config.clone();
     config.log.tensorboard = args.tensorboard.as_ref().map(|dir| dir.join(&run.id));
-    let setup = Setup::new(&config)?;
-    crate::interrupt::install();
-    let stop = |_step: u64| crate::interrupt::requested();
-    let ckpt_dir = crate::checkpoint::dir_for(&out);
-    let opts = RunOptions {
+    let to = ToFile {
+        name: &run.id,
+        out: &out,
         quiet: args.quiet,
-        checkpoint_dir: Some(ckpt_dir.clone()),
         checkpoint_every: args.checkpoint_every,
         // A checkpoint of this run (same config) continues it: a killed or requeued sweep
         // loses at most `checkpoint_every` updates per run.
         resume: Resume::IfCompatible,
-        stop: &stop,
+        continue_with: "the same command".into(),
     };
-    let result = train(&config, &setup, &run.id, &opts)?;
-    result.write(&out)?;
-    setup.corpus.tokenizer.save_beside(&out)?;
-    if result.status == RunStatus::Interrupted {
-        let sig = crate::interrupt::requested().unwrap_or(libc::SIGTERM);
-        return Err(crate::error::Error::Interrupted {
-            signal: sig,
-            message: format!(
-                "{}: {} after update {}; checkpoint {}; the same command continues it",
-                run.id,
-                crate::interrupt::signal_name(sig),
-                result.summary.steps_done,
-                ckpt_dir.display()
-            ),
-        });
-    }
+    let (_, result) = train_to_file(&config, &to)?;
+    let ckpt_dir = crate::checkpoint::dir_for(&out);
     // The study keeps results; weights of a finished run are not needed to resume anything.
     crate::checkpoint::remove(&ckpt_dir)?;
     if !args.quiet {

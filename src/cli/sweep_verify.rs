@@ -133,7 +133,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     }
     match failed {
         0 => Ok(()),
-        n => Err(Error::Data(format!(
+        n => Err(Error::Failed(format!(
             "{n} of {} rows did not reproduce",
             chosen.len()
         ))),

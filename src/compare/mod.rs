@@ -144,7 +144,8 @@ fn group(runs: Vec<RunResult>, preferred: &[String]) -> (Vec<Group>, Vec<String>
     let mut by_key: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
     let mut flat_of: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     for r in runs {
-        let mut flat = flatten(&serde_json::to_value(&r.config).unwrap_or(Value::Null));
+        let mut flat =
+            crate::files::flatten(&serde_json::to_value(&r.config).unwrap_or(Value::Null));
         flat.remove("train.seed");
         let key = serde_json::to_string(&flat).unwrap_or_default();
         flat_of.entry(key.clone()).or_insert(flat);
@@ -195,30 +196,6 @@ fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => a.to_string().cmp(&b.to_string()),
     }
-}
-
-/// `{"a": {"b": 1}}` -> `{"a.b": 1}`.
-pub fn flatten(v: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
-        match v {
-            Value::Object(map) => {
-                for (k, child) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, child, out);
-                }
-            }
-            other => {
-                out.insert(prefix.to_string(), other.clone());
-            }
-        }
-    }
-    walk("", v, &mut out);
-    out
 }
 
 impl Loaded {
@@ -319,7 +296,7 @@ impl Group {
     /// A dotted config key's value in this configuration (the first run's).
     pub fn config_value(&self, key: &str) -> Option<Value> {
         let run = self.runs.first()?;
-        flatten(&serde_json::to_value(&run.config).ok()?).remove(key)
+        crate::files::flatten(&serde_json::to_value(&run.config).ok()?).remove(key)
     }
 }
 
@@ -365,16 +342,16 @@ pub fn write_report(
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let markdown = table::markdown(loaded);
     let table_path = out.join("table.md");
-    crate::results::write_atomic(&table_path, markdown.as_bytes())?;
+    crate::files::write_atomic(&table_path, markdown.as_bytes())?;
     let mut plot_paths = plots::all(loaded, out)?;
     plot_paths.extend(probe_plots::write(&loaded.groups, out)?);
     let html_path = out.join("index.html");
     let page = html::page(loaded, verdicts, &plot_paths)?;
-    crate::results::write_atomic(&html_path, page.as_bytes())?;
+    crate::files::write_atomic(&html_path, page.as_bytes())?;
     let mut written = vec![table_path, html_path];
     if let Some(probes) = probe_plots::table(&loaded.groups) {
         let path = out.join("probes.md");
-        crate::results::write_atomic(&path, probes.as_bytes())?;
+        crate::files::write_atomic(&path, probes.as_bytes())?;
         written.push(path);
     }
     written.extend(plot_paths);

@@ -6,7 +6,8 @@
 
 use super::{plots, steps_to, table, Loaded};
 use crate::error::{io_err, Result};
-use crate::results::{write_atomic, RunResult};
+use crate::files::write_atomic;
+use crate::results::RunResult;
 use crate::verdict::Verdict;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

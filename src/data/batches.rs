@@ -1,8 +1,7 @@
-//! Seeded random windows of a token stream, batched with candle-datasets' `Batcher`.
+//! Seeded random windows of a token stream, stacked into (B, T) batches.
 
 use crate::error::{Error, Result};
 use candle_core::{Device, Tensor};
-use candle_datasets::Batcher;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -36,18 +35,23 @@ impl WindowSampler {
     /// One (inputs, targets) pair of u32 tensors, each (B, T); targets are inputs shifted by one.
     pub fn next_batch(&mut self) -> Result<(Tensor, Tensor)> {
         let max_start = self.tokens.len() - self.seq_len - 1;
-        let windows = (0..self.batch_size).map(|_| {
+        if self.batch_size == 0 {
+            return Err(Error::Internal("empty batch".into()));
+        }
+        let mut inputs = Vec::with_capacity(self.batch_size);
+        let mut targets = Vec::with_capacity(self.batch_size);
+        for _ in 0..self.batch_size {
             let start = self.rng.random_range(0..=max_start);
-            let x = &self.tokens[start..start + self.seq_len];
-            let y = &self.tokens[start + 1..start + self.seq_len + 1];
-            Ok((Tensor::new(x, &self.device)?, Tensor::new(y, &self.device)?))
-        });
-        let mut batcher = Batcher::new_r2(windows).batch_size(self.batch_size);
-        // The window iterator yields exactly batch_size items, so the batcher yields one batch.
-        let batch = batcher
-            .next()
-            .ok_or_else(|| Error::Data("empty batch".into()))?;
-        Ok(batch?)
+            inputs.push(Tensor::new(
+                &self.tokens[start..start + self.seq_len],
+                &self.device,
+            )?);
+            targets.push(Tensor::new(
+                &self.tokens[start + 1..start + self.seq_len + 1],
+                &self.device,
+            )?);
+        }
+        Ok((Tensor::stack(&inputs, 0)?, Tensor::stack(&targets, 0)?))
     }
 
     /// Where the window stream stands (ChaCha8 word position): with the seed, the whole state.

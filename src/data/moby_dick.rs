@@ -6,7 +6,7 @@
 //! `<cache>/moby-dick.txt`, whose SHA-256 is checked on every later use.
 
 use crate::error::{io_err, Error, Result};
-use sha2::{Digest, Sha256};
+use crate::files::sha256_hex;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ pub fn load(dir: &Path) -> Result<String> {
     }
     let text = fetch(dir)?;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    crate::results::write_atomic(&cached, text.as_bytes())?;
+    crate::files::write_atomic(&cached, text.as_bytes())?;
     Ok(text)
 }
 
@@ -120,13 +120,6 @@ fn chapter_number(path: &str) -> Option<u32> {
         .strip_suffix(".json")?
         .parse()
         .ok()
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

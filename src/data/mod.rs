@@ -1,21 +1,28 @@
 //! Corpora, the character vocabulary, the train/validation split and batching.
 //!
 //! `--data` takes `moby-dick` (default; fetched and verified on first use), `synthetic`, a UTF-8
-//! text file, `FILE.parquet[:COLUMN]` or `hf:OWNER/NAME[:COLUMN]`.
+//! text file, `FILE.parquet[:COLUMN]` or `hf:OWNER/NAME[:COLUMN]` (the last two need the `hub`
+//! feature; without it they parse, so configs and run ids are the same, and loading them is a
+//! one-line usage error saying how to build with it).
 
 pub mod batches;
 pub mod moby_dick;
+#[cfg(feature = "hub")]
 pub mod parquet_text;
 pub mod synthetic;
 pub mod tokenizer;
 pub mod vocab;
 
+pub use crate::config::tokenizer_spec::TokenizerSpec;
 use crate::config::DataConfig;
 use crate::error::Result;
 use crate::usage;
 use std::path::{Path, PathBuf};
-pub use tokenizer::{TextTokenizer, TokenizerSpec};
+pub use tokenizer::TextTokenizer;
 pub use vocab::{unigram_entropy, CharVocab};
+
+/// The Parquet column read when `--data` names none.
+pub const DEFAULT_COLUMN: &str = "text";
 
 /// Characters of generated text for `--data synthetic`.
 pub const SYNTHETIC_CHARS: usize = 400_000;
@@ -64,8 +71,17 @@ impl DataSource {
             Self::MobyDick => moby_dick::load(&moby_dick::cache_dir())?,
             Self::Synthetic => synthetic::text(SYNTHETIC_CHARS),
             Self::TextFile(path) => read_text_file(path)?,
+            #[cfg(feature = "hub")]
             Self::Parquet { path, column } => parquet_text::read_file(path, column)?,
+            #[cfg(feature = "hub")]
             Self::Hub { dataset, column } => parquet_text::read_hub(dataset, column)?,
+            #[cfg(not(feature = "hub"))]
+            Self::Parquet { .. } | Self::Hub { .. } => {
+                return Err(usage!(
+                    "--data {}: this lnwarm was built without Parquet and the hub; build it with `cargo build --release --features hub` (no system libraries needed)",
+                    self.describe()
+                ))
+            }
         };
         if text.is_empty() {
             return Err(usage!("--data {}: the text is empty", self.describe()));
@@ -88,7 +104,7 @@ impl DataSource {
 fn split_column(spec: &str) -> (&str, &str) {
     match spec.rsplit_once(':') {
         Some((name, column)) if !column.is_empty() && !column.contains('/') => (name, column),
-        _ => (spec, parquet_text::DEFAULT_COLUMN),
+        _ => (spec, DEFAULT_COLUMN),
     }
 }
 

@@ -10,8 +10,6 @@ use parquet::record::Field;
 use std::fs::File;
 use std::path::Path;
 
-pub const DEFAULT_COLUMN: &str = "text";
-
 /// The revision candle-datasets reads: the hub's automatic Parquet conversion.
 const PARQUET_REVISION: &str = "refs/convert/parquet";
 

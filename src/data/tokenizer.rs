@@ -8,6 +8,7 @@
 //! and the JSON's SHA-256 goes into the result so runs say exactly what they were fed.
 
 use super::vocab::CharVocab;
+use crate::config::tokenizer_spec::TokenizerSpec;
 use crate::error::{Error, Result};
 use crate::usage;
 use std::path::PathBuf;
@@ -15,50 +16,6 @@ use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainerBuilder};
 use tokenizers::models::{ModelWrapper, TrainerWrapper};
 use tokenizers::{AddedToken, Tokenizer};
-
-/// A parsed `--tokenizer` value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TokenizerSpec {
-    Char,
-    Bpe(usize),
-    WordPiece(usize),
-    File(PathBuf),
-}
-
-/// Smallest BPE vocabulary: the 256 byte symbols and one merge.
-const MIN_BPE: usize = 257;
-/// Smallest WordPiece vocabulary worth training (`[UNK]` and an alphabet).
-const MIN_WORDPIECE: usize = 32;
-/// Largest trained vocabulary (the embedding would dwarf a small model long before this).
-const MAX_TRAINED: usize = 1 << 20;
-
-impl TokenizerSpec {
-    pub fn parse(spec: &str) -> Result<Self> {
-        let sized = |n: &str, kind: &str, min: usize| -> Result<usize> {
-            match n.parse::<usize>() {
-                Ok(n) if (min..=MAX_TRAINED).contains(&n) => Ok(n),
-                _ => Err(usage!(
-                    "--tokenizer {spec}: {kind}:N needs a vocabulary size N from {min} to {MAX_TRAINED}"
-                )),
-            }
-        };
-        if spec == "char" {
-            return Ok(Self::Char);
-        }
-        if let Some(n) = spec.strip_prefix("bpe:") {
-            return Ok(Self::Bpe(sized(n, "bpe", MIN_BPE)?));
-        }
-        if let Some(n) = spec.strip_prefix("wordpiece:") {
-            return Ok(Self::WordPiece(sized(n, "wordpiece", MIN_WORDPIECE)?));
-        }
-        if spec.ends_with(".json") {
-            return Ok(Self::File(spec.into()));
-        }
-        Err(usage!(
-            "--tokenizer {spec}: allowed: char, bpe:N, wordpiece:N, FILE.json"
-        ))
-    }
-}
 
 /// Text to ids and back.
 pub enum TextTokenizer {
@@ -92,7 +49,7 @@ impl TextTokenizer {
         let json = tokenizer
             .to_string(true)
             .map_err(|e| tok_err("serialize", e))?;
-        let sha256 = super::moby_dick::sha256_hex(json.as_bytes());
+        let sha256 = crate::files::sha256_hex(json.as_bytes());
         Ok(Self::Subword {
             tokenizer: Box::new(tokenizer),
             json,
@@ -157,7 +114,7 @@ impl TextTokenizer {
     /// Subword tokenizers: write the tokenizer JSON to `path` (atomically); false for `char`.
     pub fn save_to(&self, path: &std::path::Path) -> Result<bool> {
         match self.saved() {
-            Some((json, _)) => crate::results::write_atomic(path, json.as_bytes()).map(|()| true),
+            Some((json, _)) => crate::files::write_atomic(path, json.as_bytes()).map(|()| true),
             None => Ok(false),
         }
     }

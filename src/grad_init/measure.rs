@@ -88,10 +88,10 @@ pub fn measure(
                 let name = format!("blocks.{l}.{m}.weight");
                 let var = store
                     .get(&name)
-                    .ok_or_else(|| crate::error::Error::Data(format!("no parameter {name}")))?;
+                    .ok_or_else(|| crate::error::Error::Internal(format!("no parameter {name}")))?;
                 let g = grads
                     .get(var)
-                    .ok_or_else(|| crate::error::Error::Data(format!("{name}: no gradient")))?;
+                    .ok_or_else(|| crate::error::Error::Internal(format!("{name}: no gradient")))?;
                 *batch_norms.entry((l, m)).or_default() += scalar(&g.sqr()?.sum_all()?)?.sqrt();
                 let sum = match sums.remove(&(l, m)) {
                     Some(acc) => (acc + g)?,

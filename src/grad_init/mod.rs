@@ -11,9 +11,10 @@ pub mod report;
 use crate::config::{Arch, RunConfig};
 use crate::data::{batches::WindowSampler, Corpus};
 use crate::error::{io_err, Result};
+use crate::files::write_atomic;
 use crate::model::{ParamStore, Transformer};
 use crate::optim::Optimizer;
-use crate::results::{write_atomic, Provenance};
+use crate::results::Provenance;
 use crate::step::{StepRule, Trainee};
 use crate::train::Setup;
 use crate::verdict::Verdict;
@@ -66,11 +67,11 @@ pub struct GradInitResult {
 
 impl GradInitResult {
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::results::write_json(path, self)
+        crate::files::write_json(path, self)
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        crate::results::read_json(path, "a grad-init result")
+        crate::files::read_json(path, "a grad-init result")
     }
 }
 
@@ -140,7 +141,7 @@ pub fn run(spec: &GradInitSpec, log: &dyn Fn(&str)) -> Result<GradInitResult> {
         seeds,
         batches: spec.batches,
         after_warmup: spec.after_warmup,
-        provenance: crate::provenance(&device, crate::train::unix_now()),
+        provenance: crate::results::Provenance::collect(&device, crate::files::unix_now()),
         data_source: corpus.source.clone(),
         vocab_size: corpus.tokenizer.size(),
         checkpoints: Vec::new(),
@@ -220,7 +221,7 @@ pub fn run_from(dirs: &[PathBuf], k: usize, log: &dyn Fn(&str)) -> Result<GradIn
         seeds,
         batches: k,
         after_warmup: None,
-        provenance: crate::provenance(&device, crate::train::unix_now()),
+        provenance: crate::results::Provenance::collect(&device, crate::files::unix_now()),
         data_source: corpus.source.clone(),
         vocab_size: corpus.tokenizer.size(),
         checkpoints: dirs.to_vec(),
@@ -274,7 +275,7 @@ fn warm_up(cfg: &RunConfig, corpus: &Corpus, trainee: &Trainee, n: u64) -> Resul
         };
         let report = crate::step::update(trainee, &mut opt, &sampler.next_batch()?, rule)?;
         if let Some(reason) = report.diverged {
-            return Err(crate::error::Error::Data(format!(
+            return Err(crate::error::Error::Failed(format!(
                 "--after-warmup {n}: {} L={} seed {} diverged at update {t}: {reason}",
                 cfg.model.arch.name(),
                 cfg.model.n_layers,

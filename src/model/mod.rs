@@ -187,7 +187,9 @@ impl Block {
             let var = store
                 .get(&format!("blocks.{index}.{name}"))
                 .ok_or_else(|| {
-                    crate::error::Error::Data(format!("admin: no parameter blocks.{index}.{name}"))
+                    crate::error::Error::Internal(format!(
+                        "admin: no parameter blocks.{index}.{name}"
+                    ))
                 })?;
             Ok(var.set(&var.as_tensor().ones_like()?.affine(value, 0.0)?)?)
         };

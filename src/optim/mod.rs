@@ -139,21 +139,21 @@ impl StateTensors {
         let v = t.flatten_all()?.to_vec1::<i64>()?;
         match v.as_slice() {
             [s] if *s >= 0 => Ok(*s as u64),
-            _ => Err(Error::Data(format!("optimizer state: bad step {v:?}"))),
+            _ => Err(Error::Internal(format!("optimizer state: bad step {v:?}"))),
         }
     }
 
     fn get(&self, name: &str) -> Result<&Tensor> {
         self.tensors
             .get(name)
-            .ok_or_else(|| Error::Data(format!("optimizer state: no tensor {name}")))
+            .ok_or_else(|| Error::Internal(format!("optimizer state: no tensor {name}")))
     }
 
     /// The tensor `name`, checked to have `like`'s shape and dtype, on `like`'s device.
     fn like(&self, name: &str, like: &Tensor) -> Result<Tensor> {
         let t = self.get(name)?;
         if t.dims() != like.dims() || t.dtype() != like.dtype() {
-            return Err(Error::Data(format!(
+            return Err(Error::Internal(format!(
                 "optimizer state: {name} is {:?} {:?}, the parameter is {:?} {:?}",
                 t.dtype(),
                 t.dims(),

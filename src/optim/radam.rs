@@ -86,7 +86,7 @@ impl NamedState for Radam {
 
     fn load_state(&mut self, state: &StateTensors) -> Result<()> {
         self.step = i32::try_from(state.step()?)
-            .map_err(|_| crate::error::Error::Data("optimizer step out of range".into()))?;
+            .map_err(|_| crate::error::Error::Internal("optimizer step out of range".into()))?;
         for (name, var, m, v) in self.slots.iter_mut() {
             *m = state.like(&format!("{name}.exp_avg"), var.as_tensor())?;
             *v = state.like(&format!("{name}.exp_avg_sq"), var.as_tensor())?;

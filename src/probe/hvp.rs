@@ -127,7 +127,7 @@ impl Shadow {
         let grads = loss.backward()?;
         let flat = self.store.named_vars().iter().map(|(name, var)| {
             grads.get(var).cloned().ok_or_else(|| {
-                crate::error::Error::Data(format!("parameter {name} received no gradient"))
+                crate::error::Error::Internal(format!("parameter {name} received no gradient"))
             })
         });
         let flat = flat.collect::<Result<Vec<_>>>()?;

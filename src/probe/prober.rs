@@ -353,7 +353,7 @@ impl Prober {
                             .get(&format!("previous_grads.{n}"))
                             .cloned()
                             .ok_or_else(|| {
-                                crate::error::Error::Data(format!(
+                                crate::error::Error::Internal(format!(
                                     "probe state: no previous_grads.{n}"
                                 ))
                             })

@@ -25,6 +25,7 @@ use std::time::Instant;
 mod result;
 mod resume;
 mod setup;
+mod to_file;
 
 pub use crate::step::divergence;
 pub use result::empty_result;
@@ -32,6 +33,7 @@ use result::finish_summary;
 pub use resume::Resume;
 use resume::{checkpoint_state, restore, resume_point};
 pub use setup::{build_model, diverge_threshold, make_device, Setup};
+pub use to_file::{train_to_file, ToFile};
 
 /// Seed of the validation batches: fixed, so every run of a study is scored on the same text.
 const VAL_SEED: u64 = 0x7661_6c69_6461_7465;
@@ -96,7 +98,14 @@ pub fn train(
         sampler: WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, device),
         opt: Optimizer::new(store.named_vars(), &cfg.optim, schedule.lr(1))?,
         schedule,
-        result: empty_result(cfg, corpus, store, device, run_name, unix_now()),
+        result: empty_result(
+            cfg,
+            corpus,
+            store,
+            device,
+            run_name,
+            crate::files::unix_now(),
+        ),
         before: Elapsed::default(),
         next_step: 1,
         board: None,
@@ -399,12 +408,4 @@ impl PlusClock for Elapsed {
     fn tokens_per_s(&self) -> f64 {
         self.train_tokens as f64 / self.train_s.max(1e-9)
     }
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

@@ -26,7 +26,7 @@ pub fn empty_result(
         vocab_size,
         param_count: store.count(),
         diverge_loss: diverge_threshold(cfg, vocab_size),
-        provenance: crate::provenance(device, started),
+        provenance: crate::results::Provenance::collect(device, started),
         data: DataInfo {
             source: corpus.source.clone(),
             n_chars: corpus.n_chars,

@@ -1,10 +1,11 @@
 //! Continuing a run from its checkpoint: which checkpoint (`Resume`), whether it belongs to this
 //! run (config, thread count, kernels), and putting its state in place.
 
-use super::{unix_now, Progression, RunOptions};
+use super::{Progression, RunOptions};
 use crate::checkpoint::{self, Elapsed};
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::files::unix_now;
 use crate::model::ParamStore;
 use crate::progress::Progress;
 use crate::results::{Resumption, RunStatus};

@@ -63,6 +63,7 @@ pub fn tiny_run_config(arch: Arch, steps: u64) -> RunConfig {
 }
 
 /// A Parquet file with a UTF-8 column `body` holding `rows` and an INT32 column `id`.
+#[cfg(feature = "hub")]
 pub fn write_parquet(path: &std::path::Path, rows: &[&str]) {
     use parquet::data_type::{ByteArray, ByteArrayType, Int32Type};
     use parquet::file::properties::WriterProperties;

@@ -4,6 +4,9 @@
 //! are errors (`deny_unknown_fields`), and `validate` rejects impossible values with a message
 //! that names the field, before any work starts.
 
+pub mod probe;
+pub mod tokenizer_spec;
+
 use crate::error::{Error, Result};
 use crate::schedule::ScheduleConfig;
 use crate::usage;
@@ -284,8 +287,8 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "LogConfig::is_default")]
     pub log: LogConfig,
     /// `--probe`: the mechanism probes measured during the run (`probe`); absent when off.
-    #[serde(default, skip_serializing_if = "crate::probe::ProbeConfig::is_off")]
-    pub probe: crate::probe::ProbeConfig,
+    #[serde(default, skip_serializing_if = "probe::ProbeConfig::is_off")]
+    pub probe: probe::ProbeConfig,
 }
 
 /// Extra logging destinations.
@@ -399,7 +402,7 @@ impl RunConfig {
         if d.source.trim().is_empty() {
             return Err(usage!("--data '': allowed are moby-dick, synthetic, a text file, FILE.parquet[:COLUMN], hf:OWNER/NAME[:COLUMN]"));
         }
-        crate::data::tokenizer::TokenizerSpec::parse(&d.tokenizer)?;
+        tokenizer_spec::TokenizerSpec::parse(&d.tokenizer)?;
         Ok(())
     }
 
