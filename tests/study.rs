@@ -119,6 +119,35 @@ fn result_files(dir: &Path) -> Vec<PathBuf> {
     })
 }
 
+/// The ids of runs that have started (their `.locks/ID.lock` exists) and not finished (no
+/// `ID.json` yet) in a study's results folder.
+fn runs_in_progress(dir: &Path) -> Vec<String> {
+    let locks = std::fs::read_dir(dir.join(".locks")).map_or(Vec::new(), |d| {
+        d.filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().to_string();
+            name.strip_suffix(".lock").map(String::from)
+        })
+        .collect()
+    });
+    locks
+        .into_iter()
+        .filter(|id| !dir.join(format!("{id}.json")).exists())
+        .collect()
+}
+
+/// Polls (every 10 ms, at most 120 s) until a run of the study is in progress; its ids.
+fn wait_for_a_run_in_progress(dir: &Path) -> Vec<String> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(120) {
+        let running = runs_in_progress(dir);
+        if !running.is_empty() {
+            return running;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("no run of {} started within 120 s", dir.display());
+}
+
 fn sweep(study: &Path, results: &Path) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg("scripts/sweep.sh")
@@ -143,7 +172,7 @@ fn sweep_resumes_after_a_kill_with_every_result_once() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    wait_for_a_run_in_progress(&results.join("tiny"));
     let pgid = child.id() as i32;
     Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
@@ -514,12 +543,19 @@ fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let tiny = results.join("tiny");
+    wait_for_a_run_in_progress(&tiny);
     Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
         .unwrap();
     let _ = child.wait();
+    // The script died with runs in flight: they are orphans now, still running.
+    let orphaned = runs_in_progress(&tiny);
+    assert!(
+        !orphaned.is_empty(),
+        "the kill interrupted nothing: every started run had finished"
+    );
     let out = sweep(&study, &results).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -534,6 +570,13 @@ fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
     }
     let n = files.len();
     assert_eq!(n, 6);
+    // Each orphan's run finished once, complete (the rerun waited on its lock, it did not
+    // start the run a second time beside it).
+    for id in &orphaned {
+        let r = RunResult::read(&tiny.join(format!("{id}.json"))).unwrap();
+        assert_eq!(r.summary.steps_done, 600, "{id}");
+        assert!(r.resumed.is_empty(), "{id} was restarted: {:?}", r.resumed);
+    }
 }
 
 /// "Which variants need warmup": in a lineage study each architecture gets its own verdict,
