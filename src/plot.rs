@@ -1,6 +1,7 @@
 //! SVG line charts with plotters (no system fonts needed: the SVG backend leaves text to the viewer).
 
 use crate::error::{Error, Result};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -21,116 +22,69 @@ pub struct ChartSpec<'a> {
     pub log_y: bool,
 }
 
-const PALETTE: [RGBColor; 16] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
+/// Okabe & Ito's colour-blind-safe palette (yellow, invisible on white, replaced by grey).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
-    RGBColor(174, 199, 232),
-    RGBColor(255, 187, 120),
-    RGBColor(152, 223, 138),
-    RGBColor(255, 152, 150),
-    RGBColor(197, 176, 213),
+    RGBColor(128, 128, 128),
 ];
+
+/// Series that stay apart: 8 colours, solid for the first 8 and dashed for the next 8.
+pub const DISTINCT_STYLES: usize = 2 * PALETTE.len();
 
 /// The i-th colour of the palette (cycled).
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// Draw `series` as lines into an SVG file at `path`.
+/// Whether the i-th style is dashed (8..16, then every other block of 8).
+pub fn dashed(i: usize) -> bool {
+    (i / PALETTE.len()) % 2 == 1
+}
+
+/// Draw `series` as lines into an SVG file at `path`: one panel, the legend beside it.
 pub fn line_chart(path: &Path, spec: &ChartSpec, series: &[Series]) -> Result<()> {
-    let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
-    let (x_range, y_range) =
-        bounds(series, spec.log_y).ok_or_else(|| plot_err("nothing to plot".into()))?;
-    // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
-    let x_decimals = if x_range.end - x_range.start < 20.0 {
-        2
-    } else {
-        0
+    let panel = Panel {
+        title: spec.y_label.to_string(),
+        log_y: spec.log_y,
+        series: series.to_vec(),
     };
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
-    let mut builder = ChartBuilder::on(&root);
-    builder
-        .caption(spec.title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80);
-    if spec.log_y {
-        let mut chart = builder
-            .build_cartesian_2d(x_range, (y_range.0..y_range.1).log_scale())
-            .map_err(|e| plot_err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc(spec.x_label)
-            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
-            .y_desc(spec.y_label)
-            .y_label_formatter(&fmt_tick)
-            .draw()
-            .map_err(|e| plot_err(e.to_string()))?;
-        draw_lines(&mut chart, series, true).map_err(plot_err)?;
-    } else {
-        let mut chart = builder
-            .build_cartesian_2d(x_range, y_range.0..y_range.1)
-            .map_err(|e| plot_err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc(spec.x_label)
-            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
-            .y_desc(spec.y_label)
-            .y_label_formatter(&fmt_tick)
-            .draw()
-            .map_err(|e| plot_err(e.to_string()))?;
-        draw_lines(&mut chart, series, true).map_err(plot_err)?;
-    }
-    root.present().map_err(|e| plot_err(e.to_string()))
+    panel_grid(path, spec.title, spec.x_label, &[panel], 1)
 }
 
 fn draw_lines<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     series: &[Series],
-    legend: bool,
+    styles: &[usize],
 ) -> std::result::Result<(), String>
 where
     DB: DrawingBackend + 'a,
     CT: CoordTranslate<From = (f64, f64)>,
 {
-    for (i, s) in series.iter().enumerate() {
+    for (s, &i) in series.iter().zip(styles) {
         if let Some(band) = s.band.as_ref().filter(|b| b.len() > 1) {
             let mut outline: Vec<(f64, f64)> = band.iter().map(|&(x, _, hi)| (x, hi)).collect();
             outline.extend(band.iter().rev().map(|&(x, lo, _)| (x, lo)));
             chart
                 .draw_series(std::iter::once(Polygon::new(
                     outline,
-                    color(i).mix(0.18).filled(),
+                    color(i).mix(0.14).filled(),
                 )))
                 .map_err(|e| e.to_string())?;
         }
         let style = color(i).stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), style))
-            .map_err(|e| e.to_string())?
-            .label(s.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color(i).stroke_width(2))
-            });
-    }
-    if legend && (series.len() > 1 || series.first().is_some_and(|s| !s.label.is_empty())) {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let points = s.points.iter().copied();
+        if dashed(i) {
+            chart.draw_series(DashedLineSeries::new(points, 7, 4, style))
+        } else {
+            chart.draw_series(LineSeries::new(points, style))
+        }
+        .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -140,12 +94,13 @@ where
 pub struct Panel {
     pub title: String,
     pub log_y: bool,
-    /// The same labels in the same order in every panel (a label keeps its colour).
+    /// A label drawn in several panels keeps one style (see `panel_grid`).
     pub series: Vec<Series>,
 }
 
 /// Small multiples: `panels` in a grid of `columns`, one shared x label, and one legend in its
-/// own column to the right of the data (never over a curve).
+/// own column to the right of the data (never over a curve). A label keeps its colour and dash
+/// in every panel: the legend lists every label of every panel, in order of first appearance.
 pub fn panel_grid(
     path: &Path,
     title: &str,
@@ -155,7 +110,11 @@ pub fn panel_grid(
 ) -> Result<()> {
     let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let rows = panels.len().div_ceil(columns).max(1);
-    let (panel_w, panel_h, legend_w) = (420u32, 300u32, 280u32);
+    // One panel alone gets the room a single chart needs; small multiples share it.
+    let (panel_w, panel_h, legend_w) = match panels.len() {
+        1 => (640u32, 420u32, 300u32),
+        _ => (420u32, 300u32, 300u32),
+    };
     let size = (
         panel_w * columns as u32 + legend_w,
         panel_h * rows as u32 + 40,
@@ -166,30 +125,50 @@ pub fn panel_grid(
         .titled(title, ("sans-serif", 20))
         .map_err(|e| plot_err(e.to_string()))?;
     let (grid, legend) = root.split_horizontally(panel_w * columns as u32);
+    let labels = legend_labels(panels);
     for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
-        draw_panel(area, panel, x_label).map_err(plot_err)?;
+        let styles: Vec<usize> = panel
+            .series
+            .iter()
+            .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
+            .collect();
+        draw_panel(area, panel, x_label, &styles).map_err(plot_err)?;
     }
-    if let Some(first) = panels.first() {
-        for (i, s) in first.series.iter().enumerate() {
+    if labels.len() > 1 || labels.first().is_some_and(|l| !l.is_empty()) {
+        for (i, label) in labels.iter().enumerate() {
             let y = 30 + 22 * i as i32;
+            let style = color(i).stroke_width(3);
+            let key = vec![(10, y), (40, y)];
+            if dashed(i) {
+                legend.draw(&DashedPathElement::new(key, 7, 4, style))
+            } else {
+                legend.draw(&PathElement::new(key, style))
+            }
+            .map_err(|e| plot_err(e.to_string()))?;
             legend
-                .draw(&PathElement::new(
-                    vec![(10, y), (40, y)],
-                    color(i).stroke_width(3),
-                ))
-                .map_err(|e| plot_err(e.to_string()))?;
-            legend
-                .draw(&Text::new(s.label.clone(), (48, y - 7), ("sans-serif", 13)))
+                .draw(&Text::new(label.clone(), (48, y - 7), ("sans-serif", 13)))
                 .map_err(|e| plot_err(e.to_string()))?;
         }
     }
     root.present().map_err(|e| plot_err(e.to_string()))
 }
 
+/// Every series label of `panels`, once, in order of first appearance.
+fn legend_labels(panels: &[Panel]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for s in panels.iter().flat_map(|p| &p.series) {
+        if !labels.contains(&s.label) {
+            labels.push(s.label.clone());
+        }
+    }
+    labels
+}
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
     x_label: &str,
+    styles: &[usize],
 ) -> std::result::Result<(), String> {
     let Some((x_range, y_range)) = bounds(&panel.series, panel.log_y) else {
         area.draw(&Text::new(
@@ -199,6 +178,12 @@ fn draw_panel<DB: DrawingBackend>(
         ))
         .map_err(|e| e.to_string())?;
         return Ok(());
+    };
+    // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
+    let x_decimals = if x_range.end - x_range.start < 20.0 {
+        2
+    } else {
+        0
     };
     let mut builder = ChartBuilder::on(area);
     builder
@@ -215,11 +200,11 @@ fn draw_panel<DB: DrawingBackend>(
             .x_desc(x_label)
             .x_labels(5)
             .y_labels(5)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| e.to_string())?;
-        draw_lines(&mut chart, &panel.series, false)
+        draw_lines(&mut chart, &panel.series, styles)
     } else {
         let mut chart = builder
             .build_cartesian_2d(x_range, y_range.0..y_range.1)
@@ -229,11 +214,11 @@ fn draw_panel<DB: DrawingBackend>(
             .x_desc(x_label)
             .x_labels(5)
             .y_labels(5)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| e.to_string())?;
-        draw_lines(&mut chart, &panel.series, false)
+        draw_lines(&mut chart, &panel.series, styles)
     }
 }
 
@@ -276,5 +261,49 @@ fn fmt_tick(v: &f64) -> String {
         text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         format!("{v:.1e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_series_get_sixteen_styles() {
+        let styles: Vec<(RGBColor, bool)> =
+            (0..DISTINCT_STYLES).map(|i| (color(i), dashed(i))).collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(!dashed(0) && dashed(8) && !dashed(16));
+    }
+
+    #[test]
+    fn a_label_keeps_its_style_across_panels() {
+        let series = |labels: &[&str]| -> Vec<Series> {
+            labels
+                .iter()
+                .map(|l| Series {
+                    label: l.to_string(),
+                    points: vec![(0.0, 1.0), (1.0, 2.0)],
+                    band: None,
+                })
+                .collect()
+        };
+        let panels = [
+            Panel {
+                title: "a".into(),
+                log_y: false,
+                series: series(&["x", "y"]),
+            },
+            Panel {
+                title: "b".into(),
+                log_y: false,
+                series: series(&["y", "z", "x"]),
+            },
+        ];
+        assert_eq!(legend_labels(&panels), ["x", "y", "z"]);
     }
 }

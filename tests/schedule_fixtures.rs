@@ -140,18 +140,19 @@ fn a_shifted_schedule_is_caught() {
     );
 }
 
-/// README's "Porting from" table: (fixture name, lnwarm JSON) per row.
+/// docs/schedules.md's "Porting from" table: (fixture name, lnwarm JSON) per row.
 fn porting_table() -> Vec<(String, String)> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schedules.md"))
+            .unwrap();
+    let section = page
         .split("### Porting from")
         .nth(1)
-        .expect("README has a Porting from section");
+        .expect("docs/schedules.md has a Porting from section");
     section
         .lines()
         .take_while(|l| !l.starts_with("## "))
-        .filter(|l| l.starts_with("| ") && l.contains("](tests/fixtures/schedules/"))
+        .filter(|l| l.starts_with("| ") && l.contains("](../tests/fixtures/schedules/"))
         .map(|row| {
             let cells: Vec<&str> = row.split(" | ").collect();
             let json = cells[cells.len() - 2].trim_matches('`').to_string();
@@ -167,14 +168,14 @@ fn porting_table() -> Vec<(String, String)> {
 }
 
 #[test]
-fn readme_porting_table_matches_the_fixtures() {
+fn the_porting_table_in_docs_matches_the_fixtures() {
     let rows = porting_table();
     assert!(rows.len() >= 12, "{} rows", rows.len());
     for (name, json) in &rows {
         let fixture = read(&fixtures_dir().join(format!("{name}.csv")));
-        let in_readme: ScheduleConfig =
-            serde_json::from_str(json).unwrap_or_else(|e| panic!("README row {name}: {e}"));
-        assert_eq!(in_readme, fixture.schedule, "README row {name}");
+        let in_readme: ScheduleConfig = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("docs/schedules.md row {name}: {e}"));
+        assert_eq!(in_readme, fixture.schedule, "docs/schedules.md row {name}");
     }
     for peer in ["torch-", "hf-", "optax-", "tf1-", "keras-", "fairseq-"] {
         assert!(

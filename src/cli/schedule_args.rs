@@ -120,7 +120,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_enum)]
     pub wsd_shape: Option<WsdShape>,
     /// Any parameter of the decay by its JSON name, e.g. `pct_start=0.25`, `mode=triangular2`,
-    /// `exponent=2`, `num_cycles=1.5`, `patience=3` (repeatable; see README "Schedules").
+    /// `exponent=2`, `num_cycles=1.5`, `patience=3` (repeatable; see docs/schedules.md).
     #[arg(long = "decay-param", value_name = "KEY=VALUE")]
     pub decay_param: Vec<String>,
 }

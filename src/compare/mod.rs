@@ -221,11 +221,25 @@ impl Loaded {
 impl Group {
     /// Short label: `model.arch=post-ln, schedule.warmup.steps=0` -> `post-ln w=0`.
     pub fn label(&self) -> String {
+        self.label_without("")
+    }
+
+    /// The label without axis `key` (a plot panel's series, when the panel names that value).
+    pub fn label_without(&self, key: &str) -> String {
         self.axes
             .iter()
+            .filter(|(k, _)| k != key)
             .map(|(k, v)| short(k, v))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// This configuration's value of axis `key`, as its label shows it (`lr=0.003`).
+    pub fn axis_label(&self, key: &str) -> Option<String> {
+        self.axes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(k, v)| short(k, v))
     }
 
     pub fn arch(&self) -> Option<crate::config::Arch> {

@@ -1,18 +1,29 @@
 //! The comparison plots (SVG): validation loss, lr and global gradient norm against the update,
 //! per configuration (seed median with a min–max band: outcomes are bimodal, a mean would draw a
 //! curve no seed followed), updates to reach each loss level, and per-layer gradient norms for
-//! each architecture side by side.
+//! each architecture side by side. A study with more configurations than `MAX_PER_PANEL` is
+//! drawn as small multiples: one panel per value of a study axis (the peak rate first, then the
+//! architecture, then any other), so no panel holds more curves than an eye can follow.
 
 use super::{Group, Loaded};
 use crate::config::Arch;
 use crate::error::Result;
-use crate::plot::{line_chart, ChartSpec, Series};
+use crate::plot::{line_chart, panel_grid, ChartSpec, Panel, Series};
 use crate::stats::rank::MedianInterval;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A band: (x, lo, hi) points.
 type Band = Vec<(f64, f64, f64)>;
+
+/// One curve of a run: (update, value) points.
+type CurveOf = fn(&crate::results::RunResult) -> Vec<(u64, f64)>;
+
+/// A configuration's label in a chart (all its axes, or all but the panel's).
+type LabelOf<'a> = &'a dyn Fn(&Group) -> String;
+
+/// Series of a chart from its configurations and their labels.
+type MakeSeries<'a> = &'a dyn Fn(&[&Group], LabelOf) -> Vec<Series>;
 
 /// Seed median and min–max band of (step, value) curves.
 pub(super) fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band) {
@@ -36,18 +47,58 @@ pub(super) fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band)
     (points, band)
 }
 
+/// Curves per panel beyond which a chart is split into panels.
+const MAX_PER_PANEL: usize = 8;
+
+/// The axis whose values become panels (None: every configuration fits one panel). Among the
+/// axes that vary, the peak rate, then the architecture, then the others: the first whose
+/// panels hold at most `MAX_PER_PANEL` curves, else the one whose fullest panel is smallest.
+fn facet_axis(groups: &[Group]) -> Option<String> {
+    if groups.len() <= MAX_PER_PANEL {
+        return None;
+    }
+    let mut keys: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.axes.iter().map(|(k, _)| k.clone()))
+        .collect();
+    keys.sort_by_key(|k| match k.as_str() {
+        "schedule.peak_lr" => 0,
+        "model.arch" => 1,
+        _ => 2,
+    });
+    keys.dedup();
+    let fullest = |key: &String| {
+        let mut counts: BTreeMap<Option<String>, usize> = BTreeMap::new();
+        for g in groups {
+            *counts.entry(g.axis_label(key)).or_default() += 1;
+        }
+        (counts.len() > 1).then(|| counts.into_values().max().unwrap_or(0))
+    };
+    let candidates: Vec<(String, usize)> = keys
+        .into_iter()
+        .filter_map(|k| fullest(&k).map(|n| (k, n)))
+        .collect();
+    candidates
+        .iter()
+        .find(|(_, n)| *n <= MAX_PER_PANEL)
+        .or_else(|| candidates.iter().min_by_key(|(_, n)| *n))
+        .map(|(k, _)| k.clone())
+}
+
+/// Seed median (and band) of one curve per configuration of `groups`.
 fn series_of(
-    groups: &[Group],
-    curve: impl Fn(&crate::results::RunResult) -> Vec<(u64, f64)>,
+    groups: &[&Group],
+    label: &dyn Fn(&Group) -> String,
+    curve: &dyn Fn(&crate::results::RunResult) -> Vec<(u64, f64)>,
     band: bool,
 ) -> Vec<Series> {
     groups
         .iter()
         .map(|g| {
-            let curves: Vec<Vec<(u64, f64)>> = g.runs.iter().map(&curve).collect();
+            let curves: Vec<Vec<(u64, f64)>> = g.runs.iter().map(curve).collect();
             let (points, b) = median_band(&curves);
             Series {
-                label: g.label(),
+                label: label(g),
                 points,
                 band: band.then_some(b),
             }
@@ -55,74 +106,103 @@ fn series_of(
         .collect()
 }
 
+/// Draw one chart of every configuration: a single panel, or one panel per value of the facet
+/// axis. `make` turns configurations and their label into series.
+fn faceted_chart(
+    path: &Path,
+    spec: &ChartSpec,
+    groups: &[Group],
+    make: MakeSeries,
+) -> Result<()> {
+    let Some(facet) = facet_axis(groups) else {
+        let all: Vec<&Group> = groups.iter().collect();
+        return line_chart(path, spec, &make(&all, &|g: &Group| g.label()));
+    };
+    let mut values: Vec<Option<String>> = Vec::new();
+    for g in groups {
+        let v = g.axis_label(&facet);
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    let panels: Vec<Panel> = values
+        .iter()
+        .map(|value| {
+            let members: Vec<&Group> = groups
+                .iter()
+                .filter(|g| g.axis_label(&facet) == *value)
+                .collect();
+            Panel {
+                title: format!("{}: {}", spec.y_label, value.as_deref().unwrap_or("other")),
+                log_y: spec.log_y,
+                series: make(&members, &|g: &Group| g.label_without(&facet)),
+            }
+        })
+        .collect();
+    panel_grid(path, spec.title, spec.x_label, &panels, panels.len().min(3))
+}
+
 /// Write every plot into `out`; returns their paths (in display order).
 pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
     let g = &loaded.groups;
     let mut paths = Vec::new();
-    let mut chart = |name: &str, spec: ChartSpec, series: Vec<Series>| -> Result<()> {
-        let path = out.join(name);
-        line_chart(&path, &spec, &series)?;
-        paths.push(path);
-        Ok(())
-    };
-    let val = series_of(
-        g,
-        |r| r.eval.iter().map(|e| (e.step, e.val_loss)).collect(),
-        true,
-    );
-    chart(
-        "val-loss.svg",
-        ChartSpec {
-            title: "validation loss (seed median, min–max band)",
-            x_label: "update",
-            y_label: "val loss (nats/char)",
-            log_y: false,
-        },
-        val,
-    )?;
-    let lr = series_of(
-        g,
-        |r| r.train.iter().map(|p| (p.step, p.lr)).collect(),
-        false,
-    );
-    chart(
-        "lr.svg",
-        ChartSpec {
-            title: "learning rate",
-            x_label: "update",
-            y_label: "lr",
-            log_y: false,
-        },
-        lr,
-    )?;
-    let gn = series_of(
-        g,
-        |r| r.train.iter().map(|p| (p.step, p.grad_norm)).collect(),
-        true,
-    );
-    chart(
-        "grad-norm.svg",
-        ChartSpec {
-            title: "global gradient norm (seed median, min–max band)",
-            x_label: "update",
-            y_label: "‖∇‖",
-            log_y: true,
-        },
-        gn,
-    )?;
-    let reach = updates_to_loss(loaded);
-    // No level below the entropy that most seeds of some configuration reached: no curve.
-    if reach.iter().any(|s| !s.points.is_empty()) {
-        chart(
-            "updates-to-loss.svg",
+    let curves: [(&str, ChartSpec, CurveOf, bool); 3] = [
+        (
+            "val-loss.svg",
             ChartSpec {
-                title: "updates to reach a val loss (seed median; a line ends where most seeds never got there)",
-                x_label: "val loss level (nats/char, lower is later)",
-                y_label: "updates",
+                title: "validation loss (seed median, min–max band)",
+                x_label: "update",
+                y_label: "val loss (nats/char)",
+                log_y: false,
+            },
+            |r| r.eval.iter().map(|e| (e.step, e.val_loss)).collect(),
+            true,
+        ),
+        (
+            "lr.svg",
+            ChartSpec {
+                title: "learning rate",
+                x_label: "update",
+                y_label: "lr",
+                log_y: false,
+            },
+            |r| r.train.iter().map(|p| (p.step, p.lr)).collect(),
+            false,
+        ),
+        (
+            "grad-norm.svg",
+            ChartSpec {
+                title: "global gradient norm (seed median, min–max band)",
+                x_label: "update",
+                y_label: "‖∇‖",
                 log_y: true,
             },
-            reach,
-        )?;
+            |r| r.train.iter().map(|p| (p.step, p.grad_norm)).collect(),
+            true,
+        ),
+    ];
+    for (name, spec, curve, band) in curves {
+        let path = out.join(name);
+        faceted_chart(&path, &spec, g, &|members, label| {
+            series_of(members, label, &curve, band)
+        })?;
+        paths.push(path);
+    }
+    let levels = curve_levels(loaded);
+    let reach = updates_to_loss(&g.iter().collect::<Vec<_>>(), &levels, &|x| x.label());
+    // No level below the entropy that most seeds of some configuration reached: no curve.
+    if reach.iter().any(|s| !s.points.is_empty()) {
+        let path = out.join("updates-to-loss.svg");
+        let spec = ChartSpec {
+            title: "updates to reach a val loss (seed median; a line ends where most seeds never got there)",
+            x_label: "val loss level (nats/char, lower is later)",
+            y_label: "updates",
+            log_y: true,
+        };
+        faceted_chart(&path, &spec, g, &|members, label| {
+            updates_to_loss(members, &levels, label)
+        })?;
+        paths.push(path);
     }
     for arch in Arch::ALL {
         if let Some(group) = g.iter().find(|x| x.arch() == Some(arch)) {
@@ -135,7 +215,9 @@ pub fn all(loaded: &Loaded, out: &Path) -> Result<Vec<PathBuf>> {
                     y_label: "‖∇W2‖_F",
                     log_y: true,
                 };
-                chart(&format!("grad-layers-{}.svg", arch.name()), spec, series)?;
+                let path = out.join(format!("grad-layers-{}.svg", arch.name()));
+                line_chart(&path, &spec, &series)?;
+                paths.push(path);
             }
         }
     }
@@ -154,13 +236,15 @@ fn curve_levels(loaded: &Loaded) -> Vec<f64> {
 }
 
 /// Per configuration: (level, median updates to reach it), while the median is finite.
-fn updates_to_loss(loaded: &Loaded) -> Vec<Series> {
-    let levels = curve_levels(loaded);
-    loaded
-        .groups
+fn updates_to_loss(
+    groups: &[&Group],
+    levels: &[f64],
+    label: &dyn Fn(&Group) -> String,
+) -> Vec<Series> {
+    groups
         .iter()
         .map(|g| Series {
-            label: g.label(),
+            label: label(g),
             points: levels
                 .iter()
                 .map(|&l| (l, MedianInterval::of(&g.updates_to(l)).median))
@@ -194,4 +278,45 @@ fn per_layer(group: &Group) -> Vec<Series> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn grid(lrs: &[f64], archs: &[&str], warmups: &[u64]) -> Vec<Group> {
+        let mut out = Vec::new();
+        for lr in lrs {
+            for arch in archs {
+                for w in warmups {
+                    out.push(Group {
+                        axes: vec![
+                            ("model.arch".into(), json!(arch)),
+                            ("schedule.peak_lr".into(), json!(lr)),
+                            ("schedule.warmup.steps".into(), json!(w)),
+                        ],
+                        runs: Vec::new(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn panels_split_by_the_peak_rate_first_and_stay_small() {
+        // 4 configurations: one panel.
+        assert_eq!(facet_axis(&grid(&[1e-3], &["a", "b"], &[0, 100])), None);
+        // 3 rates x 4: a panel per rate, 4 curves each.
+        let by_rate = facet_axis(&grid(&[1e-3, 3e-3, 5e-3], &["a", "b"], &[0, 100]));
+        assert_eq!(by_rate.as_deref(), Some("schedule.peak_lr"));
+        // 2 rates x 9 schemes x 2 warmups: a rate's panel would hold 18, a scheme's 4.
+        let archs = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        let by_arch = facet_axis(&grid(&[3e-3, 5e-3], &archs, &[0, 100]));
+        assert_eq!(by_arch.as_deref(), Some("model.arch"));
+        let g = &grid(&[3e-3], &["a"], &[100])[0];
+        assert_eq!(g.label_without("schedule.peak_lr"), "a w=100");
+        assert_eq!(g.axis_label("schedule.peak_lr").as_deref(), Some("lr=0.003"));
+    }
 }

@@ -255,7 +255,7 @@ pub struct TrainConfig {
     pub seed: u64,
     pub log_every: u64,
     pub eval_every: u64,
-    /// Stop as `diverged` when the training loss exceeds this; `null` = 3 ln(vocab), see README.
+    /// Stop as `diverged` when the training loss exceeds this; `null` = 3 ln(vocab), see docs/training.md.
     pub diverge_loss: Option<f64>,
     pub device: DeviceKind,
 }

@@ -26,7 +26,7 @@ pub use warmup::{Warmup, WarmupKind};
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
-/// lnwarm's default step origin (see the module docs and README "Step counting").
+/// lnwarm's default step origin (see the module docs and docs/schedules.md "Step counting").
 pub const DEFAULT_STEP_ORIGIN: u8 = 1;
 
 /// A schedule as stored in a run config / result JSON, e.g.
