@@ -270,8 +270,9 @@ mod tests {
 
     #[test]
     fn sixteen_series_get_sixteen_styles() {
-        let styles: Vec<(RGBColor, bool)> =
-            (0..DISTINCT_STYLES).map(|i| (color(i), dashed(i))).collect();
+        let styles: Vec<(RGBColor, bool)> = (0..DISTINCT_STYLES)
+            .map(|i| (color(i), dashed(i)))
+            .collect();
         for (i, a) in styles.iter().enumerate() {
             for b in &styles[i + 1..] {
                 assert_ne!(a, b);

@@ -1,6 +1,7 @@
 //! The house stays walkable: the top-level modules of `src/` import each other without a circle
 //! (a module's `crate::other` paths, outside comments and `#[cfg(test)]` blocks, are its
-//! edges), so each can be read after the ones below it. On a circle the test names it.
+//! edges), so each can be read after the ones below it. On a circle the test names it. And no
+//! file of `src/` is over 500 lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -152,4 +153,20 @@ fn the_circle_finder_finds_a_circle() {
         &modules,
     );
     assert_eq!(found, modules);
+}
+
+/// One concern per file: no file of `src/` over 500 lines (a longer one is two concerns).
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > 500).then(|| format!("{} ({lines} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "over 500 lines: {long:?}");
 }

@@ -5,42 +5,10 @@
 use crate::error::Result;
 use crate::schedule::{Decay, ScheduleConfig, Warmup, WarmupKind, WsdShape};
 use crate::usage;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::Value;
 
-/// The decay kinds, as `--decay` values (the JSON `kind`s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DecayKind {
-    Constant,
-    PiecewiseConstant,
-    InverseTime,
-    /// Also `linear` (HF's linear schedule: power 1 to 0 at the end of the run).
-    #[value(alias = "linear")]
-    Polynomial,
-    Exponential,
-    NaturalExp,
-    Cosine,
-    LinearCosine,
-    NoisyLinearCosine,
-    CosineRestarts,
-    CosineHardRestarts,
-    InverseSqrt,
-    Noam,
-    /// Also `wsd`.
-    #[value(alias = "wsd")]
-    WarmupStableDecay,
-    OneCycle,
-    Cyclic,
-    ReduceOnPlateau,
-}
-
-impl DecayKind {
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
-}
+pub use crate::schedule::DecayKind;
 
 /// Warmup and decay flags.
 #[derive(Debug, Args, Default, Clone)]
@@ -228,25 +196,8 @@ impl ScheduleArgs {
     /// `kind` takes.
     pub fn decay_of(&self, kind: DecayKind) -> Result<Decay> {
         let name = kind.name();
-        let takes: &[&str] = match kind {
-            DecayKind::Constant
-            | DecayKind::NoisyLinearCosine
-            | DecayKind::OneCycle
-            | DecayKind::Cyclic
-            | DecayKind::ReduceOnPlateau => &[],
-            DecayKind::PiecewiseConstant => &["--boundaries", "--values"],
-            DecayKind::InverseTime | DecayKind::Exponential | DecayKind::NaturalExp => {
-                &["--decay-steps", "--decay-rate", "--staircase"]
-            }
-            DecayKind::Polynomial => &["--decay-steps", "--end-lr", "--power", "--cycle"],
-            DecayKind::Cosine => &["--decay-steps", "--alpha"],
-            DecayKind::CosineHardRestarts => &["--decay-steps", "--alpha"],
-            DecayKind::LinearCosine => &["--decay-steps", "--num-periods", "--alpha", "--beta"],
-            DecayKind::CosineRestarts => &["--decay-steps", "--t-mul", "--m-mul", "--alpha"],
-            DecayKind::InverseSqrt => &["--timescale"],
-            DecayKind::Noam => &["--noam-factor"],
-            DecayKind::WarmupStableDecay => &["--decay-steps", "--min-lr-ratio", "--wsd-shape"],
-        };
+        let spec = kind.spec();
+        let takes = spec.flags;
         let flags = self.flag_values();
         if let Some((flag, _, _)) = flags.iter().find(|(f, _, _)| !takes.contains(f)) {
             let allowed = if takes.is_empty() {
@@ -261,41 +212,21 @@ impl ScheduleArgs {
         let mut json = serde_json::Map::new();
         json.insert("kind".into(), Value::from(name.clone()));
         for (_, field, value) in flags {
-            let field = match (kind, field) {
-                (DecayKind::CosineRestarts, "decay_steps") => "first_decay_steps",
-                _ => field,
-            };
+            let field = spec
+                .renamed
+                .iter()
+                .find(|(own, _)| *own == field)
+                .map_or(field, |(_, renamed)| renamed);
             json.insert(field.into(), value);
         }
         for param in &self.decay_param {
             let (key, value) = parse_param(param)?;
             json.insert(key, value);
         }
-        self.require(kind, &json)?;
-        serde_json::from_value(Value::Object(json)).map_err(|e| usage!("--decay {name}: {e}"))
-    }
-
-    /// The required parameters, named by the flag that gives them.
-    fn require(&self, kind: DecayKind, json: &serde_json::Map<String, Value>) -> Result<()> {
-        let name = kind.name();
-        let needs: &[(&str, &str)] = match kind {
-            DecayKind::InverseTime | DecayKind::Exponential | DecayKind::NaturalExp => {
-                &[("decay_rate", "--decay-rate R")]
-            }
-            DecayKind::PiecewiseConstant => &[
-                ("boundaries", "--boundaries S1,S2,.."),
-                ("values", "--values LR0,LR1,.."),
-            ],
-            DecayKind::CosineRestarts => {
-                &[("first_decay_steps", "--decay-steps N (the first period)")]
-            }
-            DecayKind::Cyclic => &[("base_lr", "--decay-param base_lr=LR")],
-            _ => &[],
-        };
-        match needs.iter().find(|(field, _)| !json.contains_key(*field)) {
-            Some((_, flag)) => Err(usage!("--decay {name} needs {flag}")),
-            None => Ok(()),
+        if let Some((_, flag)) = spec.required.iter().find(|(f, _)| !json.contains_key(*f)) {
+            return Err(usage!("--decay {name} needs {flag}"));
         }
+        serde_json::from_value(Value::Object(json)).map_err(|e| usage!("--decay {name}: {e}"))
     }
 }
 

@@ -4,7 +4,7 @@ use super::schedule_args::{DecayKind, ScheduleArgs};
 use crate::config::RunConfig;
 use crate::error::Result;
 use crate::plot::{line_chart, ChartSpec, Series};
-use crate::schedule::{Decay, LrSchedule, Schedule, ScheduleConfig, Warmup, WarmupKind};
+use crate::schedule::{LrSchedule, Schedule, ScheduleConfig, Warmup, WarmupKind};
 use crate::usage;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -245,58 +245,17 @@ fn decay_variants(
     } else {
         Warmup::linear((total / 10).max(1))
     };
-    let horizon = total.saturating_sub(warmup.steps).max(3);
-    let peak = base.peak_lr;
-    let defaults = ScheduleArgs::default();
-    // reduce-on-plateau needs validation losses, which a preview does not have.
-    let kinds = DecayKind::value_variants()
+    let example = crate::schedule::Example {
+        peak: base.peak_lr,
+        horizon: total.saturating_sub(warmup.steps).max(3),
+        warmup_steps: warmup.steps,
+        width,
+    };
+    DecayKind::value_variants()
         .iter()
-        .filter(|&&k| k != DecayKind::ReduceOnPlateau);
-    kinds
-        .map(|&kind| {
-            let decay = match kind {
-                DecayKind::PiecewiseConstant => Decay::PiecewiseConstant {
-                    boundaries: vec![horizon / 3, 2 * horizon / 3],
-                    values: vec![peak, peak / 3.0, peak / 10.0],
-                },
-                DecayKind::InverseTime => Decay::InverseTime {
-                    decay_steps: None,
-                    decay_rate: 9.0,
-                    staircase: false,
-                },
-                DecayKind::Exponential => Decay::Exponential {
-                    decay_steps: None,
-                    decay_rate: 0.1,
-                    staircase: false,
-                    end_value: None,
-                },
-                DecayKind::Cyclic => Decay::Cyclic {
-                    base_lr: peak / 10.0,
-                    step_size_up: (horizon / 6).max(1),
-                    step_size_down: None,
-                    mode: crate::schedule::CyclicMode::Triangular2,
-                    gamma: 1.0,
-                },
-                DecayKind::NaturalExp => Decay::NaturalExp {
-                    decay_steps: None,
-                    decay_rate: 10f64.ln(),
-                    staircase: false,
-                },
-                DecayKind::CosineRestarts => Decay::CosineRestarts {
-                    first_decay_steps: (horizon / 7).max(1),
-                    t_mul: 2.0,
-                    m_mul: 0.8,
-                    alpha: 0.0,
-                    cycle_warmup: 0,
-                    cycle_warmup_start_factor: 0.0,
-                },
-                // Factor chosen so its peak, factor (d w)^-0.5, equals the others'.
-                DecayKind::Noam => Decay::Noam {
-                    d_model: Some(width),
-                    factor: peak * ((width as u64 * warmup.steps) as f64).sqrt(),
-                },
-                other => defaults.decay_of(other).unwrap_or_default(),
-            };
+        .filter_map(|kind| kind.spec().example)
+        .map(|make| {
+            let decay = make(&example);
             let warmup = if decay.has_own_warmup() {
                 Warmup::none()
             } else {

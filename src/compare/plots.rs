@@ -108,12 +108,7 @@ fn series_of(
 
 /// Draw one chart of every configuration: a single panel, or one panel per value of the facet
 /// axis. `make` turns configurations and their label into series.
-fn faceted_chart(
-    path: &Path,
-    spec: &ChartSpec,
-    groups: &[Group],
-    make: MakeSeries,
-) -> Result<()> {
+fn faceted_chart(path: &Path, spec: &ChartSpec, groups: &[Group], make: MakeSeries) -> Result<()> {
     let Some(facet) = facet_axis(groups) else {
         let all: Vec<&Group> = groups.iter().collect();
         return line_chart(path, spec, &make(&all, &|g: &Group| g.label()));
@@ -317,6 +312,9 @@ mod tests {
         assert_eq!(by_arch.as_deref(), Some("model.arch"));
         let g = &grid(&[3e-3], &["a"], &[100])[0];
         assert_eq!(g.label_without("schedule.peak_lr"), "a w=100");
-        assert_eq!(g.axis_label("schedule.peak_lr").as_deref(), Some("lr=0.003"));
+        assert_eq!(
+            g.axis_label("schedule.peak_lr").as_deref(),
+            Some("lr=0.003")
+        );
     }
 }

@@ -19,7 +19,7 @@ mod plateau;
 mod warmup;
 
 pub use cyclic::{Anneal, CyclicMode};
-pub use decay::{noam, At, Decay, WsdShape};
+pub use decay::{noam, At, Decay, DecayKind, Example, KindSpec, WsdShape};
 pub use plateau::{PlateauRule, PlateauState, ThresholdMode};
 pub use warmup::{Warmup, WarmupKind};
 
