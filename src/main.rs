@@ -88,10 +88,6 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
             ckpt_dir.display()
         );
     }
-    if !args.quiet {
-        let json = serde_json::to_string(&cfg).unwrap_or_default();
-        println!("lnwarm: config {json}");
-    }
     let to = ToFile {
         name: &run_name,
         out: &out,

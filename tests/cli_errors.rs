@@ -292,6 +292,8 @@ fn a_model_too_large_for_memory_is_refused_before_allocating() {
         "{}",
         out.stderr
     );
+    // The refusal is all the output: nothing (not the config line) comes before it.
+    assert_eq!(out.stdout, "", "{}", out.stdout);
 }
 
 #[test]

@@ -24,7 +24,13 @@ pub struct ToFile<'a> {
 
 /// Trains `cfg` into `to.out`; returns the setup (its model and tokenizer) and the result.
 pub fn train_to_file(cfg: &RunConfig, to: &ToFile) -> Result<(Setup, RunResult)> {
+    // After the setup, so that a config the machine cannot run (no GPU, too little memory)
+    // fails with its one line and nothing before it.
     let setup = Setup::new(cfg)?;
+    if !to.quiet {
+        let json = serde_json::to_string(cfg).unwrap_or_default();
+        println!("lnwarm: config {json}");
+    }
     crate::interrupt::install();
     let stop = |_step: u64| crate::interrupt::requested();
     let ckpt_dir = crate::checkpoint::dir_for(to.out);
