@@ -2,7 +2,7 @@
 //! printed when a run starts and stored in the result's `schedule_notes`. Each note names what to
 //! change if it is not what the user wanted.
 
-use super::{noam, Decay, LrSchedule, Schedule, ScheduleConfig, WarmupKind, WsdShape};
+use super::{noam, Decay, LrSchedule, Schedule, ScheduleConfig, WarmupKind};
 
 impl ScheduleConfig {
     /// The notes for a run of `total_steps` updates.
@@ -67,30 +67,14 @@ impl Schedule {
         }
     }
 
-    /// Where lnwarm's default differs from the peer library the kind comes from.
+    /// Where lnwarm's default differs from the peer library the kind comes from (the kinds
+    /// table's `peer_note`).
     fn peer_default_notes(&self, notes: &mut Vec<String>) {
-        match &self.config().decay {
-            Decay::Polynomial { end_lr, .. } if *end_lr == 0.0 => notes.push(
-                "polynomial decays to end_lr 0 (TF's polynomial_decay defaults to end_learning_rate 1e-4)".into(),
-            ),
-            Decay::WarmupStableDecay {
-                shape: WsdShape::Linear,
-                ..
-            } => notes.push(
-                "warmup-stable-decay decays linearly (HF's get_wsd_schedule defaults to cosine: set shape)".into(),
-            ),
-            Decay::OneCycle { .. } | Decay::Cyclic { .. } => notes.push(format!(
-                "{}: only the rate is scheduled (PyTorch also cycles momentum / Adam's beta1 unless cycle_momentum=False)",
-                self.config().decay.name()
-            )),
-            _ => {}
-        }
+        let decay = &self.config().decay;
+        notes.extend((decay.kind().spec().peer_note)(decay));
     }
 
     fn restarts(&self) -> bool {
-        matches!(
-            self.config().decay,
-            Decay::CosineRestarts { .. } | Decay::CosineHardRestarts { .. } | Decay::Cyclic { .. }
-        )
+        self.config().decay.kind().spec().restarts
     }
 }

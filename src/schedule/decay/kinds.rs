@@ -1,6 +1,8 @@
 //! One table of decay kinds: for each `--decay` value, the flags it takes, the JSON field a flag
-//! fills where that is not the flag's own, what it requires and an example for the preview
-//! (`lnwarm schedule --compare decays`). The CLI, its validation and the preview all read it.
+//! fills where that is not the flag's own, what it requires, an example for the preview
+//! (`lnwarm schedule --compare decays`), whether its rate restarts, and the note printed where
+//! lnwarm's default differs from the peer library's. The CLI, its validation, the preview and
+//! the schedule notes all read it.
 //!
 //! Adding a kind is two edits the compiler checks: a `Decay` variant (its formula in `rate.rs`
 //! and its checks in `validate.rs`, both exhaustive matches), and a `DecayKind` variant with its
@@ -58,6 +60,11 @@ pub struct KindSpec {
     /// Illustrative parameters that end near peak/10 at T where the kind has a rate; None: the
     /// kind cannot be previewed (reduce-on-plateau needs validation losses).
     pub example: Option<fn(&Example) -> Decay>,
+    /// The rate jumps back up at period boundaries (the end-of-run restart note).
+    pub restarts: bool,
+    /// Where lnwarm's default differs from the peer library the kind comes from, for this
+    /// decay's parameters.
+    pub peer_note: fn(&Decay) -> Option<String>,
 }
 
 const DECAY_RATE: &[(&str, &str)] = &[("decay_rate", "--decay-rate R")];
@@ -79,6 +86,8 @@ impl DecayKind {
             renamed: &[],
             required: &[],
             example: Some(example),
+            restarts: false,
+            peer_note: |_| None,
         };
         match self {
             Self::Constant => row(&[], |_| Decay::Constant),
@@ -102,14 +111,24 @@ impl DecayKind {
                     staircase: false,
                 })
             },
-            Self::Polynomial => row(&["--decay-steps", "--end-lr", "--power", "--cycle"], |_| {
-                Decay::Polynomial {
-                    decay_steps: None,
-                    end_lr: 0.0,
-                    power: 1.0,
-                    cycle: false,
+            Self::Polynomial => KindSpec {
+                peer_note: |d| {
+                    match d {
+                    Decay::Polynomial { end_lr, .. } if *end_lr == 0.0 => Some(
+                        "polynomial decays to end_lr 0 (TF's polynomial_decay defaults to end_learning_rate 1e-4)".into(),
+                    ),
+                    _ => None,
                 }
-            }),
+                },
+                ..row(&["--decay-steps", "--end-lr", "--power", "--cycle"], |_| {
+                    Decay::Polynomial {
+                        decay_steps: None,
+                        end_lr: 0.0,
+                        power: 1.0,
+                        cycle: false,
+                    }
+                })
+            },
             Self::Exponential => KindSpec {
                 required: DECAY_RATE,
                 ..row(RATE_FLAGS, |_| Decay::Exponential {
@@ -152,6 +171,7 @@ impl DecayKind {
                 seed: 0,
             }),
             Self::CosineRestarts => KindSpec {
+                restarts: true,
                 renamed: &[("decay_steps", "first_decay_steps")],
                 required: &[("first_decay_steps", "--decay-steps N (the first period)")],
                 ..row(&["--decay-steps", "--t-mul", "--m-mul", "--alpha"], |e| {
@@ -165,21 +185,33 @@ impl DecayKind {
                     }
                 })
             },
-            Self::CosineHardRestarts => row(&["--decay-steps", "--alpha"], |_| {
-                Decay::CosineHardRestarts {
-                    decay_steps: None,
-                    num_cycles: 1.0,
-                    alpha: 0.0,
-                }
-            }),
+            Self::CosineHardRestarts => KindSpec {
+                restarts: true,
+                ..row(&["--decay-steps", "--alpha"], |_| {
+                    Decay::CosineHardRestarts {
+                        decay_steps: None,
+                        num_cycles: 1.0,
+                        alpha: 0.0,
+                    }
+                })
+            },
             Self::InverseSqrt => row(&["--timescale"], |_| Decay::InverseSqrt { timescale: None }),
             // Factor chosen so its peak, factor (d w)^-0.5, equals the others'.
             Self::Noam => row(&["--noam-factor"], |e| Decay::Noam {
                 d_model: Some(e.width),
                 factor: e.peak * ((e.width as u64 * e.warmup_steps.max(1)) as f64).sqrt(),
             }),
-            Self::WarmupStableDecay => {
-                row(&["--decay-steps", "--min-lr-ratio", "--wsd-shape"], |_| {
+            Self::WarmupStableDecay => KindSpec {
+                peer_note: |d| {
+                    match d {
+                    Decay::WarmupStableDecay {
+                        shape: super::WsdShape::Linear,
+                        ..
+                    } => Some("warmup-stable-decay decays linearly (HF's get_wsd_schedule defaults to cosine: set shape)".into()),
+                    _ => None,
+                }
+                },
+                ..row(&["--decay-steps", "--min-lr-ratio", "--wsd-shape"], |_| {
                     Decay::WarmupStableDecay {
                         decay_steps: None,
                         stable_steps: None,
@@ -187,11 +219,17 @@ impl DecayKind {
                         shape: super::WsdShape::Linear,
                     }
                 })
-            }
-            Self::OneCycle => row(&[], |_| {
-                serde_json::from_value(serde_json::json!({"kind": "one-cycle"})).unwrap_or_default()
-            }),
+            },
+            Self::OneCycle => KindSpec {
+                peer_note: only_the_rate,
+                ..row(&[], |_| {
+                    serde_json::from_value(serde_json::json!({"kind": "one-cycle"}))
+                        .unwrap_or_default()
+                })
+            },
             Self::Cyclic => KindSpec {
+                restarts: true,
+                peer_note: only_the_rate,
                 required: &[("base_lr", "--decay-param base_lr=LR")],
                 ..row(&[], |e| Decay::Cyclic {
                     base_lr: e.peak / 10.0,
@@ -207,6 +245,14 @@ impl DecayKind {
             },
         }
     }
+}
+
+/// One-cycle and cyclic: PyTorch cycles momentum with the rate; lnwarm schedules the rate only.
+fn only_the_rate(d: &Decay) -> Option<String> {
+    Some(format!(
+        "{}: only the rate is scheduled (PyTorch also cycles momentum / Adam's beta1 unless cycle_momentum=False)",
+        d.name()
+    ))
 }
 
 impl Decay {
