@@ -5,6 +5,7 @@
 //! (`rank`). Distributions come from `statrs`.
 
 pub mod binomial;
+pub mod margins;
 pub mod rank;
 
 use serde::{Deserialize, Serialize};

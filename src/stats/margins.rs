@@ -1,0 +1,151 @@
+//! Evidence for a negative: exact one-sided confidence bounds against a stated margin, so that
+//! "does not need warmup" rests on a bound and not on a test that failed to reject (issue 23).
+//!
+//! - Failure rates: the exact (Clopper–Pearson) one-sided upper bound Beta⁻¹(1 − α; k + 1, n − k);
+//!   with no failure in n runs it is 1 − α^(1/n), so a margin m needs n ≥ ln α / ln(1 − m) runs.
+//! - Losses: the Hodges–Lehmann estimate of the shift a − b (the median of the m·n pairwise
+//!   differences) and its exact one-sided upper bound from the Mann–Whitney null distribution
+//!   (Hollander & Wolfe, *Nonparametric Statistical Methods*, §4.3): with D(1) ≤ … ≤ D(mn)
+//!   the ordered differences and k the largest integer with P(U ≤ k − 1) ≤ α, the bound is
+//!   D(mn + 1 − k); it does not exist (is +∞) when even P(U = 0) = 1/C(m + n, m) exceeds α.
+//! - Design: the smallest one-sided p-value an exact test (Fisher's on failure counts, Mann–
+//!   Whitney on losses) can reach with n_a and n_b runs is 1/C(n_a + n_b, n_a).
+//!
+//! Checked against SciPy (`scipy.stats.beta.ppf`, `mannwhitneyu(method="exact")`,
+//! `fisher_exact`) and the textbook definition of the Hodges–Lehmann bound, in
+//! `tests/fixtures/scipy/margins.json` (scripts/margins_fixtures_scipy.py).
+
+use statrs::distribution::{Beta, ContinuousCDF};
+
+/// Exact one-sided (1 − α) upper confidence bound of a failure rate k/n; 1 when k = n.
+pub fn rate_upper(k: usize, n: usize, alpha: f64) -> f64 {
+    assert!(k <= n, "{k} failures out of {n} runs");
+    if k == n {
+        return 1.0;
+    }
+    Beta::new(k as f64 + 1.0, (n - k) as f64).map_or(1.0, |b| b.inverse_cdf(1.0 - alpha))
+}
+
+/// Runs without a failure needed for `rate_upper(0, n, α)` to fall below `margin`.
+pub fn runs_needed_for_rate(margin: f64, alpha: f64) -> usize {
+    assert!(margin > 0.0 && margin < 1.0 && alpha > 0.0 && alpha < 1.0);
+    let n = (alpha.ln() / (1.0 - margin).ln()).ceil() as usize;
+    // ceil can land on the boundary itself (1 − α^(1/n) = margin): one more run then.
+    if rate_upper(0, n, alpha) < margin {
+        n
+    } else {
+        n + 1
+    }
+}
+
+/// Every pairwise difference a_i − b_j, sorted.
+fn differences(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut d: Vec<f64> = a
+        .iter()
+        .flat_map(|x| b.iter().map(move |y| x - y))
+        .collect();
+    d.sort_by(f64::total_cmp);
+    d
+}
+
+/// Hodges–Lehmann estimate of the shift a − b: the median of the pairwise differences.
+pub fn hodges_lehmann(a: &[f64], b: &[f64]) -> f64 {
+    let d = differences(a, b);
+    match d.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => d[n / 2],
+        n => 0.5 * (d[n / 2 - 1] + d[n / 2]),
+    }
+}
+
+/// The null distribution of the Mann–Whitney U for samples of m and n (no ties): P(U = u) for
+/// u = 0..=m·n, by the recursion f(m, n, u) = f(m − 1, n, u − n) + f(m, n − 1, u).
+pub fn u_distribution(m: usize, n: usize) -> Vec<f64> {
+    // counts[j][u] for the current i, j = 0..=n.
+    let mut counts: Vec<Vec<f64>> = (0..=n).map(|_| vec![1.0]).collect();
+    for i in 1..=m {
+        let mut next: Vec<Vec<f64>> = vec![vec![1.0]];
+        for j in 1..=n {
+            let mut row = vec![0.0; i * j + 1];
+            for (u, c) in counts[j].iter().enumerate() {
+                row[u + j] += c; // the largest value is one of the i: it beats all j
+            }
+            for (u, c) in next[j - 1].iter().enumerate() {
+                row[u] += c; // the largest value is one of the j
+            }
+            next.push(row);
+        }
+        counts = next;
+    }
+    let total: f64 = counts[n].iter().sum();
+    counts[n].iter().map(|c| c / total).collect()
+}
+
+/// Exact one-sided (1 − α) upper confidence bound of the shift a − b; None when the samples are
+/// too small for any bound at α (1/C(m + n, m) > α).
+pub fn shift_upper(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
+    let (m, n) = (a.len(), b.len());
+    if m == 0 || n == 0 {
+        return None;
+    }
+    let dist = u_distribution(m, n);
+    // k: the largest integer with P(U <= k - 1) <= alpha.
+    let mut cumulative = 0.0;
+    let mut k = 0;
+    for p in &dist {
+        cumulative += p;
+        if cumulative <= alpha * (1.0 + 1e-12) {
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    (k > 0).then(|| differences(a, b)[m * n - k])
+}
+
+/// The smallest one-sided p-value an exact test of two arms of `n_a` and `n_b` runs can give
+/// (Fisher's with every failure in one arm, Mann–Whitney with the two samples separated).
+pub fn best_one_sided_p(n_a: usize, n_b: usize) -> f64 {
+    1.0 / binomial(n_a + n_b, n_a)
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k.min(n - k)).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_forms() {
+        // No failure in n: 1 − α^(1/n).
+        assert!((rate_upper(0, 6, 0.05) - (1.0 - 0.05f64.powf(1.0 / 6.0))).abs() < 1e-12);
+        assert_eq!(rate_upper(6, 6, 0.05), 1.0);
+        // 11 clean runs bound the rate below 0.25 at 95%, 10 do not.
+        assert_eq!(runs_needed_for_rate(0.25, 0.05), 11);
+        assert!(rate_upper(0, 10, 0.05) > 0.25 && rate_upper(0, 11, 0.05) < 0.25);
+        // 2 vs 2: 1/6 one-sided (issue 23's "best two-sided Fisher p = 0.33").
+        assert!((best_one_sided_p(2, 2) - 1.0 / 6.0).abs() < 1e-12);
+        assert!((best_one_sided_p(6, 6) - 1.0 / 924.0).abs() < 1e-15);
+        let d = u_distribution(3, 4);
+        assert_eq!(d.len(), 13);
+        assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((d[0] - 1.0 / 35.0).abs() < 1e-12);
+        for u in 0..=12 {
+            assert!((d[u] - d[12 - u]).abs() < 1e-12, "symmetric");
+        }
+    }
+
+    #[test]
+    fn two_seeds_give_no_bound_and_a_clear_shift_gives_one() {
+        // 2 vs 2: P(U = 0) = 1/6 > 0.05, no finite bound.
+        assert_eq!(shift_upper(&[2.0, 2.1], &[2.0, 2.1], 0.05), None);
+        // 6 vs 6 with a = b − 0.1: differences from −0.15 to −0.05, the bound below 0.
+        let b: Vec<f64> = (0..6).map(|i| 2.0 + 0.01 * i as f64).collect();
+        let a: Vec<f64> = b.iter().map(|x| x - 0.1).collect();
+        let up = shift_upper(&a, &b, 0.05).unwrap();
+        assert!(up < 0.0, "{up}");
+        assert!((hodges_lehmann(&a, &b) + 0.1).abs() < 1e-12);
+    }
+}
