@@ -332,3 +332,39 @@ fn bad_parameters_of_the_new_kinds_name_the_field() {
         "decay cosine-hard-restarts: num_cycles 0 must be > 0",
     );
 }
+
+/// `--compare decays|warmup-kinds` over a run shorter than the default 4000-update warmup, with
+/// no warmup asked for: every variant is shown with a warmup of T/10 (it used to fail on
+/// warmup-stable-decay: "decay_steps 200 exceed the 0 steps after warmup"). A warmup asked for
+/// is kept, and then such a run is still an error naming it.
+#[test]
+fn comparisons_of_a_short_run_pick_their_own_warmup() {
+    let (code, out, err) = lnwarm(&["schedule", "--compare", "decays", "--steps", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("# ") && l.contains(": {"))
+        .collect();
+    assert_eq!(shown.len(), 16, "{out}");
+    let own_ramp = |l: &&&str| l.starts_with("# one-cycle") || l.starts_with("# cyclic");
+    assert!(
+        shown
+            .iter()
+            .filter(|l| !own_ramp(l))
+            .all(|l| l.contains(r#""warmup":{"kind":"linear","steps":100}"#)),
+        "{out}"
+    );
+    let (code, _, _) = lnwarm(&["schedule", "--compare", "warmup-kinds", "--steps", "1000"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = lnwarm(&[
+        "schedule",
+        "--compare",
+        "decays",
+        "--steps",
+        "1000",
+        "--warmup",
+        "4000",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

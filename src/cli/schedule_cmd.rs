@@ -123,7 +123,16 @@ impl ScheduleCmdArgs {
 
     fn schedules(&self) -> Result<Vec<Labelled>> {
         let total = self.total_steps()?;
-        let (base, width) = self.base()?;
+        let (mut base, width) = self.base()?;
+        // A comparison over a run shorter than lnwarm's default warmup (4000), with no warmup
+        // asked for: the variants pick their own (T/10) instead of failing on a warmup that
+        // leaves no steps after it.
+        let warmup_unset = self.configs.is_empty()
+            && self.schedule.warmup.is_none()
+            && self.schedule.warmup_kind.is_none();
+        if self.compare.is_some() && warmup_unset && base.warmup.steps >= total {
+            base.warmup = Warmup::none();
+        }
         let mut configs: Vec<(String, ScheduleConfig)> = match self.compare {
             Some(Compare::WarmupKinds) => warmup_variants(&base, total),
             Some(Compare::Decays) => decay_variants(&base, total, width),
