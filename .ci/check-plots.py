@@ -9,9 +9,10 @@ import tempfile
 
 from PIL import Image
 
-# src/plot.rs PALETTE (Okabe & Ito).
-COLOURS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0),
-           (86, 180, 233), (0, 0, 0), (128, 128, 128)]
+# The line colours, read from src/plot.rs's PALETTE (Okabe & Ito) so the check follows it.
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PALETTE = re.search(r"const PALETTE[^=]*=\s*\[(.*?)\];", (ROOT / "src/plot.rs").read_text(), re.S)
+COLOURS = [tuple(int(v) for v in m) for m in re.findall(r"RGBColor\((\d+), (\d+), (\d+)\)", PALETTE.group(1))]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars"]
@@ -28,7 +29,7 @@ def screenshot(svg: pathlib.Path, png: pathlib.Path, profile: str) -> Image.Imag
 
 def curve_pixels(img: Image.Image) -> int:
     """Pixels in a line colour other than black and grey (axes and text are those)."""
-    wanted = set(COLOURS[:6])
+    wanted = set(COLOURS) - {(0, 0, 0), (128, 128, 128)}
     return sum(n for n, colour in img.getcolors(img.width * img.height) if colour in wanted)
 
 

@@ -551,21 +551,10 @@ fn a_finished_run_extends_when_its_schedule_does_not_depend_on_the_length() {
         resume,
         stop: &never,
     };
+    let run = |cfg: &RunConfig, resume| train(cfg, &Setup::new(cfg).unwrap(), "r", &opts(resume));
     let (short, long) = (at(20, None), at(40, None));
-    train(
-        &short,
-        &Setup::new(&short).unwrap(),
-        "r",
-        &opts(Resume::Never),
-    )
-    .unwrap();
-    let extended = train(
-        &long,
-        &Setup::new(&long).unwrap(),
-        "r",
-        &opts(Resume::Required),
-    )
-    .unwrap();
+    run(&short, Resume::Never).unwrap();
+    let extended = run(&long, Resume::Required).unwrap();
     let whole = train(
         &long,
         &Setup::new(&long).unwrap(),
@@ -589,21 +578,10 @@ fn a_finished_run_extends_when_its_schedule_does_not_depend_on_the_length() {
     let cosine: Decay = serde_json::from_str(r#"{"kind": "cosine"}"#).unwrap();
     let (short, long) = (at(20, Some(cosine.clone())), at(40, Some(cosine)));
     std::fs::remove_dir_all(&ckpt).unwrap();
-    train(
-        &short,
-        &Setup::new(&short).unwrap(),
-        "r",
-        &opts(Resume::Never),
-    )
-    .unwrap();
-    let err = train(
-        &long,
-        &Setup::new(&long).unwrap(),
-        "r",
-        &opts(Resume::Required),
-    )
-    .expect_err("refused")
-    .to_string();
+    run(&short, Resume::Never).unwrap();
+    let err = run(&long, Resume::Required)
+        .expect_err("refused")
+        .to_string();
     assert!(
         err.starts_with(
             "--resume --steps 40: the schedule (decay cosine) depends on the run's length: update 6 had lr"

@@ -173,52 +173,45 @@ mod events {
         let expected: Vec<i64> = resumed.train.iter().map(|p| p.step as i64).collect();
         assert_eq!(steps, expected);
     }
-}
 
-/// The default build's binary writes an event file that holds the run's last training loss.
-#[test]
-fn the_default_build_writes_event_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .args(["--data", "synthetic", "--steps", "3", "--log-every", "1"])
-        .arg("--tensorboard")
-        .arg(dir.path().join("tb"))
-        .arg("--out")
-        .arg(dir.path().join("r.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("tb"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.starts_with("events.out.tfevents."), "{name}");
-    let losses: Vec<(i64, f32)> =
-        tboard::SummaryReader::new(std::fs::File::open(&files[0]).unwrap())
-            .map(|event| event.unwrap())
-            .filter_map(|event| match event.what {
-                Some(tboard::tensorboard::event::What::Summary(s)) => Some((event.step, s)),
-                _ => None,
-            })
-            .flat_map(|(step, s)| s.value.into_iter().map(move |v| (step, v)))
-            .filter(|(_, v)| v.tag == "loss/train")
-            .filter_map(|(step, v)| match v.value {
-                Some(tboard::tensorboard::summary::value::Value::SimpleValue(x)) => Some((step, x)),
-                _ => None,
-            })
+    /// The default build's binary writes an event file that holds the run's last training loss.
+    #[test]
+    fn the_default_build_writes_event_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+            .args(["--data", "synthetic", "--steps", "3", "--log-every", "1"])
+            .arg("--tensorboard")
+            .arg(dir.path().join("tb"))
+            .arg("--out")
+            .arg(dir.path().join("r.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("tb"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
             .collect();
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
-    let last = result["train"].as_array().unwrap().last().unwrap();
-    let (step, loss) = *losses.last().unwrap();
-    assert_eq!(step, last["step"].as_i64().unwrap());
-    assert_eq!(loss, last["train_loss"].as_f64().unwrap() as f32);
+        assert_eq!(files.len(), 1, "{files:?}");
+        let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with("events.out.tfevents."), "{name}");
+        let (scalars, _, _) = read_events(&dir.path().join("tb"));
+        let (step, loss) = scalars
+            .iter()
+            .filter(|((tag, _), _)| tag == "loss/train")
+            .map(|((_, step), loss)| (*step, *loss))
+            .max_by_key(|(step, _)| *step)
+            .unwrap();
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap())
+                .unwrap();
+        let last = result["train"].as_array().unwrap().last().unwrap();
+        assert_eq!(step, last["step"].as_i64().unwrap());
+        assert_eq!(loss, last["train_loss"].as_f64().unwrap() as f32);
+    }
 }
 
 /// `--tensorboard` at a path that is a file: one line naming it, exit 2, no result written.

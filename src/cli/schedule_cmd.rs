@@ -275,7 +275,7 @@ fn decay_variants(
                 decay,
                 ..base.clone()
             };
-            (cfg.decay.name().to_string(), cfg)
+            (cfg.decay.name(), cfg)
         })
         .collect()
 }

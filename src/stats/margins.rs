@@ -106,11 +106,7 @@ pub fn shift_upper(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
 /// The smallest one-sided p-value an exact test of two arms of `n_a` and `n_b` runs can give
 /// (Fisher's with every failure in one arm, Mann–Whitney with the two samples separated).
 pub fn best_one_sided_p(n_a: usize, n_b: usize) -> f64 {
-    1.0 / binomial(n_a + n_b, n_a)
-}
-
-fn binomial(n: usize, k: usize) -> f64 {
-    (0..k.min(n - k)).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+    1.0 / super::rank::binomial_coefficient(n_a + n_b, n_a) as f64
 }
 
 #[cfg(test)]

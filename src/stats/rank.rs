@@ -150,7 +150,8 @@ fn for_each_split(n: usize, k: usize, f: &mut dyn FnMut(&[bool])) {
     go(0, k, &mut mask, f);
 }
 
-fn binomial_coefficient(n: usize, k: usize) -> u64 {
+/// C(n, k), saturating at u64::MAX.
+pub(crate) fn binomial_coefficient(n: usize, k: usize) -> u64 {
     let k = k.min(n - k);
     (0..k).fold(1u64, |acc, i| {
         acc.saturating_mul((n - i) as u64) / (i as u64 + 1)

@@ -6,8 +6,8 @@
 //!
 //! Adding a kind is two edits the compiler checks: a `Decay` variant (its formula in `rate.rs`
 //! and its checks in `validate.rs`, both exhaustive matches), and a `DecayKind` variant with its
-//! row in `DecayKind::spec` and its arm in `Decay::kind` (exhaustive too). A unit test checks
-//! that each row's example is of its kind and that the names agree.
+//! row in `DecayKind::spec` and its arm in `Decay::kind` (exhaustive too; `Decay::name` is the
+//! kind's). A unit test checks that each row's example is of its kind and that the names agree.
 
 use super::Decay;
 use crate::schedule::CyclicMode;
@@ -285,8 +285,8 @@ mod tests {
     use super::*;
     use clap::ValueEnum;
 
-    /// Every row's example is of its own kind, and the three names of a kind agree: the
-    /// `--decay` value, the JSON `kind` of its example, and `Decay::name`.
+    /// Every row's example is of its own kind, and the two names of a kind agree: the
+    /// `--decay` value (clap's, which `Decay::name` returns) and the JSON `kind` (serde's).
     #[test]
     fn every_row_is_its_own_kind_and_names_agree() {
         let e = Example {

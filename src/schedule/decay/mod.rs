@@ -305,26 +305,9 @@ impl At {
 }
 
 impl Decay {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Constant => "constant",
-            Self::PiecewiseConstant { .. } => "piecewise-constant",
-            Self::InverseTime { .. } => "inverse-time",
-            Self::Polynomial { .. } => "polynomial",
-            Self::Exponential { .. } => "exponential",
-            Self::NaturalExp { .. } => "natural-exp",
-            Self::Cosine { .. } => "cosine",
-            Self::LinearCosine { .. } => "linear-cosine",
-            Self::NoisyLinearCosine { .. } => "noisy-linear-cosine",
-            Self::CosineRestarts { .. } => "cosine-restarts",
-            Self::CosineHardRestarts { .. } => "cosine-hard-restarts",
-            Self::InverseSqrt { .. } => "inverse-sqrt",
-            Self::Noam { .. } => "noam",
-            Self::WarmupStableDecay { .. } => "warmup-stable-decay",
-            Self::OneCycle { .. } => "one-cycle",
-            Self::Cyclic { .. } => "cyclic",
-            Self::ReduceOnPlateau(_) => "reduce-on-plateau",
-        }
+    /// The `--decay` value and JSON `kind` of this decay (its row of the kinds table).
+    pub fn name(&self) -> String {
+        self.kind().name()
     }
 
     /// Kinds that are a whole schedule, warmup included: no warmup may precede them.

@@ -8,7 +8,7 @@ use crate::usage;
 impl Decay {
     /// Reject impossible parameters, naming the field.
     pub fn validate(&self, peak: f64, w: u64, span: u64, total: u64) -> Result<()> {
-        let kind = self.name();
+        let kind = &self.name();
         match self {
             Self::Constant => Ok(()),
             Self::PiecewiseConstant { boundaries, values } => {
