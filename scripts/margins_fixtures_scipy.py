@@ -2,6 +2,8 @@
 tests/fixtures/scipy/margins.json and checked by tests/margins_scipy.rs without SciPy in CI.
 
 - rate_upper: scipy.stats.beta.ppf(1 - alpha, k + 1, n - k), the exact one-sided upper bound.
+- rate_bounds: scipy.stats.binomtest(k, n, alternative="less" / "greater").proportion_ci(
+  1 - alpha, method="exact"): the one-sided Clopper-Pearson upper and lower bounds.
 - u_cdf: P(U <= u) of the Mann-Whitney U for samples of m and n, read off
   scipy.stats.mannwhitneyu(x, y, alternative="less", method="exact") on samples built to have
   U = u (x: m values, y: n values, u of the m*n pairs with x > y).
@@ -63,6 +65,7 @@ def shift(a, b, alpha):
         "alpha": alpha,
         "hodges_lehmann": float(np.median(d)),
         "upper": d[m * n - k] if k > 0 else None,
+        "lower": d[k - 1] if k > 0 else None,
     }
 
 
@@ -73,6 +76,13 @@ def main(out):
         for (k, n) in [(0, 2), (0, 6), (1, 6), (3, 6), (0, 11), (5, 12), (2, 30)]
         for alpha in (0.05, 0.025)
     ]
+    rate_bounds = []
+    for (k, n) in [(0, 2), (1, 2), (0, 6), (1, 6), (6, 6), (3, 11), (0, 13)]:
+        for alpha in (0.05, 0.025):
+            up = stats.binomtest(k, n, alternative="less").proportion_ci(1 - alpha, method="exact")
+            lo = stats.binomtest(k, n, alternative="greater").proportion_ci(1 - alpha, method="exact")
+            rate_bounds.append({"k": k, "n": n, "alpha": alpha, "upper": float(up.high),
+                                "lower": float(lo.low)})
     u = [
         {"m": m, "n": n, "u": uu, "cdf": float(u_cdf(m, n, uu))}
         for (m, n) in [(2, 2), (3, 4), (6, 6), (5, 8)]
@@ -89,7 +99,8 @@ def main(out):
          "p": float(stats.fisher_exact([[na, 0], [0, nb]], alternative="greater").pvalue)}
         for (na, nb) in [(2, 2), (3, 3), (6, 6), (4, 8), (11, 11)]
     ]
-    fixture = {"scipy_version": scipy.__version__, "rate_upper": rate_upper, "u_cdf": u,
+    fixture = {"scipy_version": scipy.__version__, "rate_upper": rate_upper,
+               "rate_bounds": rate_bounds, "u_cdf": u,
                "shift": shifts, "fisher_min": fisher_min}
     with open(out, "w") as f:
         json.dump(fixture, f, indent=1)

@@ -17,6 +17,8 @@
 # tasks are requeueable and get SIGTERM 120 s before their time limit, so a preempted or
 # requeued task continues its run from the checkpoint. Waits and reports failed tasks, or with
 # --no-wait prints the job id and returns.
+# Before the runs it prints a warning line for each claim its seed counts cannot decide
+# (lnwarm sweep plan STUDY --power has the whole design check).
 # LNWARM_BIN overrides the binary (default: target/release/lnwarm, built if needed).
 set -euo pipefail
 
@@ -64,6 +66,9 @@ TOTAL=$("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids | wc -l)
 mapfile -t PENDING < <("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids --pending)
 echo "sweep $NAME: ${#PENDING[@]} of $TOTAL runs to do; results in $DIR"
 [ ${#PENDING[@]} -gt 0 ] || { echo "sweep $NAME: all $TOTAL runs complete"; exit 0; }
+# The design check: a warning line per claim the seed counts cannot decide (both ways), before
+# any CPU hour is spent (the whole check: lnwarm sweep plan STUDY --power).
+"$BIN" sweep plan "$STUDY" --power | grep '^warning:' | sed "s|^|sweep $NAME: |" >&2 || true
 
 report_missing() {
   mapfile -t LEFT < <("$BIN" sweep plan "$STUDY" --results "$RESULTS" --ids --pending)

@@ -213,6 +213,68 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A run of a plan that has not run: its config and nothing measured (no curves, no data,
+    /// no provenance). Only the design check (`lnwarm sweep plan --power`) builds these, to
+    /// pair a study's arms exactly as `claims` will.
+    pub fn planned(config: RunConfig) -> Self {
+        let empty = String::new;
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            run_name: empty(),
+            seed: config.train.seed,
+            config,
+            vocab_size: 0,
+            param_count: 0,
+            diverge_loss: f64::INFINITY,
+            provenance: Provenance {
+                lnwarm_version: empty(),
+                git_revision: empty(),
+                candle_version: empty(),
+                device: empty(),
+                threads: 0,
+                composite_kernels: false,
+                started_at_unix: 0,
+                command: Vec::new(),
+                cpu: None,
+            },
+            data: DataInfo {
+                source: empty(),
+                n_chars: 0,
+                train_tokens: 0,
+                val_tokens: 0,
+                vocab: Vec::new(),
+                has_unk: false,
+                val_chars: 0,
+                tokenizer_sha256: None,
+            },
+            status: RunStatus::Ok,
+            diverged_at_step: None,
+            diverged_reason: None,
+            schedule_notes: Vec::new(),
+            warmup_ended_at_step: None,
+            lr_reductions: Vec::new(),
+            resumed: Vec::new(),
+            train: Vec::new(),
+            eval: Vec::new(),
+            grad_norms: Vec::new(),
+            probes: Vec::new(),
+            summary: Summary {
+                steps_done: 0,
+                final_val_loss: None,
+                best_val_loss: None,
+                best_val_step: None,
+                final_train_loss: None,
+                wall_time_s: 0.0,
+                mean_tokens_per_s: 0.0,
+                val_unigram_entropy: f64::NAN,
+                outcome: Outcome::Ok,
+                plateau_steps: 0,
+                final_val_bits_per_char: None,
+                best_val_bits_per_char: None,
+            },
+        }
+    }
+
     pub fn write(&self, path: &Path) -> Result<()> {
         crate::files::write_json(path, self)
     }

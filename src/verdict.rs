@@ -42,12 +42,21 @@ pub struct Verdict {
     pub outcome: Outcome,
     pub rule: String,
     pub evidence: String,
+    /// The effect sizes behind the verdict, with their bounds (claims from training runs;
+    /// absent in results written before they were reported).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub effect: String,
 }
 
 impl Verdict {
     pub fn render(&self) -> String {
+        let effect = if self.effect.is_empty() {
+            String::new()
+        } else {
+            format!("\n    effect: {}", self.effect)
+        };
         format!(
-            "{}: {}\n    evidence: {}\n    rule: {}",
+            "{}: {}\n    evidence: {}{effect}\n    rule: {}",
             self.claim,
             self.outcome.name().to_uppercase(),
             self.evidence,

@@ -5,13 +5,15 @@
 //! the most extreme tables.
 
 use lnwarm::stats::margins::{
-    best_one_sided_p, hodges_lehmann, rate_upper, shift_upper, u_distribution,
+    best_one_sided_p, hodges_lehmann, rate_difference_upper, rate_lower, rate_upper, shift_lower,
+    shift_upper, u_distribution,
 };
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Fixture {
     rate_upper: Vec<RateCase>,
+    rate_bounds: Vec<RateBounds>,
     u_cdf: Vec<UCase>,
     shift: Vec<ShiftCase>,
     fisher_min: Vec<FisherCase>,
@@ -23,6 +25,15 @@ struct RateCase {
     n: usize,
     alpha: f64,
     upper: f64,
+}
+
+#[derive(Deserialize)]
+struct RateBounds {
+    k: usize,
+    n: usize,
+    alpha: f64,
+    upper: f64,
+    lower: f64,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +51,7 @@ struct ShiftCase {
     alpha: f64,
     hodges_lehmann: f64,
     upper: Option<f64>,
+    lower: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +88,40 @@ fn rate_bounds_match_scipy_beta_ppf() {
     }
 }
 
+/// One-sided Clopper–Pearson bounds against `binomtest(...).proportion_ci(method="exact")`, and
+/// the rate-difference bound built from them.
+#[test]
+fn rate_bounds_match_scipy_binomtest() {
+    let f = fixture();
+    assert_eq!(f.rate_bounds.len(), 14);
+    for c in &f.rate_bounds {
+        let (up, lo) = (rate_upper(c.k, c.n, c.alpha), rate_lower(c.k, c.n, c.alpha));
+        assert!(
+            close(up, c.upper, 1e-9),
+            "{}/{}: {up} vs {}",
+            c.k,
+            c.n,
+            c.upper
+        );
+        assert!(
+            (lo - c.lower).abs() <= 1e-9 * c.lower.max(1e-300) || (lo == 0.0 && c.lower == 0.0),
+            "{}/{}: {lo} vs {}",
+            c.k,
+            c.n,
+            c.lower
+        );
+    }
+    // The difference a − b: a's upper bound at α/2 minus b's lower bound at α/2.
+    let at = |k, n| {
+        f.rate_bounds
+            .iter()
+            .find(|c| c.k == k && c.n == n && c.alpha == 0.025)
+    };
+    let (a, b) = (at(0, 6).unwrap(), at(6, 6).unwrap());
+    let ours = rate_difference_upper((0, 6), (6, 6), 0.05);
+    assert!(close(ours, a.upper - b.lower, 1e-9), "{ours}");
+}
+
 #[test]
 fn the_u_distribution_matches_scipy_mannwhitneyu_exact() {
     let f = fixture();
@@ -102,11 +148,15 @@ fn hodges_lehmann_and_its_bound_match_the_textbook() {
     assert!(f.shift.iter().filter(|c| c.upper.is_some()).count() >= 8);
     for c in &f.shift {
         assert!(close(hodges_lehmann(&c.a, &c.b), c.hodges_lehmann, 1e-12));
-        let ours = shift_upper(&c.a, &c.b, c.alpha);
-        match (ours, c.upper) {
-            (Some(x), Some(y)) => assert!(close(x, y, 1e-12), "{x} vs {y}"),
-            (None, None) => {}
-            other => panic!("{} vs {} at α {}: {other:?}", c.a.len(), c.b.len(), c.alpha),
+        for (ours, theirs) in [
+            (shift_upper(&c.a, &c.b, c.alpha), c.upper),
+            (shift_lower(&c.a, &c.b, c.alpha), c.lower),
+        ] {
+            match (ours, theirs) {
+                (Some(x), Some(y)) => assert!(close(x, y, 1e-12), "{x} vs {y}"),
+                (None, None) => {}
+                other => panic!("{} vs {} at α {}: {other:?}", c.a.len(), c.b.len(), c.alpha),
+            }
         }
     }
 }

@@ -40,6 +40,10 @@ pub struct PlanArgs {
     /// Print only the study's results folder.
     #[arg(long)]
     pub dir: bool,
+    /// The design check: for each claim the study can test, whether its seed counts can make it
+    /// hold and not hold (best p after Bonferroni, the margins it can confirm, seeds needed).
+    #[arg(long)]
+    pub power: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -78,6 +82,10 @@ fn plan(args: &PlanArgs) -> Result<()> {
         println!("{}", dir.display());
         return Ok(());
     }
+    if args.power {
+        print_design(&study, &name, &runs);
+        return Ok(());
+    }
     for run in &runs {
         let finished = complete_result(&result_path(&dir, &run.id), run);
         let done = finished.is_some();
@@ -97,6 +105,39 @@ fn plan(args: &PlanArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `lnwarm sweep plan --power`: one line per claim, then a warning per claim the design cannot
+/// decide both ways.
+fn print_design(study: &Study, name: &str, runs: &[PlannedRun]) {
+    let planned = runs
+        .iter()
+        .map(|r| RunResult::planned(r.config.clone()))
+        .collect();
+    let loaded = crate::compare::planned(study, name, planned);
+    let lines = crate::claims::design::design(&loaded);
+    println!(
+        "design of {name}: {} runs; {}; seed sd for planning {} nats; alpha {}",
+        runs.len(),
+        study.margins.describe(),
+        study.margins.loss_sd,
+        crate::claims::ALPHA
+    );
+    if lines.is_empty() {
+        println!("no claim: the study has no pair of arms that a claim compares");
+    }
+    for l in &lines {
+        let reach = match (l.can_hold, l.can_refute) {
+            (true, true) => "both verdicts reachable",
+            (true, false) => "only a positive reachable",
+            (false, true) => "only a negative reachable",
+            (false, false) => "undecidable",
+        };
+        println!("{reach}: {}", l.text());
+    }
+    for w in lines.iter().filter_map(|l| l.warning()) {
+        println!("{w}");
+    }
 }
 
 /// The command that runs (or, for a finished run, reproduces bit for bit) one planned run.

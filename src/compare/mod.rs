@@ -43,6 +43,8 @@ pub struct Loaded {
     pub grid_keys: Vec<String>,
     /// One line per skipped file.
     pub rejected: Vec<String>,
+    /// The study's non-inferiority margins (the defaults without a study.json).
+    pub margins: crate::study::Margins,
 }
 
 /// Read a study folder. `target` overrides the study's `target_loss`; the fallback is the
@@ -107,7 +109,25 @@ pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
         targets,
         grid_keys,
         rejected,
+        margins: study.map(|s| s.margins).unwrap_or_default(),
     })
+}
+
+/// A study's plan as `claims` will see its results (runs with configs and nothing measured):
+/// what the design check pairs and counts.
+pub fn planned(study: &Study, name: &str, runs: Vec<RunResult>) -> Loaded {
+    let preferred: Vec<String> = study.scientific.keys().cloned().collect();
+    let (groups, axis_keys) = group(runs, &preferred);
+    Loaded {
+        dir: PathBuf::from(name),
+        groups,
+        axis_keys,
+        target_loss: study.target_loss.unwrap_or(f64::NAN),
+        targets: study.targets.clone(),
+        grid_keys: study.grid_keys(),
+        rejected: Vec::new(),
+        margins: study.margins,
+    }
 }
 
 fn read_result(path: &Path) -> std::result::Result<RunResult, String> {

@@ -58,8 +58,13 @@ pub fn claims_markdown(loaded: &Loaded, verdicts: &[Verdict], regenerate: &str) 
         loaded.name()
     );
     for v in verdicts {
+        let effect = if v.effect.is_empty() {
+            String::new()
+        } else {
+            format!("effect: {}  \n", v.effect)
+        };
         out.push_str(&format!(
-            "{}: **{}**  \nevidence: {}  \nrule: {}\n\n",
+            "{}: **{}**  \nevidence: {}  \n{effect}rule: {}\n\n",
             v.claim,
             v.outcome.name().to_uppercase(),
             v.evidence,

@@ -201,6 +201,7 @@ pub fn verdicts(summaries: &[DepthSummary], thm: &Theorem1) -> Vec<Verdict> {
             outcome,
             rule: "per depth, the seed 95% interval of the slope of ln‖E∇W2‖ vs layer index lies above 0 (holds), below 0 (does not hold), else inconclusive; all depths must hold".into(),
             evidence: list(&post, |s| format!("L={}: slope {}", s.n_layers, s.w2_log_slope_per_layer.fmt(3))),
+            effect: String::new(),
         });
     }
     let pre: Vec<&DepthSummary> = of(Arch::PreLn).collect();
@@ -221,6 +222,7 @@ pub fn verdicts(summaries: &[DepthSummary], thm: &Theorem1) -> Vec<Verdict> {
             outcome,
             rule: format!("per depth, the interval of ln(last/first layer ‖E∇W2‖) lies within ±ln 2 (within a factor 2: holds), entirely outside (does not hold), else inconclusive; on average it {trend} with layer index"),
             evidence: list(&pre, |s| format!("L={}: ln(last/first) {}", s.n_layers, s.w2_log_change_over_depth.fmt(3))),
+            effect: String::new(),
         });
     }
     out.extend(theorem_verdicts(thm));
@@ -235,6 +237,7 @@ fn theorem_verdicts(thm: &Theorem1) -> Vec<Verdict> {
             outcome: judge_band(gap, (0.25, 0.75), gap.above(0.0)),
             rule: "fit ratio ~ L^e per seed; holds if the interval of e is above 0 and overlaps [0.25, 0.75], does not hold if it lies entirely outside [0.25, 0.75], else inconclusive".into(),
             evidence: format!("e = {}", gap.fmt(3)),
+            effect: String::new(),
         });
     }
     if let Some(post) = &thm.post_ln_exponent {
@@ -243,6 +246,7 @@ fn theorem_verdicts(thm: &Theorem1) -> Vec<Verdict> {
             outcome: judge_inside(post, (-0.25, 0.25)),
             rule: "fit ‖∇W2(L)‖ ~ L^e per seed; holds if the interval of e lies within [-0.25, 0.25], does not hold if entirely outside".into(),
             evidence: format!("e = {}", post.fmt(3)),
+            effect: String::new(),
         });
     }
     if let Some(pre) = &thm.pre_ln_exponent {
@@ -251,6 +255,7 @@ fn theorem_verdicts(thm: &Theorem1) -> Vec<Verdict> {
             outcome: judge_band(pre, (-0.75, -0.25), pre.below(0.0)),
             rule: "fit ‖∇W2(L)‖ ~ L^e per seed; holds if the interval of e is below 0 and overlaps [-0.75, -0.25], does not hold if entirely outside [-0.75, -0.25]".into(),
             evidence: format!("e = {}", pre.fmt(3)),
+            effect: String::new(),
         });
     }
     out

@@ -8,8 +8,13 @@
 //!   (Hollander & Wolfe, *Nonparametric Statistical Methods*, §4.3): with D(1) ≤ … ≤ D(mn)
 //!   the ordered differences and k the largest integer with P(U ≤ k − 1) ≤ α, the bound is
 //!   D(mn + 1 − k); it does not exist (is +∞) when even P(U = 0) = 1/C(m + n, m) exceeds α.
+//!   A difference of two failure rates gets the exact, conservative bound U_{α/2}(a) − L_{α/2}(b)
+//!   (two one-sided Clopper–Pearson bounds joined by Bonferroni: it covers at ≥ 1 − α).
+//!   Two diverged runs tie (their difference, ∞ − ∞, counts as 0), as the rank tests treat them.
 //! - Design: the smallest one-sided p-value an exact test (Fisher's on failure counts, Mann–
-//!   Whitney on losses) can reach with n_a and n_b runs is 1/C(n_a + n_b, n_a).
+//!   Whitney on losses) can reach with n_a and n_b runs is 1/C(n_a + n_b, n_a). Seeds needed for
+//!   a loss margin use the normal approximation of the Hodges–Lehmann bound (80% power,
+//!   asymptotic relative efficiency 3/π of the rank method against the t test under normality).
 //!
 //! Checked against SciPy (`scipy.stats.beta.ppf`, `mannwhitneyu(method="exact")`,
 //! `fisher_exact`) and the textbook definition of the Hodges–Lehmann bound, in
@@ -26,6 +31,21 @@ pub fn rate_upper(k: usize, n: usize, alpha: f64) -> f64 {
     Beta::new(k as f64 + 1.0, (n - k) as f64).map_or(1.0, |b| b.inverse_cdf(1.0 - alpha))
 }
 
+/// Exact one-sided (1 − α) lower confidence bound of a failure rate k/n; 0 when k = 0.
+pub fn rate_lower(k: usize, n: usize, alpha: f64) -> f64 {
+    assert!(k <= n, "{k} failures out of {n} runs");
+    if k == 0 {
+        return 0.0;
+    }
+    Beta::new(k as f64, (n - k + 1) as f64).map_or(0.0, |b| b.inverse_cdf(alpha))
+}
+
+/// Exact (conservative) one-sided (1 − α) upper bound of the difference of failure rates
+/// a − b, from arm a's k_a of n_a and arm b's k_b of n_b.
+pub fn rate_difference_upper(a: (usize, usize), b: (usize, usize), alpha: f64) -> f64 {
+    rate_upper(a.0, a.1, alpha / 2.0) - rate_lower(b.0, b.1, alpha / 2.0)
+}
+
 /// Runs without a failure needed for `rate_upper(0, n, α)` to fall below `margin`.
 pub fn runs_needed_for_rate(margin: f64, alpha: f64) -> usize {
     assert!(margin > 0.0 && margin < 1.0 && alpha > 0.0 && alpha < 1.0);
@@ -38,11 +58,45 @@ pub fn runs_needed_for_rate(margin: f64, alpha: f64) -> usize {
     }
 }
 
-/// Every pairwise difference a_i − b_j, sorted.
+/// Runs needed, at the failure rate k/n seen so far, for the upper bound to fall below
+/// `margin`; None when the rate seen is not below the margin (no number of runs would do).
+pub fn runs_needed_at_rate(k: usize, n: usize, margin: f64, alpha: f64) -> Option<usize> {
+    if k == 0 {
+        return Some(runs_needed_for_rate(margin, alpha));
+    }
+    let rate = k as f64 / n as f64;
+    if rate >= margin {
+        return None;
+    }
+    (n..=100_000).find(|&runs| {
+        let failures = (rate * runs as f64).round() as usize;
+        rate_upper(failures, runs, alpha) < margin
+    })
+}
+
+/// Runs per arm (equal arms) needed, at the failure rates `rate_a` and `rate_b` seen so far,
+/// for `rate_difference_upper` of a − b to fall below `margin`; None when the difference seen
+/// is not below the margin.
+pub fn runs_needed_for_difference(
+    rate_a: f64,
+    rate_b: f64,
+    margin: f64,
+    alpha: f64,
+) -> Option<usize> {
+    if rate_a - rate_b >= margin {
+        return None;
+    }
+    (1..=100_000).find(|&runs| {
+        let failures = |rate: f64| (rate * runs as f64).round() as usize;
+        rate_difference_upper((failures(rate_a), runs), (failures(rate_b), runs), alpha) < margin
+    })
+}
+
+/// Every pairwise difference a_i − b_j, sorted; two infinite losses (diverged runs) tie.
 fn differences(a: &[f64], b: &[f64]) -> Vec<f64> {
     let mut d: Vec<f64> = a
         .iter()
-        .flat_map(|x| b.iter().map(move |y| x - y))
+        .flat_map(|x| b.iter().map(move |y| if x == y { 0.0 } else { x - y }))
         .collect();
     d.sort_by(f64::total_cmp);
     d
@@ -103,6 +157,34 @@ pub fn shift_upper(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
     (k > 0).then(|| differences(a, b)[m * n - k])
 }
 
+/// Exact one-sided (1 − α) lower confidence bound of the shift a − b (see `shift_upper`).
+pub fn shift_lower(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
+    shift_upper(b, a, alpha).map(|up| -up)
+}
+
+/// Seeds per arm for the upper bound of a shift to fall below `margin` with 80% power, when
+/// the true shift is `shift` and the seed-to-seed standard deviation `sd` (normal
+/// approximation, efficiency 3/π); None when the shift is not below the margin.
+pub fn seeds_for_shift(shift: f64, sd: f64, margin: f64, alpha: f64) -> Option<usize> {
+    use statrs::distribution::Normal;
+    if shift.partial_cmp(&margin) != Some(std::cmp::Ordering::Less) || !sd.is_finite() {
+        return None;
+    }
+    let z = |p: f64| Normal::new(0.0, 1.0).map_or(f64::NAN, |d| d.inverse_cdf(p));
+    let (z_alpha, z_power) = (z(1.0 - alpha), z(0.8));
+    let efficiency = 3.0 / std::f64::consts::PI;
+    let n = 2.0 * (sd * (z_alpha + z_power) / (margin - shift)).powi(2) / efficiency;
+    let smallest_with_a_bound = seeds_for_level(alpha * (1.0 + 1e-12));
+    Some((n.ceil() as usize).max(smallest_with_a_bound))
+}
+
+/// The fewest seeds per arm (equal arms) at which an exact one-sided test can reach p <= `level`.
+pub fn seeds_for_level(level: f64) -> usize {
+    (1..=1000)
+        .find(|&n| best_one_sided_p(n, n) <= level)
+        .unwrap_or(1000)
+}
+
 /// The smallest one-sided p-value an exact test of two arms of `n_a` and `n_b` runs can give
 /// (Fisher's with every failure in one arm, Mann–Whitney with the two samples separated).
 pub fn best_one_sided_p(n_a: usize, n_b: usize) -> f64 {
@@ -131,6 +213,25 @@ mod tests {
         for u in 0..=12 {
             assert!((d[u] - d[12 - u]).abs() < 1e-12, "symmetric");
         }
+    }
+
+    #[test]
+    fn seeds_needed_by_closed_forms() {
+        // Difference of two clean arms: U_{α/2}(0/n) = 1 − 0.025^(1/n) < 0.25 from n = 13
+        // (ln 0.025 / ln 0.75 = 12.8).
+        assert_eq!(runs_needed_for_difference(0.0, 0.0, 0.25, 0.05), Some(13));
+        assert_eq!(runs_needed_for_difference(0.3, 0.0, 0.25, 0.05), None);
+        // Loss: 2 (sd (z_.95 + z_.8) / m)² / (3/π) = 2 (0.015 · 2.486 / 0.02)² / 0.955 = 7.3.
+        assert_eq!(seeds_for_shift(0.0, 0.015, 0.02, 0.05), Some(8));
+        assert_eq!(seeds_for_shift(0.02, 0.015, 0.02, 0.05), None);
+        // A wide margin still needs the 3 seeds per arm at which a bound exists (1/20 <= α).
+        assert_eq!(seeds_for_shift(0.0, 0.001, 1.0, 0.05), Some(3));
+        // At a rate of 1/6 the bound falls below 0.25 only with many runs; at 1/3, never.
+        let n = runs_needed_at_rate(1, 6, 0.25, 0.05).unwrap();
+        assert!(rate_upper((n as f64 / 6.0).round() as usize, n, 0.05) < 0.25);
+        assert!(rate_upper(((n - 1) as f64 / 6.0).round() as usize, n - 1, 0.05) >= 0.25);
+        assert_eq!(runs_needed_at_rate(2, 6, 0.25, 0.05), None);
+        assert_eq!(runs_needed_at_rate(0, 6, 0.25, 0.05), Some(11));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! field is reachable and a typo is an error. The run id of each grid point is derived from its
 //! resolved config, so a rerun finds the runs that already finished.
 
+pub mod margins;
 pub mod plan;
+
+pub use margins::Margins;
 
 use crate::error::{io_err, Result};
 use crate::usage;
@@ -47,6 +50,9 @@ pub struct Study {
     /// (`runs.csv`: one `updates_to_<loss>` column each, after the target's).
     #[serde(default)]
     pub targets: Vec<f64>,
+    /// Non-inferiority margins of the negative verdicts (defaults: `Margins::default`).
+    #[serde(default)]
+    pub margins: Margins,
     /// The folder of the study file (not part of the file): a relative `base` path is looked up
     /// from the current folder, then from the repository the study file sits in.
     #[serde(skip)]
@@ -79,6 +85,10 @@ impl Study {
         let mut study: Study =
             serde_json::from_str(&text).map_err(|e| usage!("study {}: {e}", path.display()))?;
         study.source_dir = path.parent().map(Path::to_path_buf);
+        study
+            .margins
+            .validate()
+            .map_err(|e| usage!("study {}: {e}", path.display()))?;
         let name = study.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map_or("study".into(), |s| s.to_string_lossy().into_owned())
