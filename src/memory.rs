@@ -67,7 +67,10 @@ pub fn estimate(cfg: &RunConfig, vocab: usize) -> Estimate {
     const F32: f64 = 4.0;
     let p = param_count(cfg, vocab);
     let moments = match cfg.optim.kind {
-        OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Radam => 2.0,
+        OptimizerKind::Adam
+        | OptimizerKind::Adamw
+        | OptimizerKind::Radam
+        | OptimizerKind::GiAdam => 2.0,
         OptimizerKind::Sgd if cfg.optim.momentum > 0.0 => 1.0,
         OptimizerKind::Sgd => 0.0,
     };

@@ -51,7 +51,7 @@ fn unknown_arch_and_optimizer_list_the_allowed_values() {
     );
     expect_usage_error(
         &["--optimizer", "lion"],
-        "error: invalid value 'lion' for '--optimizer <OPTIMIZER>' [possible values: adam, adamw, sgd, radam]",
+        "error: invalid value 'lion' for '--optimizer <OPTIMIZER>' [possible values: adam, adamw, sgd, radam, gi-adam]",
     );
 }
 

@@ -132,6 +132,9 @@ pub enum OptimizerKind {
     Sgd,
     /// Rectified Adam (Liu et al. 2020): the paper's warmup-free control.
     Radam,
+    /// GI-Adam (Kalra & Barkeshli 2024): Adam whose second moment starts at the first gradient
+    /// squared, v0 = g0², a built-in warmup of the update size by sqrt(1 − β2^t).
+    GiAdam,
 }
 
 /// Compute device.
@@ -419,7 +422,12 @@ impl RunConfig {
         if !(o.weight_decay >= 0.0 && o.weight_decay.is_finite()) {
             return Err(usage!("--weight-decay {}: must be >= 0", o.weight_decay));
         }
-        if o.weight_decay > 0.0 && matches!(o.kind, OptimizerKind::Adam | OptimizerKind::Radam) {
+        if o.weight_decay > 0.0
+            && matches!(
+                o.kind,
+                OptimizerKind::Adam | OptimizerKind::Radam | OptimizerKind::GiAdam
+            )
+        {
             return Err(usage!(
                 "--weight-decay {} with --optimizer {}: allowed only with adamw or sgd (adam means no decay)",
                 o.weight_decay,
@@ -465,6 +473,7 @@ pub fn optimizer_name(kind: OptimizerKind) -> &'static str {
         OptimizerKind::Adamw => "adamw",
         OptimizerKind::Sgd => "sgd",
         OptimizerKind::Radam => "radam",
+        OptimizerKind::GiAdam => "gi-adam",
     }
 }
 

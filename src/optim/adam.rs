@@ -5,6 +5,14 @@
 //! same order, so the same rounding): results of runs made with candle's optimizer reproduce bit
 //! for bit. With weight decay 0 it is Adam (Kingma & Ba 2015) with bias correction:
 //! m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p = p (1 - lr wd) - lr m̂ / (sqrt(v̂) + eps).
+//!
+//! GI-Adam (Kalra & Barkeshli 2024, "Why Warmup the Learning Rate?", arXiv 2406.09405; their
+//! code, github.com/dayal-kalra/why-warmup at 877d887, `vision/mechanisms/utils/optim_utils.py`
+//! `adam_init(grads=...)`): v starts at g0² instead of 0 and keeps its bias correction, so
+//! v̂_t ≈ g²/(1 − β2^t) and the update is lr·sqrt(1 − β2^t)·g/|g|: an automatic warmup. (The
+//! bias correction is what makes the warmup; without it the first update would be lr-sized.)
+//! Their g0 is the gradient of one batch drawn before training; here it is the gradient of the
+//! first update's batch, so that GI-Adam sees the same data stream as every other arm.
 
 use super::{NamedState, StateTensors};
 use crate::config::OptimConfig;
@@ -27,6 +35,8 @@ pub struct Adam {
     pub(super) beta2: f64,
     pub(super) eps: f64,
     weight_decay: f64,
+    /// GI-Adam: the first update sets v = g² before it is taken.
+    gradient_init: bool,
     step: u64,
 }
 
@@ -51,6 +61,7 @@ impl Adam {
             beta2: cfg.beta2,
             eps: cfg.eps,
             weight_decay: cfg.weight_decay,
+            gradient_init: cfg.kind == crate::config::OptimizerKind::GiAdam,
             step: 0,
         })
     }
@@ -66,6 +77,13 @@ impl Adam {
     }
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        if self.gradient_init && self.step == 0 {
+            for slot in self.slots.iter_mut() {
+                if let Some(g) = grads.get(&slot.var) {
+                    slot.exp_avg_sq = g.sqr()?.detach();
+                }
+            }
+        }
         self.step += 1;
         let (beta1, beta2, lr) = (self.beta1, self.beta2, self.lr);
         let scale_m = 1f64 / (1f64 - beta1.powi(self.step as i32));

@@ -1,4 +1,4 @@
-//! Optimizers behind one interface: Adam, AdamW, SGD (momentum), RAdam; and their state by
+//! Optimizers behind one interface: Adam, AdamW, GI-Adam, SGD (momentum), RAdam; and their state by
 //! parameter name, for checkpoints (`optimizer.safetensors`).
 //!
 //! All four are written here (candle-nn's `AdamW` keeps its moments private, and it has no SGD
@@ -29,7 +29,9 @@ impl Optimizer {
     /// An optimizer over `vars` (name, parameter), starting at learning rate `lr`.
     pub fn new(vars: &[(String, Var)], cfg: &OptimConfig, lr: f64) -> Result<Self> {
         Ok(match cfg.kind {
-            OptimizerKind::Adam | OptimizerKind::Adamw => Self::Adam(Adam::new(vars, lr, cfg)?),
+            OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::GiAdam => {
+                Self::Adam(Adam::new(vars, lr, cfg)?)
+            }
             OptimizerKind::Sgd => {
                 Self::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
             }
@@ -268,6 +270,7 @@ mod tests {
     fn restored_state_continues_every_optimizer_exactly() {
         let kinds = [
             (OptimizerKind::Adam, 0.0),
+            (OptimizerKind::GiAdam, 0.0),
             (OptimizerKind::Radam, 0.0),
             (OptimizerKind::Sgd, 0.9),
         ];
@@ -301,6 +304,43 @@ mod tests {
                 "{kind:?}: {err}"
             );
         }
+    }
+
+    /// GI-Adam under a constant gradient g: v stays g², so v̂_t = g²/(1 − β2^t), m̂_t = g and
+    /// every update is −lr·g/(|g|/sqrt(1 − β2^t) + eps): the automatic warmup
+    /// lr·sqrt(1 − β2^t) per coordinate. Plain Adam moves lr·sign(g) from the first update.
+    #[test]
+    fn gi_adam_warms_the_update_up_by_sqrt_one_minus_beta2_power() {
+        let g = [0.5f64, -2.0, 1e-3];
+        let (lr, start) = (1e-2, [1.0f64, 1.0, 1.0]);
+        let cfg = OptimConfig {
+            kind: OptimizerKind::GiAdam,
+            ..OptimConfig::default()
+        };
+        let w = Var::new(&start, &Device::Cpu).unwrap();
+        let mut opt = Optimizer::new(&[("w".into(), w.clone())], &cfg, lr).unwrap();
+        let coefficients = Tensor::new(&g, &Device::Cpu).unwrap();
+        let mut expected = start;
+        for t in 1..=5 {
+            let grads = (w.as_tensor() * &coefficients)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            opt.step(&grads).unwrap();
+            let root = (1.0 - cfg.beta2.powi(t)).sqrt();
+            for (e, gi) in expected.iter_mut().zip(g) {
+                *e -= lr * gi / (gi.abs() / root + cfg.eps);
+            }
+            let got: Vec<f64> = w.as_tensor().to_vec1().unwrap();
+            for (a, b) in got.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-12, "update {t}: {got:?} vs {expected:?}");
+            }
+        }
+        // Five updates move Σ sqrt(1 − 0.98^t) = 1.1715 lr; plain Adam moves 5 lr (β2 = 0.98).
+        let moved = 1.0 - expected[0];
+        assert!((moved / lr - 1.1715).abs() < 1e-3, "{moved}");
     }
 
     #[test]
