@@ -107,6 +107,39 @@ fn optimizer_specific_flags_are_checked() {
     );
 }
 
+/// Issue 20's substitutes: a cap <= 0, more frozen blocks than the model has, v-fill without
+/// Adam, a windowed substitute without its window.
+#[test]
+fn warmup_substitutes_are_checked() {
+    expect_usage_error(
+        &["--update-cap", "0", "--substitute-window", "100"],
+        "error: --update-cap 0: must be a positive relative update size (e.g. 0.01)",
+    );
+    expect_usage_error(
+        &[
+            "--layers",
+            "4",
+            "--freeze-top",
+            "5",
+            "--substitute-window",
+            "100",
+        ],
+        "error: --freeze-top 5: larger than the model's 4 layers (allowed: 1 to 4)",
+    );
+    expect_usage_error(
+        &["--optimizer", "sgd", "--v-fill", "100"],
+        "error: --v-fill 100 with --optimizer sgd: allowed only with adam or adamw (it fills Adam's second moment; gi-adam sets it from the first gradient)",
+    );
+    expect_usage_error(
+        &["--freeze-top", "2"],
+        "error: --update-cap and --freeze-top act during a window: give --substitute-window N (updates, e.g. the warmup length they replace)",
+    );
+    expect_usage_error(
+        &["--substitute-window", "50"],
+        "error: --substitute-window 50: nothing to time (give --update-cap R or --freeze-top K)",
+    );
+}
+
 #[test]
 fn bad_data_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,6 +61,7 @@ impl TorchOptim {
             weight_decay: self.weight_decay,
             momentum: self.momentum,
             clip: self.clip,
+            ..d
         }
     }
 }

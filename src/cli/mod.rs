@@ -12,6 +12,7 @@ pub mod grad_init_cmd;
 pub mod probe_cmd;
 mod schedule_args;
 pub mod schedule_cmd;
+mod substitute_args;
 pub mod sweep_cmd;
 pub mod sweep_verify;
 pub use crate::config::default_run_name;
@@ -108,6 +109,8 @@ pub struct TrainArgs {
     /// Clip the global gradient norm to this value (off by default).
     #[arg(long)]
     pub clip: Option<f64>,
+    #[command(flatten)]
+    pub substitutes: substitute_args::SubstituteArgs,
     /// Evaluate on the fixed validation batches every N updates [default: 100].
     #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
     pub eval_every: Option<u64>,
@@ -280,6 +283,7 @@ impl TrainArgs {
         if self.clip.is_some() {
             cfg.optim.clip = self.clip;
         }
+        self.substitutes.apply(cfg);
         set!(self.lr => cfg.schedule.peak_lr);
         self.schedule.apply(&mut cfg.schedule)?;
         set!(self.steps => cfg.train.steps);

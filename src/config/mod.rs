@@ -4,6 +4,7 @@
 //! are errors (`deny_unknown_fields`), and `validate` rejects impossible values with a message
 //! that names the field, before any work starts.
 
+pub mod optim;
 pub mod probe;
 pub mod tokenizer_spec;
 
@@ -13,6 +14,8 @@ use crate::usage;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::path::Path;
+
+pub use optim::{optimizer_name, OptimConfig, OptimizerKind};
 
 /// Where the normalization sits, and which one: the paper's two placements (Xiong et al. 2020,
 /// Table 1) and the schemes that followed it (formulas and sources in `model::variants`).
@@ -120,23 +123,6 @@ pub enum Positions {
     Learned,
 }
 
-/// The optimizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimizerKind {
-    /// Adam without weight decay (paper: beta 0.9/0.98, eps 1e-8).
-    Adam,
-    /// Adam with decoupled weight decay.
-    Adamw,
-    /// SGD, optional momentum and L2 weight decay.
-    Sgd,
-    /// Rectified Adam (Liu et al. 2020): the paper's warmup-free control.
-    Radam,
-    /// GI-Adam (Kalra & Barkeshli 2024): Adam whose second moment starts at the first gradient
-    /// squared, v0 = g0², a built-in warmup of the update size by sqrt(1 − β2^t).
-    GiAdam,
-}
-
 /// Compute device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -181,36 +167,6 @@ impl Default for ModelConfig {
             tie_embeddings: true,
             ln_eps: 1e-5,
             dyt_alpha: None,
-        }
-    }
-}
-
-/// Optimizer hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OptimConfig {
-    pub kind: OptimizerKind,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    /// Decoupled (AdamW) or L2 (SGD) weight decay; must be 0 for Adam and RAdam.
-    pub weight_decay: f64,
-    /// SGD momentum (0 = plain SGD).
-    pub momentum: f64,
-    /// Clip the global gradient norm to this value; `null` = no clipping.
-    pub clip: Option<f64>,
-}
-
-impl Default for OptimConfig {
-    fn default() -> Self {
-        Self {
-            kind: OptimizerKind::Adam,
-            beta1: 0.9,
-            beta2: 0.98,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum: 0.0,
-            clip: None,
         }
     }
 }
@@ -352,7 +308,15 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.validate_model()?;
         self.validate_data()?;
-        self.validate_optim()?;
+        self.optim.validate()?;
+        if self.optim.freeze_top > self.model.n_layers {
+            return Err(usage!(
+                "--freeze-top {}: larger than the model's {} layers (allowed: 1 to {})",
+                self.optim.freeze_top,
+                self.model.n_layers,
+                self.model.n_layers
+            ));
+        }
         self.validate_train()?;
         self.probe.validate(self)?;
         self.schedule.validate(self.train.steps)
@@ -409,50 +373,6 @@ impl RunConfig {
         Ok(())
     }
 
-    fn validate_optim(&self) -> Result<()> {
-        let o = &self.optim;
-        for (name, beta) in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)] {
-            if !(0.0..1.0).contains(&beta) {
-                return Err(usage!("{name} {beta}: must be in [0, 1)"));
-            }
-        }
-        if !(o.eps > 0.0 && o.eps.is_finite()) {
-            return Err(usage!("optim.eps {}: must be a positive number", o.eps));
-        }
-        if !(o.weight_decay >= 0.0 && o.weight_decay.is_finite()) {
-            return Err(usage!("--weight-decay {}: must be >= 0", o.weight_decay));
-        }
-        if o.weight_decay > 0.0
-            && matches!(
-                o.kind,
-                OptimizerKind::Adam | OptimizerKind::Radam | OptimizerKind::GiAdam
-            )
-        {
-            return Err(usage!(
-                "--weight-decay {} with --optimizer {}: allowed only with adamw or sgd (adam means no decay)",
-                o.weight_decay,
-                optimizer_name(o.kind)
-            ));
-        }
-        if !(0.0..1.0).contains(&o.momentum) {
-            return Err(usage!("--momentum {}: must be in [0, 1)", o.momentum));
-        }
-        if o.momentum > 0.0 && o.kind != OptimizerKind::Sgd {
-            return Err(usage!(
-                "--momentum {}: allowed only with --optimizer sgd",
-                o.momentum
-            ));
-        }
-        if let Some(clip) = o.clip {
-            if !(clip > 0.0 && clip.is_finite()) {
-                return Err(usage!(
-                    "--clip {clip}: must be a positive number (omit it for no clipping)"
-                ));
-            }
-        }
-        Ok(())
-    }
-
     fn validate_train(&self) -> Result<()> {
         let t = &self.train;
         positive("--steps (train.steps)", t.steps as usize)?;
@@ -464,16 +384,6 @@ impl RunConfig {
             }
         }
         Ok(())
-    }
-}
-
-pub fn optimizer_name(kind: OptimizerKind) -> &'static str {
-    match kind {
-        OptimizerKind::Adam => "adam",
-        OptimizerKind::Adamw => "adamw",
-        OptimizerKind::Sgd => "sgd",
-        OptimizerKind::Radam => "radam",
-        OptimizerKind::GiAdam => "gi-adam",
     }
 }
 

@@ -13,8 +13,16 @@
 //! bias correction is what makes the warmup; without it the first update would be lr-sized.)
 //! Their g0 is the gradient of one batch drawn before training; here it is the gradient of the
 //! first update's batch, so that GI-Adam sees the same data stream as every other arm.
+//!
+//! `--v-fill N` (the RAdam paper's "Adam-2k" control, Liu et al. 2020; their code,
+//! github.com/LiyuanLucasLiu/RAdam at d9fd30a, `nmt/my_module/adam2.py` `adam_freeze`): N
+//! batches only fill v before the first update; v's bias correction counts them, m's counts
+//! the real updates. (Their code also counts the fill in m's correction, which shrinks the
+//! first real updates to about (1 − β1) of Adam's: a second, momentum warmup mixed into the
+//! control; here the control changes v alone.) A parameter frozen by `--freeze-top` counts
+//! only its own updates in both corrections, like a torch parameter outside the optimizer.
 
-use super::{NamedState, StateTensors};
+use super::{NamedState, StateTensors, Substitutes};
 use crate::config::OptimConfig;
 use crate::error::Result;
 use candle_core::backprop::GradStore;
@@ -37,11 +45,20 @@ pub struct Adam {
     weight_decay: f64,
     /// GI-Adam: the first update sets v = g² before it is taken.
     gradient_init: bool,
+    /// `--v-fill`: batches that filled v before the first update (v's correction counts them).
+    v_fill: u64,
+    /// `--freeze-top`: the updates each slot sat out.
+    substitutes: Substitutes,
     step: u64,
 }
 
 impl Adam {
-    pub fn new(vars: &[(String, Var)], lr: f64, cfg: &OptimConfig) -> Result<Self> {
+    pub fn new(
+        vars: &[(String, Var)],
+        lr: f64,
+        cfg: &OptimConfig,
+        substitutes: &Substitutes,
+    ) -> Result<Self> {
         let slots = vars
             .iter()
             .map(|(name, var)| {
@@ -62,6 +79,8 @@ impl Adam {
             eps: cfg.eps,
             weight_decay: cfg.weight_decay,
             gradient_init: cfg.kind == crate::config::OptimizerKind::GiAdam,
+            v_fill: cfg.v_fill,
+            substitutes: substitutes.clone(),
             step: 0,
         })
     }
@@ -76,6 +95,22 @@ impl Adam {
         self.step
     }
 
+    /// The count v's bias correction uses: the updates and the `--v-fill` batches.
+    pub(super) fn v_updates(&self) -> u64 {
+        self.step + self.v_fill
+    }
+
+    /// `--v-fill`: v = β2 v + (1 − β2) g² for one batch's gradients; weights and m unchanged.
+    pub fn fill_second_moment(&mut self, grads: &GradStore) -> Result<()> {
+        for slot in self.slots.iter_mut() {
+            if let Some(g) = grads.get(&slot.var) {
+                let v = ((&slot.exp_avg_sq * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+                slot.exp_avg_sq = v.detach();
+            }
+        }
+        Ok(())
+    }
+
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         if self.gradient_init && self.step == 0 {
             for slot in self.slots.iter_mut() {
@@ -86,12 +121,13 @@ impl Adam {
         }
         self.step += 1;
         let (beta1, beta2, lr) = (self.beta1, self.beta2, self.lr);
-        let scale_m = 1f64 / (1f64 - beta1.powi(self.step as i32));
-        let scale_v = 1f64 / (1f64 - beta2.powi(self.step as i32));
-        for slot in self.slots.iter_mut() {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(g) = grads.get(&slot.var) else {
                 continue;
             };
+            let own = self.step - self.substitutes.skipped(i, self.step);
+            let scale_m = 1f64 / (1f64 - beta1.powi(own as i32));
+            let scale_v = 1f64 / (1f64 - beta2.powi((own + self.v_fill) as i32));
             // Detached: gradients carry their backward graph (see `optimizer_state_holds_no_graph`).
             let next_m = ((&slot.exp_avg * beta1)? + (g * (1.0 - beta1))?)?.detach();
             let next_v = ((&slot.exp_avg_sq * beta2)? + (g.sqr()? * (1.0 - beta2))?)?.detach();

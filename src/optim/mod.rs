@@ -8,6 +8,7 @@
 mod adam;
 mod radam;
 mod sgd;
+pub mod substitutes;
 
 use crate::config::{OptimConfig, OptimizerKind};
 use crate::error::{Error, Result};
@@ -17,41 +18,79 @@ use candle_core::{Device, Tensor, Var};
 pub use radam::Radam;
 pub use sgd::SgdMomentum;
 use std::collections::HashMap;
+pub use substitutes::Substitutes;
 
-/// A built optimizer.
-pub enum Optimizer {
+/// One of the optimizers.
+pub enum Inner {
     Adam(Adam),
     Sgd(SgdMomentum),
     Radam(Radam),
 }
 
+/// A built optimizer, with the warmup substitutes that act around its step.
+pub struct Optimizer {
+    inner: Inner,
+    substitutes: Substitutes,
+    vars: Vec<Var>,
+}
+
 impl Optimizer {
     /// An optimizer over `vars` (name, parameter), starting at learning rate `lr`.
     pub fn new(vars: &[(String, Var)], cfg: &OptimConfig, lr: f64) -> Result<Self> {
-        Ok(match cfg.kind {
+        let substitutes = Substitutes::new(vars, cfg);
+        let inner = match cfg.kind {
             OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::GiAdam => {
-                Self::Adam(Adam::new(vars, lr, cfg)?)
+                Inner::Adam(Adam::new(vars, lr, cfg, &substitutes)?)
             }
             OptimizerKind::Sgd => {
-                Self::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
+                Inner::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
             }
-            OptimizerKind::Radam => Self::Radam(Radam::new(vars, lr, cfg)?),
+            OptimizerKind::Radam => Inner::Radam(Radam::new(vars, lr, cfg)?),
+        };
+        Ok(Self {
+            inner,
+            substitutes,
+            vars: vars.iter().map(|(_, v)| v.clone()).collect(),
         })
     }
 
     pub fn set_lr(&mut self, lr: f64) {
-        match self {
-            Self::Adam(o) => o.lr = lr,
-            Self::Sgd(o) => o.lr = lr,
-            Self::Radam(o) => o.lr = lr,
+        match &mut self.inner {
+            Inner::Adam(o) => o.lr = lr,
+            Inner::Sgd(o) => o.lr = lr,
+            Inner::Radam(o) => o.lr = lr,
         }
     }
 
+    /// Updates taken so far.
+    pub fn updates(&self) -> u64 {
+        match &self.inner {
+            Inner::Adam(o) => o.updates(),
+            Inner::Sgd(o) => o.step,
+            Inner::Radam(o) => o.step as u64,
+        }
+    }
+
+    /// One update from `grads`, with the substitutes' frozen parameters and update cap.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
-        match self {
-            Self::Adam(o) => o.step(grads),
-            Self::Sgd(o) => o.step(grads),
-            Self::Radam(o) => o.step(grads),
+        let update = self.updates() + 1;
+        let kept = self.substitutes.gradients(&self.vars, grads, update);
+        let grads = kept.as_ref().unwrap_or(grads);
+        let inner = &mut self.inner;
+        self.substitutes.capped(&self.vars, update, || match inner {
+            Inner::Adam(o) => o.step(grads),
+            Inner::Sgd(o) => o.step(grads),
+            Inner::Radam(o) => o.step(grads),
+        })
+    }
+
+    /// `--v-fill`: one batch's gradients into Adam's second moment, nothing else changed.
+    pub fn fill_second_moment(&mut self, grads: &GradStore) -> Result<()> {
+        match &mut self.inner {
+            Inner::Adam(o) => o.fill_second_moment(grads),
+            _ => Err(Error::Internal(
+                "--v-fill reached a non-Adam optimizer (the config check refuses it)".into(),
+            )),
         }
     }
 
@@ -59,15 +98,15 @@ impl Optimizer {
     /// the order the optimizer was built with, and its ε; `None` for SGD and before the first
     /// update (what `--probe` reads for the preconditioned sharpness and the update sizes).
     pub fn second_moment(&self) -> Result<Option<SecondMoment>> {
-        let (moments, beta2, eps, step): (Vec<&Tensor>, f64, f64, u64) = match self {
-            Self::Adam(o) => (o.second_moments(), o.beta2, o.eps, o.updates()),
-            Self::Radam(o) => (
+        let (moments, beta2, eps, step): (Vec<&Tensor>, f64, f64, u64) = match &self.inner {
+            Inner::Adam(o) => (o.second_moments(), o.beta2, o.eps, o.v_updates()),
+            Inner::Radam(o) => (
                 o.slots.iter().map(|(_, _, _, v)| v).collect(),
                 o.beta2,
                 o.eps,
                 o.step as u64,
             ),
-            Self::Sgd(_) => return Ok(None),
+            Inner::Sgd(_) => return Ok(None),
         };
         if step == 0 {
             return Ok(None);
@@ -81,10 +120,10 @@ impl Optimizer {
     }
 
     fn inner(&self) -> &dyn NamedState {
-        match self {
-            Self::Adam(o) => o,
-            Self::Sgd(o) => o,
-            Self::Radam(o) => o,
+        match &self.inner {
+            Inner::Adam(o) => o,
+            Inner::Sgd(o) => o,
+            Inner::Radam(o) => o,
         }
     }
 
@@ -95,10 +134,10 @@ impl Optimizer {
 
     /// Restore the state saved by `state` (an optimizer built with the same config and names).
     pub fn load_state(&mut self, state: &StateTensors) -> Result<()> {
-        match self {
-            Self::Adam(o) => o.load_state(state),
-            Self::Sgd(o) => o.load_state(state),
-            Self::Radam(o) => o.load_state(state),
+        match &mut self.inner {
+            Inner::Adam(o) => o.load_state(state),
+            Inner::Sgd(o) => o.load_state(state),
+            Inner::Radam(o) => o.load_state(state),
         }
     }
 }
@@ -203,7 +242,13 @@ mod tests {
             .slots
             .iter()
             .all(|(_, _, b)| !b.as_ref().unwrap().track_op()));
-        let mut adam = Adam::new(&named, 1e-3, &OptimConfig::default()).unwrap();
+        let mut adam = Adam::new(
+            &named,
+            1e-3,
+            &OptimConfig::default(),
+            &Substitutes::default(),
+        )
+        .unwrap();
         adam.step(&grads).unwrap();
         assert!(adam.state().tensors.values().all(|t| !t.track_op()));
     }
@@ -242,7 +287,13 @@ mod tests {
                 ..OptimConfig::default()
             };
             let (ours, theirs) = (fresh_var(), fresh_var());
-            let mut a = Adam::new(&[("w".into(), ours.clone())], 3e-2, &cfg).unwrap();
+            let mut a = Adam::new(
+                &[("w".into(), ours.clone())],
+                3e-2,
+                &cfg,
+                &Substitutes::default(),
+            )
+            .unwrap();
             let params = candle_nn::ParamsAdamW {
                 lr: 3e-2,
                 beta1: cfg.beta1,

@@ -12,7 +12,7 @@ pub struct SgdMomentum {
     pub(super) lr: f64,
     momentum: f64,
     weight_decay: f64,
-    step: u64,
+    pub(super) step: u64,
 }
 
 impl SgdMomentum {

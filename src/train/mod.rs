@@ -151,6 +151,7 @@ pub fn train(
             let point = prober.at_init(model, store, p.schedule.lr(1))?;
             record_probe(&mut p, point)?;
         }
+        fill_second_moment(&mut p, model, cfg.optim.v_fill, &progress)?;
     } else if let Some(prober) = &mut prober {
         // The drift reference is the initial model's: rebuilt from the seed, bit for bit.
         let (_, initial) = build_model(cfg, corpus, device)?;
@@ -277,6 +278,27 @@ pub fn train(
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
     Ok(p.result)
+}
+
+/// `--v-fill N`: the next N training batches fill Adam's second moment before update 1 (they
+/// are drawn from the run's own stream, so a resumed run, which never refills, continues it).
+fn fill_second_moment(
+    p: &mut Progression,
+    model: &Transformer,
+    batches: u64,
+    progress: &Progress,
+) -> Result<()> {
+    for _ in 0..batches {
+        let (inputs, targets) = p.sampler.next_batch()?;
+        let grads = model.loss(&inputs, &targets)?.backward()?;
+        p.opt.fill_second_moment(&grads)?;
+    }
+    if batches > 0 {
+        progress.println(&format!(
+            "lnwarm: {batches} batches filled Adam's second moment before update 1 (--v-fill)"
+        ));
+    }
+    Ok(())
 }
 
 /// Bookkeeping of a completed update: summary fields, warmup end, logged points.
