@@ -44,6 +44,22 @@ impl RunStatus {
     }
 }
 
+/// The loss-catapult search of `--lr-init catapult` (`train::catapult`): every rate tried with
+/// the loss one update at that rate gives, and the rate the warmup starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatapultSearch {
+    /// The initial model's loss on the search batch, and the loss a rate may not exceed.
+    pub loss_at_init: f64,
+    pub threshold: f64,
+    /// (rate, loss after one update at it), in the order tried: doublings, then bisections.
+    pub trials: Vec<(f64, f64)>,
+    /// The largest rate tried whose loss stayed at or below the threshold.
+    pub rate: f64,
+    /// Forward passes: the initial loss (its backward gives the update's gradient) and one per
+    /// trial.
+    pub forward_passes: usize,
+}
+
 /// One logged training step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPoint {
@@ -206,6 +222,9 @@ pub struct RunResult {
     pub train: Vec<TrainPoint>,
     pub eval: Vec<EvalPoint>,
     pub grad_norms: Vec<GradNormPoint>,
+    /// `--lr-init catapult`: the search that set the warmup's starting rate (absent without).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catapult: Option<CatapultSearch>,
     /// `--probe`: one entry per measured update (absent without probes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ProbePoint>,
@@ -257,6 +276,7 @@ impl RunResult {
             train: Vec::new(),
             eval: Vec::new(),
             grad_norms: Vec::new(),
+            catapult: None,
             probes: Vec::new(),
             summary: Summary {
                 steps_done: 0,

@@ -135,6 +135,10 @@ fn warmup_substitutes_are_checked() {
         "error: --update-cap and --freeze-top act during a window: give --substitute-window N (updates, e.g. the warmup length they replace)",
     );
     expect_usage_error(
+        &["--warmup", "0", "--lr-init", "catapult"],
+        "error: --lr-init catapult starts a warmup ramp: use a linear or exponential warmup of N >= 1 updates (--warmup N), not none 0",
+    );
+    expect_usage_error(
         &["--substitute-window", "50"],
         "error: --substitute-window 50: nothing to time (give --update-cap R or --freeze-top K)",
     );

@@ -73,6 +73,7 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         start_factor: Some(0.1),
         until_loss: Some(3.3),
         hold: 0,
+        start_search: None,
     };
     cases.push(("pre-ln adamw loss-ended warmup", c));
     // reduce-on-plateau keeps counters between evaluations: cuts before and after the stop.

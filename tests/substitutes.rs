@@ -2,9 +2,13 @@
 //! sum(c · w) has the constant gradient c, under which Adam moves every coordinate by
 //! lr·c/(|c|·sqrt(1 − β2^t)/sqrt(1 − β2^t) + ε) ≈ lr·sign(c) per update.
 
-use candle_core::{Device, Tensor, Var};
-use lnwarm::config::{OptimConfig, OptimizerKind};
+mod common;
+
+use candle_core::{DType, Device, Tensor, Var};
+use common::{tiny_batch, tiny_model, tiny_model_config};
+use lnwarm::config::{Arch, OptimConfig, OptimizerKind, RunConfig};
 use lnwarm::optim::Optimizer;
+use lnwarm::train::catapult::{self, BISECTIONS, DELTA, FIRST_RATE};
 
 const LR: f64 = 0.1;
 
@@ -155,4 +159,49 @@ fn frozen_top_blocks_stay_bit_identical_then_start_as_fresh_parameters() {
         .to_vec1::<f64>()
         .unwrap();
     assert!((m[0] - (1.0 - cfg.beta1) * 0.5).abs() < 1e-15, "{m:?}");
+}
+
+/// The catapult search: rates double from 1e-4 while one update keeps the loss within
+/// L0·(1 + δ), then 4 bisections; one forward pass for L0 and one per trial; the model is
+/// left exactly as it was built.
+#[test]
+fn the_catapult_search_doubles_then_bisects_with_one_forward_pass_per_trial() {
+    for arch in [Arch::PostLn, Arch::PreLn] {
+        let (model, store) = tiny_model(&tiny_model_config(arch), DType::F32, 3);
+        let before: Vec<Vec<f32>> = store
+            .named_vars()
+            .iter()
+            .map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())
+            .collect();
+        let cfg = RunConfig::default();
+        let found = catapult::search(&cfg, &model, &store, &tiny_batch()).unwrap();
+        assert_eq!(found.forward_passes, 1 + found.trials.len());
+        assert!((found.threshold - found.loss_at_init * (1.0 + DELTA)).abs() < 1e-12);
+        let doublings = found.trials.len() - BISECTIONS;
+        for (k, (rate, loss)) in found.trials[..doublings].iter().enumerate() {
+            assert!((rate - FIRST_RATE * 2f64.powi(k as i32)).abs() < 1e-15);
+            let stayed = *loss <= found.threshold;
+            assert_eq!(
+                stayed,
+                k + 1 < doublings,
+                "{arch:?}: only the last doubling rises"
+            );
+        }
+        let best_stayed = found
+            .trials
+            .iter()
+            .filter(|(_, loss)| *loss <= found.threshold)
+            .map(|(rate, _)| *rate)
+            .fold(0.0, f64::max);
+        assert_eq!(found.rate, best_stayed, "{arch:?}: {found:?}");
+        let after: Vec<Vec<f32>> = store
+            .named_vars()
+            .iter()
+            .map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())
+            .collect();
+        assert_eq!(
+            before, after,
+            "{arch:?}: the search leaves the weights as built"
+        );
+    }
 }

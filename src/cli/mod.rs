@@ -283,9 +283,10 @@ impl TrainArgs {
         if self.clip.is_some() {
             cfg.optim.clip = self.clip;
         }
-        self.substitutes.apply(cfg);
         set!(self.lr => cfg.schedule.peak_lr);
         self.schedule.apply(&mut cfg.schedule)?;
+        // After the schedule: --lr-init sets the warmup the schedule flags built.
+        self.substitutes.apply(cfg);
         set!(self.steps => cfg.train.steps);
         set!(self.eval_every => cfg.train.eval_every);
         set!(self.log_every => cfg.train.log_every);

@@ -1,7 +1,7 @@
 //! The warmup-substitute flags (issue 20): interventions that each stand in for a warmup by
 //! acting on one mechanism it may work through. Documented with their sources in
 //! docs/training.md; the config keys are `optim.v_fill`, `optim.update_cap`,
-//! `optim.freeze_top` and `optim.window`.
+//! `optim.freeze_top`, `optim.window` and `schedule.warmup.start_search`.
 
 use crate::config::RunConfig;
 use clap::Args;
@@ -23,6 +23,10 @@ pub struct SubstituteArgs {
     /// How many updates --update-cap and --freeze-top act for (the warmup they stand in for).
     #[arg(long, value_name = "N")]
     pub substitute_window: Option<u64>,
+    /// Start the warmup at the rate a loss-catapult search on the initial model finds
+    /// (Kalra & Barkeshli 2024), not at 0.
+    #[arg(long, value_enum, value_name = "SEARCH")]
+    pub lr_init: Option<crate::schedule::StartSearch>,
 }
 
 impl SubstituteArgs {
@@ -40,6 +44,9 @@ impl SubstituteArgs {
         }
         if let Some(n) = self.substitute_window {
             o.window = n;
+        }
+        if self.lr_init.is_some() {
+            cfg.schedule.warmup.start_search = self.lr_init;
         }
     }
 }

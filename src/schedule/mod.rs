@@ -21,7 +21,7 @@ mod warmup;
 pub use cyclic::{Anneal, CyclicMode};
 pub use decay::{noam, At, Decay, DecayKind, Example, KindSpec, WsdShape};
 pub use plateau::{PlateauRule, PlateauState, ThresholdMode};
-pub use warmup::{Warmup, WarmupKind};
+pub use warmup::{StartSearch, Warmup, WarmupKind};
 
 use crate::error::Result;
 use serde::{Deserialize, Serialize};

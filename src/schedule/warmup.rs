@@ -65,6 +65,18 @@ pub struct Warmup {
     /// the "warmup-hold" pattern); the decay's counter starts after them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hold: u64,
+    /// `--lr-init catapult`: the ramp starts at the rate a search on the initial model finds
+    /// (recorded in the result's `catapult`), in place of `start_factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_search: Option<StartSearch>,
+}
+
+/// How a warmup's starting rate is found when the run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartSearch {
+    /// Kalra & Barkeshli 2024's loss-catapult search (`train::catapult`).
+    Catapult,
 }
 
 fn is_zero(x: &u64) -> bool {
@@ -85,6 +97,7 @@ impl Warmup {
             start_factor: None,
             until_loss: None,
             hold: 0,
+            start_search: None,
         }
     }
 
@@ -107,6 +120,7 @@ impl Warmup {
             start_factor: None,
             until_loss: None,
             hold: 0,
+            start_search: None,
         }
     }
 
@@ -162,6 +176,19 @@ impl Warmup {
             if !(loss > 0.0 && loss.is_finite()) {
                 return Err(usage!(
                     "warmup.until_loss {loss}: must be a positive number"
+                ));
+            }
+        }
+        if self.start_search.is_some() {
+            if !matches!(self.kind, WarmupKind::Linear | WarmupKind::Exponential) {
+                return Err(usage!(
+                    "--lr-init catapult starts a warmup ramp: use a linear or exponential warmup of N >= 1 updates (--warmup N), not {kind} {}",
+                    self.steps
+                ));
+            }
+            if let Some(f) = self.start_factor {
+                return Err(usage!(
+                    "--lr-init catapult and warmup.start_factor {f}: give one (the search sets the start)"
                 ));
             }
         }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+pub mod catapult;
 mod result;
 mod resume;
 mod setup;
@@ -37,6 +38,9 @@ pub use to_file::{train_to_file, ToFile};
 
 /// Seed of the validation batches: fixed, so every run of a study is scored on the same text.
 const VAL_SEED: u64 = 0x7661_6c69_6461_7465;
+
+/// Seed (xor the run's) of the catapult search's batch: off the training stream.
+const CATAPULT_SEED: u64 = 0x6361_7461_7075_6c74;
 
 /// How a run is driven, beyond its config (none of it changes a number of the result).
 pub struct RunOptions<'a> {
@@ -93,7 +97,7 @@ pub fn train(
     let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
     let val_batches = WindowSampler::new(corpus.val.clone(), seq, batch, VAL_SEED, device)
         .take(cfg.data.eval_batches)?;
-    let schedule = cfg.schedule.build(cfg.train.steps)?;
+    let (schedule, catapult) = build_schedule(cfg, setup)?;
     let mut p = Progression {
         sampler: WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, device),
         opt: Optimizer::new(store.named_vars(), &cfg.optim, schedule.lr(1))?,
@@ -110,6 +114,7 @@ pub fn train(
         next_step: 1,
         board: None,
     };
+    p.result.catapult = catapult;
     let mut probe_state = None;
     let resumed = match resume_point(cfg, opts, device)? {
         Some(mut ckpt) => {
@@ -127,6 +132,12 @@ pub fn train(
         p.result.provenance.device,
         p.result.provenance.threads
     ));
+    if let Some(found) = &p.result.catapult {
+        progress.println(&format!(
+            "lnwarm: catapult search: the warmup starts at {:.3e} ({} forward passes)",
+            found.rate, found.forward_passes
+        ));
+    }
     for note in &p.result.schedule_notes {
         progress.println(&format!("lnwarm: schedule note: {note}"));
     }
@@ -278,6 +289,26 @@ pub fn train(
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
     Ok(p.result)
+}
+
+/// The run's schedule; with `--lr-init catapult`, its warmup starts at the rate the search on
+/// the initial model finds (capped at the peak).
+fn build_schedule(
+    cfg: &RunConfig,
+    setup: &Setup,
+) -> Result<(crate::schedule::Schedule, Option<CatapultSearch>)> {
+    if cfg.schedule.warmup.start_search.is_none() {
+        return Ok((cfg.schedule.build(cfg.train.steps)?, None));
+    }
+    let (seq, batch) = (cfg.data.seq_len, cfg.data.batch_size);
+    let seed = cfg.train.seed ^ CATAPULT_SEED;
+    let mut sampler =
+        WindowSampler::new(setup.corpus.train.clone(), seq, batch, seed, &setup.device);
+    let found = catapult::search(cfg, &setup.model, &setup.store, &sampler.next_batch()?)?;
+    let mut schedule = cfg.schedule.clone();
+    schedule.warmup.start_search = None;
+    schedule.warmup.start_factor = Some((found.rate / schedule.peak_lr).min(1.0));
+    Ok((schedule.build(cfg.train.steps)?, Some(found)))
 }
 
 /// `--v-fill N`: the next N training batches fill Adam's second moment before update 1 (they

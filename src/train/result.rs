@@ -47,6 +47,7 @@ pub fn empty_result(
         train: Vec::new(),
         eval: Vec::new(),
         grad_norms: Vec::new(),
+        catapult: None,
         probes: Vec::new(),
         summary: Summary {
             steps_done: 0,
