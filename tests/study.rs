@@ -722,3 +722,56 @@ fn each_variant_is_judged_on_needing_warmup() {
         .iter()
         .any(|x| x.claim.starts_with('W')));
 }
+
+/// Issue 20: LR sensitivity (Wortsman et al. 2023) on hand-made results, against the value by
+/// hand. Post-LN without warmup over 5 rates, 6 seeds each (final loss base + 0.01·seed, seed
+/// median base + 0.025), the top rate ending above the loss at init (4.5, so it counts as 4.5):
+/// medians 2.725, 2.325, 2.125, 2.725, 4.5, best 2.125, S = (0.6 + 0.2 + 0 + 0.6 + 2.375) / 5 =
+/// 0.755. With warmup: 2.525, 2.225, 2.125, 2.175, 2.325: S = 0.75 / 5 = 0.15.
+#[test]
+fn lr_sensitivity_equals_the_value_by_hand_and_warmup_lowers_it() {
+    let t = tiny_result(Arch::PreLn, 0);
+    let rates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
+    let none = [2.7, 2.3, 2.1, 2.7, 5.0];
+    let warm = [2.5, 2.2, 2.1, 2.15, 2.3];
+    let mut runs = Vec::new();
+    for s in 0..SEEDS {
+        let j = 0.01 * s as f64;
+        for (i, &lr) in rates.iter().enumerate() {
+            runs.push(made(&t, Arch::PostLn, 0, lr, s, &[4.5, 3.0, none[i] + j]));
+            runs.push(made(&t, Arch::PostLn, 100, lr, s, &[4.5, 3.0, warm[i] + j]));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
+    }
+    let loaded = load(dir.path(), Some(2.5)).unwrap();
+    let curves = lnwarm::compare::lr_curves::curves(&loaded);
+    assert_eq!(curves.len(), 2);
+    let by_warmup = |w: u64| {
+        curves
+            .iter()
+            .find(|c| c.arms[0].runs[0].config.schedule.warmup.steps == w)
+            .unwrap()
+    };
+    let (n, w) = (by_warmup(0), by_warmup(100));
+    assert!((n.sensitivity - 0.755).abs() < 1e-12, "{}", n.sensitivity);
+    assert!((w.sensitivity - 0.15).abs() < 1e-12, "{}", w.sensitivity);
+    assert!(n.interval.0 <= n.sensitivity && n.sensitivity <= n.interval.1);
+    assert_eq!(n.init_loss, 4.5);
+    assert_eq!(n.best_rate(), 1e-3);
+    // Ending above H - 0.3 = 2.7 is a stall: 5 of 6 seeds at 1e-4 and 3e-3, all at 1e-2.
+    assert_eq!(n.largest_clean_rate(), Some(1e-3));
+    let table = lnwarm::compare::lr_curves::markdown(&curves);
+    assert!(table.contains("| 0.7550 ["), "{table}");
+    let v = lnwarm::claims::verdicts(&loaded, None);
+    let l = verdict_of(&v, "L post-ln warmup lowers the LR sensitivity");
+    assert_eq!(l.outcome, Outcome::Holds, "{l:#?}");
+    assert!(l.effect.contains("d = +0.6050"), "{}", l.effect);
+    // The report writes the table and the curves.
+    let out = dir.path().join("report");
+    let written = lnwarm::compare::write_report(&loaded, &v, &out).unwrap();
+    assert!(written.iter().any(|p| p.ends_with("lr-curves.svg")));
+    assert!(written.iter().any(|p| p.ends_with("lr-sensitivity.md")));
+}

@@ -11,10 +11,12 @@
 //! settle it; every verdict carries its effect sizes with their bounds. `design` tells, before
 //! any run, which verdicts a study's seed counts can reach (`lnwarm sweep plan --power`).
 //!
-//! Files: `warmup` (2, 2a, 2d, the lineage's "W"), `sensitivity` (2b, 2c), `speed` (3).
+//! Files: `warmup` (2, 2a, 2d, the lineage's "W"), `sensitivity` (2b, 2c), `speed` (3),
+//! `lr_sensitivity` ("L": warmup and the LR sensitivity of Wortsman et al. 2023).
 
 pub mod design;
 mod evidence;
+mod lr_sensitivity;
 mod sensitivity;
 mod speed;
 mod warmup;
@@ -142,6 +144,7 @@ pub fn verdicts(loaded: &Loaded, grad_init: Option<&GradInitResult>) -> Vec<Verd
     out.extend(warmup::claim2(loaded));
     out.push(speed::claim3(loaded));
     out.extend(variants_need_warmup(loaded));
+    out.extend(lr_sensitivity::verdicts(loaded));
     out
 }
 

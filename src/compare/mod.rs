@@ -5,6 +5,7 @@
 //! line each, and skipped; they never stop the comparison.
 
 pub mod html;
+pub mod lr_curves;
 pub mod plots;
 mod probe_plots;
 pub mod report;
@@ -379,6 +380,12 @@ pub fn write_report(
     crate::files::write_atomic(&table_path, markdown.as_bytes())?;
     let mut plot_paths = plots::all(loaded, out)?;
     plot_paths.extend(probe_plots::write(&loaded.groups, out)?);
+    let lr = lr_curves::write(loaded, out)?;
+    plot_paths.extend(
+        lr.iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+            .cloned(),
+    );
     let html_path = out.join("index.html");
     let page = html::page(loaded, verdicts, &plot_paths)?;
     crate::files::write_atomic(&html_path, page.as_bytes())?;
@@ -389,5 +396,9 @@ pub fn write_report(
         written.push(path);
     }
     written.extend(plot_paths);
+    written.extend(
+        lr.into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "md")),
+    );
     Ok(written)
 }

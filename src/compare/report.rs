@@ -39,6 +39,7 @@ pub fn write(loaded: &Loaded, verdicts: &[Verdict], root: &Path) -> Result<Vec<P
     }
     written.extend(plots::all(loaded, &out)?);
     written.extend(super::probe_plots::write(&loaded.groups, &out)?);
+    written.extend(super::lr_curves::write(loaded, &out)?);
     Ok(written)
 }
 
