@@ -52,14 +52,21 @@ fn peak(g: &Group) -> f64 {
     g.runs[0].config.schedule.peak_lr
 }
 
-/// A grid arm: Adam with a linear warmup or none (the paper's setting).
+/// A grid arm: Adam with a linear warmup or none (the paper's setting), and no warmup
+/// substitute (issue 20's v-fill, update cap, frozen blocks, catapult start: those are judged as
+/// rescues, like other warmup kinds and optimizers).
 fn is_grid_arm(g: &Group) -> bool {
     let c = &g.runs[0].config;
+    let substitute = c.optim.v_fill > 0
+        || c.optim.update_cap.is_some()
+        || c.optim.freeze_top > 0
+        || c.schedule.warmup.start_search.is_some();
     c.optim.kind == OptimizerKind::Adam
         && matches!(
             c.schedule.warmup.kind,
             WarmupKind::None | WarmupKind::Linear
         )
+        && !substitute
 }
 
 fn grid_of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
@@ -75,6 +82,15 @@ const WARMUP_KEYS: [&str; 3] = [
     "schedule.warmup.steps",
     "schedule.warmup.kind",
     "schedule.warmup.start_factor",
+];
+
+/// The keys of issue 20's warmup substitutes: an arm that sets one is a rescue (2d).
+const SUBSTITUTE_KEYS: [&str; 5] = [
+    "optim.v_fill",
+    "optim.update_cap",
+    "optim.freeze_top",
+    "optim.window",
+    "schedule.warmup.start_search",
 ];
 
 /// Partition `groups` into sets that agree on every study axis except `free` (so the members

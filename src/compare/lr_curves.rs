@@ -117,20 +117,28 @@ fn loss_at_init(group: &Group) -> Vec<f64> {
 
 /// Every configuration of the study with at least `MIN_RATES` peak rates.
 pub fn curves(loaded: &Loaded) -> Vec<LrCurve<'_>> {
+    // Keyed by every other axis's value (labels leave some out).
+    let key = |g: &Group| {
+        g.axes
+            .iter()
+            .filter(|(k, _)| k != RATE_KEY)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
     for g in &loaded.groups {
         if g.config_value(RATE_KEY).is_none() {
             continue;
         }
-        let label = g.label_without(RATE_KEY);
-        match sets.iter_mut().find(|(l, _)| *l == label) {
+        match sets.iter_mut().find(|(k, _)| *k == key(g)) {
             Some((_, arms)) => arms.push(g),
-            None => sets.push((label, vec![g])),
+            None => sets.push((key(g), vec![g])),
         }
     }
     sets.into_iter()
         .filter(|(_, arms)| arms.len() >= MIN_RATES)
-        .filter_map(|(label, arms)| curve(label, arms))
+        .filter_map(|(_, arms)| curve(arms[0].label_without(RATE_KEY), arms))
         .collect()
 }
 

@@ -250,7 +250,7 @@ impl Group {
         self.axes
             .iter()
             .filter(|(k, _)| k != key)
-            .map(|(k, v)| short(k, v))
+            .filter_map(|(k, v)| short(k, v))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -260,7 +260,7 @@ impl Group {
         self.axes
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(k, v)| short(k, v))
+            .and_then(|(k, v)| short(k, v))
     }
 
     pub fn arch(&self) -> Option<crate::config::Arch> {
@@ -354,18 +354,28 @@ pub fn steps_to(run: &RunResult, target: f64) -> Option<u64> {
         .map(|e| e.step)
 }
 
-fn short(key: &str, value: &Value) -> String {
+/// An axis value as a label shows it; None for an axis the label leaves out: a key this
+/// configuration does not set (`null`), and the probe settings but whether probes ran.
+fn short(key: &str, value: &Value) -> Option<String> {
+    match (key, value) {
+        (_, Value::Null) => return None,
+        ("probe.names", Value::Array(names)) => {
+            return (!names.is_empty()).then(|| "probes".to_string())
+        }
+        (k, _) if k.starts_with("probe.") => return None,
+        _ => {}
+    }
     let v = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    match key {
+    Some(match key {
         "model.arch" => v,
         "schedule.warmup.steps" => format!("w={v}"),
         "schedule.peak_lr" => format!("lr={v}"),
         "optim.kind" | "schedule.warmup.kind" => v,
         other => format!("{}={v}", other.rsplit('.').next().unwrap_or(other)),
-    }
+    })
 }
 
 /// Run `compare`: write table.md, the SVGs and index.html into `out`; returns the paths written.
