@@ -775,3 +775,77 @@ fn lr_sensitivity_equals_the_value_by_hand_and_warmup_lowers_it() {
     assert!(written.iter().any(|p| p.ends_with("lr-curves.svg")));
     assert!(written.iter().any(|p| p.ends_with("lr-sensitivity.md")));
 }
+
+/// Issue 20's mechanism verdicts on hand-made probed runs: Post-LN at 2e-3 stalls without
+/// warmup, trains with it and with the update cap alike; the one-step over-fitting gap
+/// separates no warmup from warmup at update 20, the loss only at 100: reason (1) is supported.
+/// Without the gap measured, its account is inconclusive, not refuted.
+#[test]
+fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account() {
+    use lnwarm::config::probe::ProbeKind;
+    use lnwarm::probe::{Overfit, ProbePoint};
+    let t = tiny_result(Arch::PreLn, 0);
+    let probed = |mut r: RunResult, gap: Option<f64>| {
+        r.config.probe.names = vec![ProbeKind::Overfit];
+        r.probes = gap
+            .into_iter()
+            .flat_map(|g| [20, 40].map(|step| (step, g)))
+            .map(|(step, gap)| ProbePoint {
+                step,
+                overfit: Some(Overfit {
+                    train_before: 3.0,
+                    train_after: 2.9,
+                    probe_before: 3.0,
+                    probe_after: 3.0,
+                    gap,
+                    grad_cosine: None,
+                }),
+                ..ProbePoint::default()
+            })
+            .collect();
+        r
+    };
+    let build = |with_gap: bool| {
+        let mut runs = Vec::new();
+        for s in 0..SEEDS {
+            let j = 0.01 * s as f64;
+            let gap = |g: f64| with_gap.then_some(g + j);
+            let stall = [4.5, 3.0, 3.0, 3.0];
+            let trains = [4.5, 2.6, 2.3, 2.1 + j];
+            runs.push(probed(made(&t, Arch::PostLn, 0, 2e-3, s, &stall), gap(0.5)));
+            runs.push(probed(
+                made(&t, Arch::PostLn, 100, 2e-3, s, &trains),
+                gap(0.1),
+            ));
+            let mut capped = made(&t, Arch::PostLn, 0, 2e-3, s, &trains);
+            capped.config.optim.update_cap = Some(1e-3);
+            capped.config.optim.window = 100;
+            runs.push(probed(capped, gap(0.1)));
+        }
+        runs
+    };
+    let margins = Some(r#"{"final_loss": 0.03}"#);
+    let v = claims_with_margins(build(true), 2.5, margins);
+    let s = verdict_of(&v, "S update-cap reproduces warmup for Post-LN at lr 0.002");
+    assert_eq!(s.outcome, Outcome::Holds, "{s:#?}");
+    let m = verdict_of(&v, "M reason (1)");
+    assert_eq!(m.outcome, Outcome::Holds, "{m:#?}");
+    assert!(
+        m.evidence
+            .contains("separates at update 20, the validation loss at update 100"),
+        "{}",
+        m.evidence
+    );
+    // Accounts whose substitutes the study lacks and whose quantity it did not measure.
+    let sharp = verdict_of(&v, "M sharpness");
+    assert_eq!(sharp.outcome, Outcome::Inconclusive, "{sharp:#?}");
+    assert_eq!(
+        verdict_of(&v, "M one of these accounts alone").outcome,
+        Outcome::Holds
+    );
+    let v = claims_with_margins(build(false), 2.5, margins);
+    assert_eq!(
+        verdict_of(&v, "M reason (1)").outcome,
+        Outcome::Inconclusive
+    );
+}

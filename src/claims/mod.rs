@@ -12,11 +12,13 @@
 //! any run, which verdicts a study's seed counts can reach (`lnwarm sweep plan --power`).
 //!
 //! Files: `warmup` (2, 2a, 2d, the lineage's "W"), `sensitivity` (2b, 2c), `speed` (3),
-//! `lr_sensitivity` ("L": warmup and the LR sensitivity of Wortsman et al. 2023).
+//! `lr_sensitivity` ("L": warmup and the LR sensitivity of Wortsman et al. 2023), `mechanisms`
+//! ("S" and "M": the warmup substitutes and the accounts of why warmup works).
 
 pub mod design;
 mod evidence;
 mod lr_sensitivity;
+mod mechanisms;
 mod sensitivity;
 mod speed;
 mod warmup;
@@ -161,6 +163,7 @@ pub fn verdicts(loaded: &Loaded, grad_init: Option<&GradInitResult>) -> Vec<Verd
     out.push(speed::claim3(loaded));
     out.extend(variants_need_warmup(loaded));
     out.extend(lr_sensitivity::verdicts(loaded));
+    out.extend(mechanisms::verdicts(loaded));
     out
 }
 

@@ -7,7 +7,7 @@
 pub mod html;
 pub mod lr_curves;
 pub mod plots;
-mod probe_plots;
+pub mod probe_plots;
 pub mod report;
 pub mod table;
 

@@ -11,7 +11,16 @@ use crate::results::RunResult;
 use std::path::{Path, PathBuf};
 
 /// A quantity read from one probe point (None where that point did not measure it).
-type Read = fn(&ProbePoint) -> Option<f64>;
+pub type Read = fn(&ProbePoint) -> Option<f64>;
+
+/// The reader of the quantity whose panel title is `title` (`claims` reads the same numbers
+/// the panels draw).
+pub fn quantity(title: &str) -> Option<Read> {
+    QUANTITIES
+        .iter()
+        .find(|(_, t, _, _)| *t == title)
+        .map(|(_, _, _, read)| *read)
+}
 
 /// (probe, panel title, log y, reader).
 const QUANTITIES: [(&str, &str, bool, Read); 16] = [
@@ -117,7 +126,8 @@ fn small_gradient_share(p: &ProbePoint) -> Option<f64> {
     p.gradhist.as_ref()?.share(None, GradHist::below_1e8())
 }
 
-fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
+/// One run's (update, quantity) at every probe point that measured it.
+pub fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
     run.probes
         .iter()
         .filter_map(|p| read(p).map(|v| (p.step, v)))

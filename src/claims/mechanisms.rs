@@ -1,0 +1,293 @@
+//! Which mechanism warmup acts on (issue 20), by the rules stated before the runs in
+//! docs/studies/why-warmup-cpu/rules.md. For a study with probed Post-LN arms at one peak rate —
+//! no warmup (N), linear warmup (W) and warmup substitutes (S) — two kinds of verdict:
+//!
+//! - **"S \<substitute\> reproduces warmup"**: S fails less often than N (one-sided Fisher at
+//!   α/k, k substitutes) and no more often than W, and its final loss is not worse than W's by
+//!   the study's margin (exact Hodges–Lehmann bound at α/k); does not: S fails more often than W
+//!   or is worse by more than the margin; else inconclusive.
+//! - **"M \<account\>"**: supported when a substitute aimed at it reproduces warmup and its probe
+//!   quantity separates N from W (every seed of one above every seed of the other) at an earlier
+//!   update than the validation loss does; not supported when every such substitute does not
+//!   reproduce warmup, or the loss separates and the quantity never does; else inconclusive.
+
+use super::evidence::effect;
+use super::{describe, no_warmup, peak, verdict_with_effect, ALPHA};
+use crate::compare::probe_plots::{curve, quantity};
+use crate::compare::{Group, Loaded};
+use crate::config::{Arch, OptimizerKind};
+use crate::stats::binomial::fisher_greater;
+use crate::stats::margins::{shift_lower, shift_upper};
+use crate::verdict::{Outcome, Verdict};
+use std::collections::BTreeMap;
+
+/// The substitutes, by the name the rules use.
+fn substitute_of(g: &Group) -> Option<&'static str> {
+    let c = &g.runs[0].config;
+    Some(match () {
+        _ if c.optim.kind == OptimizerKind::GiAdam => "gi-adam",
+        _ if c.optim.kind == OptimizerKind::Radam => "radam",
+        _ if c.optim.v_fill > 0 => "v-fill",
+        _ if c.optim.update_cap.is_some() => "update-cap",
+        _ if c.optim.freeze_top > 0 => "freeze-top",
+        _ if c.schedule.warmup.start_search.is_some() => "catapult",
+        _ => return None,
+    })
+}
+
+fn probed_post_ln(loaded: &Loaded) -> Vec<&Group> {
+    loaded
+        .groups
+        .iter()
+        .filter(|g| g.arch() == Some(Arch::PostLn) && !g.runs[0].config.probe.names.is_empty())
+        .collect()
+}
+
+/// The accounts: (claim, the substitutes aimed at it, the quantity it predicts moves first).
+const ACCOUNTS: [(&str, &[&str], Quantity); 5] = [
+    (
+        "M reason (1): large early steps over-fit each mini-batch",
+        &["update-cap"],
+        Quantity::Probe("one-step gap (train − held-out gain)"),
+    ),
+    (
+        "M reason (2): warmup keeps the deep layers stable",
+        &["freeze-top"],
+        Quantity::Probe("CKA to update 0, last block"),
+    ),
+    (
+        "M the paper's gradient-scale argument",
+        &["freeze-top"],
+        Quantity::LastW2Gradient,
+    ),
+    (
+        "M sharpness (edge of stability)",
+        &["catapult", "gi-adam"],
+        Quantity::Probe("Adam: λmax(P⁻¹H) / (38/η)"),
+    ),
+    (
+        "M Adam's early second moment",
+        &["v-fill", "radam", "gi-adam"],
+        Quantity::Probe("share of sqrt(v̂) < ε"),
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum Quantity {
+    Probe(&'static str),
+    /// ‖∇W2‖ of the last block, from the logged gradient norms.
+    LastW2Gradient,
+    ValLoss,
+}
+
+impl Quantity {
+    fn name(self) -> String {
+        match self {
+            Quantity::Probe(t) => t.to_string(),
+            Quantity::LastW2Gradient => "‖∇W2‖ of the last block".into(),
+            Quantity::ValLoss => "validation loss".into(),
+        }
+    }
+
+    /// Per run of `g`: update -> value.
+    fn values(self, g: &Group) -> Vec<BTreeMap<u64, f64>> {
+        g.runs
+            .iter()
+            .map(|r| match self {
+                Quantity::Probe(title) => quantity(title)
+                    .map(|read| curve(r, read).into_iter().collect())
+                    .unwrap_or_default(),
+                Quantity::LastW2Gradient => {
+                    let key = format!("blocks.{}.ffn.w2.weight", r.config.model.n_layers - 1);
+                    r.grad_norms
+                        .iter()
+                        .filter_map(|p| p.norms.get(&key).map(|v| (p.step, *v)))
+                        .collect()
+                }
+                Quantity::ValLoss => r.eval.iter().map(|e| (e.step, e.val_loss)).collect(),
+            })
+            .collect()
+    }
+}
+
+/// (smallest, largest) of `v`.
+fn range(v: &[f64]) -> (f64, f64) {
+    (
+        v.iter().copied().fold(f64::INFINITY, f64::min),
+        v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// The first update >= 20 (a multiple of 20, the study's shared grid) at which every seed of `a`
+/// lies above every seed of `b` or below every one.
+fn separation(q: Quantity, a: &Group, b: &Group) -> Option<u64> {
+    let (va, vb) = (q.values(a), q.values(b));
+    let steps: Vec<u64> = va
+        .first()?
+        .keys()
+        .copied()
+        .filter(|s| *s >= 20 && s % 20 == 0)
+        .collect();
+    steps.into_iter().find(|s| {
+        let at = |v: &[BTreeMap<u64, f64>]| -> Option<Vec<f64>> {
+            v.iter()
+                .map(|m| m.get(s).copied().filter(|x| x.is_finite()))
+                .collect()
+        };
+        let (Some(x), Some(y)) = (at(&va), at(&vb)) else {
+            return false;
+        };
+        let ((x_lo, x_hi), (y_lo, y_hi)) = (range(&x), range(&y));
+        x_lo > y_hi || x_hi < y_lo
+    })
+}
+
+/// "S reproduces warmup" at `level`, with the study's final-loss margin.
+fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) -> Outcome {
+    let (fs, fn_, fw) = (s.failures(), none.failures(), warm.failures());
+    let (ls, lw) = (s.final_losses(), warm.final_losses());
+    let fewer_than_none = fisher_greater(fn_, fs) < level && fs.k <= fw.k;
+    let within = shift_upper(&ls, &lw, level).is_some_and(|u| u < margin);
+    let more_than_warm = fisher_greater(fs, fw) < level;
+    let worse = shift_lower(&ls, &lw, level).is_some_and(|l| l > margin);
+    if fewer_than_none && within {
+        Outcome::Holds
+    } else if more_than_warm || worse {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    }
+}
+
+/// The probed Post-LN arms at one peak rate: (lr, N, W, substitutes by name).
+type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(&'static str, &'a Group)>);
+
+fn part_b(loaded: &Loaded) -> Option<PartB<'_>> {
+    let probed = probed_post_ln(loaded);
+    let plain = |g: &&Group| {
+        substitute_of(g).is_none() && g.runs[0].config.optim.kind == OptimizerKind::Adam
+    };
+    let none = probed
+        .iter()
+        .copied()
+        .filter(plain)
+        .find(|g| no_warmup(g))?;
+    let warm = probed
+        .iter()
+        .copied()
+        .filter(plain)
+        .find(|g| !no_warmup(g) && peak(g) == peak(none))?;
+    let subs = probed
+        .iter()
+        .copied()
+        .filter(|g| peak(g) == peak(none))
+        .filter_map(|g| substitute_of(g).map(|name| (name, g)))
+        .collect();
+    Some((peak(none), none, warm, subs))
+}
+
+/// The verdicts of rules.md: one per substitute, one per account, and whether any account alone
+/// explains warmup here. None for a study without probed Post-LN arms N, W and a substitute.
+pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
+    let Some((lr, none, warm, subs)) = part_b(loaded) else {
+        return Vec::new();
+    };
+    if subs.is_empty() {
+        return Vec::new();
+    }
+    let level = ALPHA / subs.len() as f64;
+    let margin = loaded.margins.final_loss;
+    let rule = format!("docs/studies/why-warmup-cpu/rules.md, stated before the runs: S fails less often than no warmup (one-sided Fisher p < {ALPHA}/{k}) and no more often than linear warmup, and its final loss is at most {margin} nats worse than linear warmup's (exact Hodges-Lehmann upper bound at {ALPHA}/{k}) -> holds; S fails more often than linear warmup (Fisher p < {ALPHA}/{k}) or its loss is worse by more than {margin} (lower bound) -> does not hold; else inconclusive", k = subs.len());
+    let mut out = Vec::new();
+    let mut outcome_of: BTreeMap<&str, Outcome> = BTreeMap::new();
+    for (name, s) in &subs {
+        let outcome = reproduces(s, none, warm, level, margin);
+        outcome_of.insert(name, outcome);
+        let evidence = vec![
+            describe(s),
+            describe(none),
+            describe(warm),
+            format!(
+                "Fisher p (fewer failures than no warmup) = {:.4}",
+                fisher_greater(none.failures(), s.failures())
+            ),
+        ];
+        out.push(verdict_with_effect(
+            &format!("S {name} reproduces warmup for Post-LN at lr {lr}"),
+            outcome,
+            &rule,
+            evidence,
+            vec![effect(s, warm)],
+        ));
+    }
+    let t_loss = separation(Quantity::ValLoss, none, warm);
+    let account_rule = "docs/studies/why-warmup-cpu/rules.md, stated before the runs: t = the first update (>= 20, on the 20-update grid) at which every seed without warmup lies above every seed with linear warmup, or below; supported (holds) when a substitute aimed at the account reproduces warmup and t(quantity) < t(validation loss); not supported (does not hold) when every such substitute does not reproduce warmup, or the loss separates and the quantity never does; else inconclusive";
+    let mut supported = Vec::new();
+    let mut all_refuted = true;
+    for (claim, aimed, q) in ACCOUNTS {
+        let results: Vec<(&str, Option<Outcome>)> = aimed
+            .iter()
+            .map(|a| (*a, outcome_of.get(a).copied()))
+            .collect();
+        let t_q = separation(q, none, warm);
+        let any_reproduces = results.iter().any(|(_, o)| *o == Some(Outcome::Holds));
+        let none_reproduce = results
+            .iter()
+            .all(|(_, o)| *o == Some(Outcome::DoesNotHold));
+        let earlier = matches!((t_q, t_loss), (Some(a), Some(b)) if a < b)
+            || (t_q.is_some() && t_loss.is_none());
+        let measured = q.values(none).iter().any(|m| !m.is_empty());
+        let never = measured && t_q.is_none() && t_loss.is_some();
+        let outcome = if any_reproduces && earlier {
+            Outcome::Holds
+        } else if none_reproduce || never {
+            Outcome::DoesNotHold
+        } else {
+            Outcome::Inconclusive
+        };
+        if outcome == Outcome::Holds {
+            supported.push(claim);
+        }
+        all_refuted &= outcome == Outcome::DoesNotHold;
+        let when = |t: Option<u64>| t.map_or("never".into(), |t| format!("update {t}"));
+        let evidence = vec![
+            results
+                .iter()
+                .map(|(a, o)| format!("{a}: {}", o.map_or("not in the study", |o| o.name())))
+                .collect::<Vec<_>>()
+                .join(", "),
+            format!(
+                "{} separates at {}, the validation loss at {}",
+                q.name(),
+                when(t_q),
+                when(t_loss)
+            ),
+        ];
+        out.push(verdict_with_effect(
+            claim,
+            outcome,
+            account_rule,
+            evidence,
+            Vec::new(),
+        ));
+    }
+    let summary = if !supported.is_empty() {
+        Outcome::Holds
+    } else if all_refuted {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    };
+    out.push(verdict_with_effect(
+        "M one of these accounts alone explains warmup here",
+        summary,
+        "holds when some account is supported; does not hold when every account is not supported; else inconclusive (none of these alone, or not decided at this size)",
+        vec![if supported.is_empty() {
+            "no account is supported".to_string()
+        } else {
+            format!("supported: {}", supported.join("; "))
+        }],
+        Vec::new(),
+    ));
+    out
+}
