@@ -201,7 +201,44 @@ pub fn design(loaded: &Loaded) -> Vec<DesignLine> {
     }
     out.extend(claim3_line(loaded));
     out.extend(lineage_lines(loaded));
+    out.extend(substitute_lines(loaded));
     out
+}
+
+/// "S <substitute> reproduces warmup" (issue 20's rules): its positive needs a one-sided Fisher
+/// p against no warmup below α/k and a loss bound against linear warmup within the margin at
+/// α/k; its negative the same tests the other way.
+fn substitute_lines(loaded: &Loaded) -> Vec<DesignLine> {
+    let Some((lr, none, warm, subs)) = super::mechanisms::part_b(loaded) else {
+        return Vec::new();
+    };
+    let m = &loaded.margins;
+    let level = ALPHA / subs.len().max(1) as f64;
+    let loss_runs = seeds_for_shift(0.0, m.loss_sd, m.final_loss, level).unwrap_or(usize::MAX);
+    subs.iter()
+        .map(|(name, s)| {
+            let (n_s, n_n, n_w) = (s.runs.len(), none.runs.len(), warm.runs.len());
+            let pos = positive(&[(n_n, n_s)], level, false, "one-sided Fisher");
+            let loss_ok = n_s.min(n_w) >= loss_runs;
+            let loss = (
+                loss_ok,
+                format!(
+                    "the final-loss margin {} nats at a seed sd of {} against linear warmup needs {loss_runs} seeds per arm; the study has {}",
+                    m.final_loss,
+                    m.loss_sd,
+                    n_s.min(n_w)
+                ),
+            );
+            DesignLine {
+                claim: format!("S {name} reproduces warmup for Post-LN at lr {lr}"),
+                can_hold: pos.0 && loss.0,
+                can_refute: pos.0,
+                level: format!("{} substitutes, level {level:.4}", subs.len()),
+                positive: format!("{}; {}", pos.1, loss.1),
+                negative: "a negative is the same tests the other way (more failures than linear warmup, or worse by more than the margin), as reachable".into(),
+            }
+        })
+        .collect()
 }
 
 /// Claim 3: one-sided Mann–Whitney on updates-to-loss; its negative is the mirror test.

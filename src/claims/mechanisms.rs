@@ -160,9 +160,9 @@ fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) ->
 }
 
 /// The probed Post-LN arms at one peak rate: (lr, N, W, substitutes by name).
-type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(&'static str, &'a Group)>);
+pub(super) type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(&'static str, &'a Group)>);
 
-fn part_b(loaded: &Loaded) -> Option<PartB<'_>> {
+pub(super) fn part_b(loaded: &Loaded) -> Option<PartB<'_>> {
     let probed = probed_post_ln(loaded);
     let plain = |g: &&Group| {
         substitute_of(g).is_none() && g.runs[0].config.optim.kind == OptimizerKind::Adam
