@@ -160,6 +160,26 @@ pub struct Summary {
     pub best_val_bits_per_char: Option<f64>,
 }
 
+impl Summary {
+    /// Before the first update: nothing measured but the validation text's unigram entropy.
+    pub fn empty(val_unigram_entropy: f64) -> Self {
+        Self {
+            steps_done: 0,
+            final_val_loss: None,
+            best_val_loss: None,
+            best_val_step: None,
+            final_train_loss: None,
+            wall_time_s: 0.0,
+            mean_tokens_per_s: 0.0,
+            val_unigram_entropy,
+            outcome: Outcome::Ok,
+            plateau_steps: 0,
+            final_val_bits_per_char: None,
+            best_val_bits_per_char: None,
+        }
+    }
+}
+
 /// Data facts needed to reproduce or interpret the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataInfo {
@@ -278,20 +298,7 @@ impl RunResult {
             grad_norms: Vec::new(),
             catapult: None,
             probes: Vec::new(),
-            summary: Summary {
-                steps_done: 0,
-                final_val_loss: None,
-                best_val_loss: None,
-                best_val_step: None,
-                final_train_loss: None,
-                wall_time_s: 0.0,
-                mean_tokens_per_s: 0.0,
-                val_unigram_entropy: f64::NAN,
-                outcome: Outcome::Ok,
-                plateau_steps: 0,
-                final_val_bits_per_char: None,
-                best_val_bits_per_char: None,
-            },
+            summary: Summary::empty(f64::NAN),
         }
     }
 

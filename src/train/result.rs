@@ -49,20 +49,7 @@ pub fn empty_result(
         grad_norms: Vec::new(),
         catapult: None,
         probes: Vec::new(),
-        summary: Summary {
-            steps_done: 0,
-            final_val_loss: None,
-            best_val_loss: None,
-            best_val_step: None,
-            final_train_loss: None,
-            wall_time_s: 0.0,
-            mean_tokens_per_s: 0.0,
-            val_unigram_entropy: unigram_entropy(&corpus.val, vocab_size),
-            outcome: crate::outcome::Outcome::Ok,
-            plateau_steps: 0,
-            final_val_bits_per_char: None,
-            best_val_bits_per_char: None,
-        },
+        summary: Summary::empty(unigram_entropy(&corpus.val, vocab_size)),
     }
 }
 
