@@ -99,6 +99,24 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         lanczos_steps: 5,
     };
     cases.push(("pre-ln with every probe", c));
+    // Issue 20's substitutes, stopped inside their window (30 updates): the v-fill is not
+    // repeated, the frozen block and the cap pick up where they were; GI-Adam; the catapult
+    // search finds the same start again.
+    let mut c = tiny_run_config(Arch::PostLn, 60);
+    c.schedule.warmup = Warmup::none();
+    c.optim.v_fill = 5;
+    c.optim.freeze_top = 1;
+    c.optim.update_cap = Some(0.01);
+    c.optim.window = 30;
+    cases.push(("post-ln v-fill, frozen top, update cap", c));
+    let mut c = tiny_run_config(Arch::PreLn, 60);
+    c.optim.kind = OptimizerKind::GiAdam;
+    c.schedule.warmup = Warmup::none();
+    cases.push(("pre-ln gi-adam", c));
+    let mut c = tiny_run_config(Arch::PostLn, 60);
+    c.schedule.warmup = Warmup::linear(30);
+    c.schedule.warmup.start_search = Some(lnwarm::schedule::StartSearch::Catapult);
+    cases.push(("post-ln catapult start", c));
     cases
 }
 
