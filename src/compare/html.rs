@@ -49,12 +49,16 @@ pub fn page(loaded: &Loaded, verdicts: &[Verdict], plots: &[PathBuf]) -> Result<
     html.push_str("</table>\n<h2>Claims</h2>\n");
     for v in verdicts {
         html.push_str(&format!(
-            "<div class=\"verdict {}\"><b>{}</b>: <span class=\"outcome\">{}</span><br>evidence: {}<br>effect: {}<br><small>rule: {}</small></div>\n",
+            "<div class=\"verdict {}\"><b>{}</b>: <span class=\"outcome\">{}</span><br>evidence: {}<br>{}<small>rule: {}</small></div>\n",
             v.outcome.name().replace(' ', "-"),
             escape(&v.claim),
             escape(v.outcome.name()),
             escape(&v.evidence),
-            escape(&v.effect),
+            if v.effect.is_empty() {
+                String::new()
+            } else {
+                format!("effect: {}<br>", escape(&v.effect))
+            },
             escape(&v.rule)
         ));
     }
