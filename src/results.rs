@@ -253,8 +253,9 @@ pub struct RunResult {
 
 impl RunResult {
     /// A run of a plan that has not run: its config and nothing measured (no curves, no data,
-    /// no provenance). Only the design check (`lnwarm sweep plan --power`) builds these, to
-    /// pair a study's arms exactly as `claims` will.
+    /// no provenance). The design check (`lnwarm sweep plan --power`) pairs a study's arms on
+    /// these exactly as `claims` will; a starting run fills in what it knows
+    /// (`train::empty_result`).
     pub fn planned(config: RunConfig) -> Self {
         let empty = String::new;
         RunResult {

@@ -16,13 +16,9 @@ use crate::verdict::{Outcome, Verdict};
 /// A curve's configuration without its rate and warmup: curves with equal keys differ only in
 /// their warmup.
 fn key(curve: &LrCurve) -> String {
-    curve.arms[0]
-        .axes
-        .iter()
-        .filter(|(k, _)| k != "schedule.peak_lr" && !WARMUP_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut free = WARMUP_KEYS.to_vec();
+    free.push("schedule.peak_lr");
+    curve.arms[0].key_without(&free)
 }
 
 /// (curve without warmup, curve with warmup) pairs of the same configuration otherwise.

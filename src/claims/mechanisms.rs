@@ -12,7 +12,7 @@
 //!   reproduce warmup, or the loss separates and the quantity never does; else inconclusive.
 
 use super::evidence::effect;
-use super::{describe, no_warmup, peak, verdict_with_effect, ALPHA};
+use super::{describe, no_warmup, peak, substitute_of, verdict_with_effect, ALPHA};
 use crate::compare::probe_plots::{curve, quantity};
 use crate::compare::{Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
@@ -20,20 +20,6 @@ use crate::stats::binomial::fisher_greater;
 use crate::stats::margins::{shift_lower, shift_upper};
 use crate::verdict::{Outcome, Verdict};
 use std::collections::BTreeMap;
-
-/// The substitutes, by the name the rules use.
-fn substitute_of(g: &Group) -> Option<&'static str> {
-    let c = &g.runs[0].config;
-    Some(match () {
-        _ if c.optim.kind == OptimizerKind::GiAdam => "gi-adam",
-        _ if c.optim.kind == OptimizerKind::Radam => "radam",
-        _ if c.optim.v_fill > 0 => "v-fill",
-        _ if c.optim.update_cap.is_some() => "update-cap",
-        _ if c.optim.freeze_top > 0 => "freeze-top",
-        _ if c.schedule.warmup.start_search.is_some() => "catapult",
-        _ => return None,
-    })
-}
 
 fn probed_post_ln(loaded: &Loaded) -> Vec<&Group> {
     loaded

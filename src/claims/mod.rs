@@ -25,7 +25,7 @@ mod warmup;
 
 pub use warmup::variants_need_warmup;
 
-use crate::compare::{Group, Loaded};
+use crate::compare::{partition, Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
 use crate::grad_init::GradInitResult;
 use crate::schedule::WarmupKind;
@@ -54,21 +54,30 @@ fn peak(g: &Group) -> f64 {
     g.runs[0].config.schedule.peak_lr
 }
 
-/// A grid arm: Adam with a linear warmup or none (the paper's setting), and no warmup
-/// substitute (issue 20's v-fill, update cap, frozen blocks, catapult start: those are judged as
-/// rescues, like other warmup kinds and optimizers).
+/// Issue 20's warmup substitute in a configuration, by the name the rules use (None: plain).
+fn substitute_of(g: &Group) -> Option<&'static str> {
+    let c = &g.runs[0].config;
+    Some(match () {
+        _ if c.optim.kind == OptimizerKind::GiAdam => "gi-adam",
+        _ if c.optim.kind == OptimizerKind::Radam => "radam",
+        _ if c.optim.v_fill > 0 => "v-fill",
+        _ if c.optim.update_cap.is_some() => "update-cap",
+        _ if c.optim.freeze_top > 0 => "freeze-top",
+        _ if c.schedule.warmup.start_search.is_some() => "catapult",
+        _ => return None,
+    })
+}
+
+/// A grid arm: Adam with a linear warmup or none (the paper's setting) and no warmup
+/// substitute (those are judged as rescues, like other warmup kinds and optimizers).
 fn is_grid_arm(g: &Group) -> bool {
     let c = &g.runs[0].config;
-    let substitute = c.optim.v_fill > 0
-        || c.optim.update_cap.is_some()
-        || c.optim.freeze_top > 0
-        || c.schedule.warmup.start_search.is_some();
     c.optim.kind == OptimizerKind::Adam
         && matches!(
             c.schedule.warmup.kind,
             WarmupKind::None | WarmupKind::Linear
         )
-        && !substitute
+        && substitute_of(g).is_none()
 }
 
 fn grid_of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
@@ -86,7 +95,8 @@ const WARMUP_KEYS: [&str; 3] = [
     "schedule.warmup.start_factor",
 ];
 
-/// The keys of issue 20's warmup substitutes: an arm that sets one is a rescue (2d).
+/// The config keys of the substitutes `substitute_of` names (besides `optim.kind`): arms that
+/// differ in them differ in their substitute (the pairing of 2d).
 const SUBSTITUTE_KEYS: [&str; 5] = [
     "optim.v_fill",
     "optim.update_cap",
@@ -94,28 +104,6 @@ const SUBSTITUTE_KEYS: [&str; 5] = [
     "optim.window",
     "schedule.warmup.start_search",
 ];
-
-/// Partition `groups` into sets that agree on every study axis except `free` (so the members
-/// of a set differ only in those), in the study's order.
-fn partition<'a>(groups: &[&'a Group], free: &[&str]) -> Vec<Vec<&'a Group>> {
-    let key = |g: &Group| {
-        g.axes
-            .iter()
-            .filter(|(k, _)| !free.contains(&k.as_str()))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
-    for g in groups {
-        let k = key(g);
-        match sets.iter_mut().find(|(key, _)| *key == k) {
-            Some((_, set)) => set.push(g),
-            None => sets.push((k, vec![g])),
-        }
-    }
-    sets.into_iter().map(|(_, set)| set).collect()
-}
 
 /// `post-ln w=0 lr=0.003: failed 5/5 [0.48, 1.00], final 3.05 [3.04, 3.07]`.
 fn describe(g: &Group) -> String {

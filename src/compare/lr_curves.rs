@@ -117,28 +117,15 @@ fn loss_at_init(group: &Group) -> Vec<f64> {
 
 /// Every configuration of the study with at least `MIN_RATES` peak rates.
 pub fn curves(loaded: &Loaded) -> Vec<LrCurve<'_>> {
-    // Keyed by every other axis's value (labels leave some out).
-    let key = |g: &Group| {
-        g.axes
-            .iter()
-            .filter(|(k, _)| k != RATE_KEY)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
-    for g in &loaded.groups {
-        if g.config_value(RATE_KEY).is_none() {
-            continue;
-        }
-        match sets.iter_mut().find(|(k, _)| *k == key(g)) {
-            Some((_, arms)) => arms.push(g),
-            None => sets.push((key(g), vec![g])),
-        }
-    }
-    sets.into_iter()
-        .filter(|(_, arms)| arms.len() >= MIN_RATES)
-        .filter_map(|(_, arms)| curve(arms[0].label_without(RATE_KEY), arms))
+    let rated: Vec<&Group> = loaded
+        .groups
+        .iter()
+        .filter(|g| g.config_value(RATE_KEY).is_some())
+        .collect();
+    super::partition(&rated, &[RATE_KEY])
+        .into_iter()
+        .filter(|arms| arms.len() >= MIN_RATES)
+        .filter_map(|arms| curve(arms[0].label_without(RATE_KEY), arms))
         .collect()
 }
 

@@ -245,6 +245,17 @@ impl Group {
         self.label_without("")
     }
 
+    /// Every axis value but the `free` axes, as one string: configurations with equal keys
+    /// differ only in those axes.
+    pub fn key_without(&self, free: &[&str]) -> String {
+        self.axes
+            .iter()
+            .filter(|(k, _)| !free.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The label without axis `key` (a plot panel's series, when the panel names that value).
     pub fn label_without(&self, key: &str) -> String {
         self.axes
@@ -333,6 +344,20 @@ impl Group {
         let run = self.runs.first()?;
         crate::files::flatten(&serde_json::to_value(&run.config).ok()?).remove(key)
     }
+}
+
+/// Partition `groups` into sets that agree on every axis except `free` (so the members of a set
+/// differ only in those), in the given order.
+pub fn partition<'a>(groups: &[&'a Group], free: &[&str]) -> Vec<Vec<&'a Group>> {
+    let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
+    for g in groups {
+        let k = g.key_without(free);
+        match sets.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, set)) => set.push(g),
+            None => sets.push((k, vec![g])),
+        }
+    }
+    sets.into_iter().map(|(_, set)| set).collect()
 }
 
 /// `n` loss levels evenly spaced from `top` down to `bottom` (none unless bottom < top): the

@@ -19,10 +19,7 @@ pub fn empty_result(
 ) -> RunResult {
     let vocab_size = corpus.tokenizer.size();
     RunResult {
-        schema_version: SCHEMA_VERSION,
         run_name: run_name.to_string(),
-        config: cfg.clone(),
-        seed: cfg.train.seed,
         vocab_size,
         param_count: store.count(),
         diverge_loss: diverge_threshold(cfg, vocab_size),
@@ -37,19 +34,9 @@ pub fn empty_result(
             val_chars: corpus.val_chars,
             tokenizer_sha256: corpus.tokenizer.saved().map(|(_, sha)| sha.to_string()),
         },
-        status: RunStatus::Ok,
-        diverged_at_step: None,
-        diverged_reason: None,
         schedule_notes: cfg.schedule.notes(cfg.train.steps),
-        warmup_ended_at_step: None,
-        lr_reductions: Vec::new(),
-        resumed: Vec::new(),
-        train: Vec::new(),
-        eval: Vec::new(),
-        grad_norms: Vec::new(),
-        catapult: None,
-        probes: Vec::new(),
         summary: Summary::empty(unigram_entropy(&corpus.val, vocab_size)),
+        ..RunResult::planned(cfg.clone())
     }
 }
 
