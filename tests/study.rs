@@ -616,6 +616,43 @@ fn the_report_has_one_csv_row_per_run_and_one_verdict_per_paragraph() {
     }
 }
 
+/// The table shows which probes ran in one "probes" column, not one column per probe setting,
+/// and a key a configuration does not set as "—", not JSON's null.
+#[test]
+fn the_table_has_one_probes_column_and_no_nulls() {
+    use lnwarm::config::probe::ProbeKind;
+    let t = tiny_result(Arch::PreLn, 0);
+    let dir = tempfile::tempdir().unwrap();
+    for s in 0..2 {
+        let plain = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 3.0, 3.0]);
+        let mut probed = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 3.0, 3.0]);
+        probed.config.probe.names = vec![ProbeKind::Overfit, ProbeKind::Drift];
+        probed.config.probe.every = 20;
+        let mut capped = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 2.4, 2.1]);
+        capped.config.optim.update_cap = Some(1e-3);
+        let mut everything = made(&t, Arch::PreLn, 0, 1e-3, s, &[4.5, 2.4, 2.1]);
+        everything.config.probe.names = ProbeKind::ALL.to_vec();
+        let runs = [
+            ("plain", plain),
+            ("probed", probed),
+            ("capped", capped),
+            ("everything", everything),
+        ];
+        for (name, r) in runs {
+            r.write(&dir.path().join(format!("{name}-s{s}.json")))
+                .unwrap();
+        }
+    }
+    let table = lnwarm::compare::table::markdown(&load(dir.path(), Some(2.5)).unwrap());
+    let header = table.lines().find(|l| l.starts_with("| ")).unwrap();
+    assert!(header.contains("| probes |"), "{header}");
+    assert!(!header.contains("probe.every"), "{header}");
+    assert!(!table.contains("null"), "{table}");
+    assert!(table.contains("| overfit, drift |"), "{table}");
+    assert!(table.contains("| 0.001 | — |"), "{table}");
+    assert!(table.contains("| all |"), "{table}");
+}
+
 #[test]
 fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,15 +3,32 @@
 //! and medians with an order-statistic interval (min–max below 5 seeds).
 
 use super::{Group, Loaded};
+use crate::config::probe::ProbeKind;
 use crate::outcome::Outcome;
 use crate::stats::rank::MedianInterval;
+use serde_json::Value;
 
 /// What the table's columns mean, printed under its title.
 pub const LEGEND: &str = "Failed = stalled + diverged runs out of all, with the exact 95% Clopper–Pearson interval of the rate. Losses and updates: median [interval] over seeds; the interval is min–max below 5 seeds, else the narrowest order-statistic interval covering the median with ≥ 95% (93.75% at 5 seeds, min–max). A diverged run's final loss and a seed that never reached the target count as worst (\"never\").";
 
+/// The probe settings (`probe.every`, `probe.batch`, ...) are one column, "probes": they
+/// measure a run without changing it (tests/probes.rs), so which probes ran is all a reader
+/// of the table needs ("all" for every probe); the settings stay in each result JSON.
+fn is_probe_setting(key: &str) -> bool {
+    key.starts_with("probe.") && key != "probe.names"
+}
+
 /// Column headers and rows as plain strings (shared by the markdown and the HTML).
 pub fn rows(loaded: &Loaded) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header: Vec<String> = loaded.axis_keys.clone();
+    let mut header: Vec<String> = loaded
+        .axis_keys
+        .iter()
+        .filter(|k| !is_probe_setting(k))
+        .map(|k| match k.as_str() {
+            "probe.names" => "probes".to_string(),
+            _ => k.clone(),
+        })
+        .collect();
     header.extend([
         "seeds".to_string(),
         "failed".into(),
@@ -33,9 +50,12 @@ fn row(g: &Group, target: f64) -> Vec<String> {
     let mut cells: Vec<String> = g
         .axes
         .iter()
-        .map(|(_, v)| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
+        .filter(|(k, _)| !is_probe_setting(k))
+        .map(|(k, v)| match v {
+            Value::Array(names) if k == "probe.names" && names.len() == ProbeKind::ALL.len() => {
+                "all".into()
+            }
+            _ => cell(v),
         })
         .collect();
     let updates = g.updates_to(target);
@@ -54,6 +74,18 @@ fn row(g: &Group, target: f64) -> Vec<String> {
         ),
     ]);
     cells
+}
+
+/// An axis value in a cell: a key the configuration does not set (null) or an empty list
+/// (no probes) is "—", a list its items joined.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "—".into(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
 }
 
 pub fn markdown(loaded: &Loaded) -> String {
