@@ -632,6 +632,13 @@ fn the_table_has_one_probes_column_and_no_nulls() {
         capped.config.optim.update_cap = Some(1e-3);
         let mut everything = made(&t, Arch::PreLn, 0, 1e-3, s, &[4.5, 2.4, 2.1]);
         everything.config.probe.names = ProbeKind::ALL.to_vec();
+        everything.catapult = Some(lnwarm::results::CatapultSearch {
+            loss_at_init: 4.5,
+            threshold: 4.545,
+            trials: vec![(1e-4, 4.4), (2e-4, 4.6)],
+            rate: 1e-4,
+            forward_passes: 3,
+        });
         let runs = [
             ("plain", plain),
             ("probed", probed),
@@ -643,7 +650,8 @@ fn the_table_has_one_probes_column_and_no_nulls() {
                 .unwrap();
         }
     }
-    let table = lnwarm::compare::table::markdown(&load(dir.path(), Some(2.5)).unwrap());
+    let loaded = load(dir.path(), Some(2.5)).unwrap();
+    let table = lnwarm::compare::table::markdown(&loaded);
     let header = table.lines().find(|l| l.starts_with("| ")).unwrap();
     assert!(header.contains("| probes |"), "{header}");
     assert!(!header.contains("probe.every"), "{header}");
@@ -651,6 +659,13 @@ fn the_table_has_one_probes_column_and_no_nulls() {
     assert!(table.contains("| overfit, drift |"), "{table}");
     assert!(table.contains("| 0.001 | — |"), "{table}");
     assert!(table.contains("| all |"), "{table}");
+    // runs.csv gives the rate a catapult search found, empty for the runs without one.
+    let csv = lnwarm::compare::report::runs_csv(&loaded);
+    assert!(csv.starts_with("id,") && csv.contains(",train.seed,catapult_rate,status,"));
+    let rate_of = |line: &str| line.rsplit(',').nth(5).unwrap().to_string();
+    let rates: Vec<String> = csv.lines().skip(1).map(rate_of).collect();
+    assert_eq!(rates.iter().filter(|r| *r == "0.0001").count(), 2, "{csv}");
+    assert_eq!(rates.iter().filter(|r| r.is_empty()).count(), 6, "{csv}");
 }
 
 #[test]
@@ -858,6 +873,21 @@ fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account(
             capped.config.optim.update_cap = Some(1e-3);
             capped.config.optim.window = 100;
             runs.push(probed(capped, gap(0.1)));
+            // A catapult start whose search found the peak or more in seeds 0-4: those
+            // runs trained at the peak from update 0 and stall like no warmup.
+            let found = if s < 5 { 4e-3 } else { 1e-3 };
+            let curve = if s < 5 { &stall } else { &trains };
+            let mut catapult = made(&t, Arch::PostLn, 100, 2e-3, s, curve);
+            catapult.config.schedule.warmup.start_search =
+                Some(lnwarm::schedule::StartSearch::Catapult);
+            catapult.catapult = Some(lnwarm::results::CatapultSearch {
+                loss_at_init: 4.5,
+                threshold: 4.545,
+                trials: vec![(found, 4.5)],
+                rate: found,
+                forward_passes: 2,
+            });
+            runs.push(probed(catapult, gap(0.1)));
         }
         runs
     };
@@ -867,6 +897,14 @@ fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account(
     assert_eq!(s.outcome, Outcome::Holds, "{s:#?}");
     let m = verdict_of(&v, "M reason (1)");
     assert_eq!(m.outcome, Outcome::Holds, "{m:#?}");
+    let c = verdict_of(&v, "S catapult reproduces warmup");
+    assert_eq!(c.outcome, Outcome::DoesNotHold, "{c:#?}");
+    assert!(
+        c.evidence
+            .contains("found starting rates 1.000e-3–4.000e-3; 5 of 6 at or above the peak 0.002"),
+        "{}",
+        c.evidence
+    );
     assert!(
         m.evidence
             .contains("separates at update 20, the validation loss at update 100"),

@@ -145,6 +145,25 @@ fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) ->
     }
 }
 
+/// What the catapult searches of `g` found, against the peak `lr`: a found rate at or above
+/// the peak starts the warmup at the peak, so that run trained at a constant rate.
+fn catapult_rates(g: &Group, lr: f64) -> Option<String> {
+    let rates: Vec<f64> = g
+        .runs
+        .iter()
+        .filter_map(|r| r.catapult.as_ref().map(|c| c.rate))
+        .collect();
+    if rates.is_empty() {
+        return None;
+    }
+    let (lo, hi) = range(&rates);
+    let capped = rates.iter().filter(|r| **r >= lr).count();
+    Some(format!(
+        "the catapult search found starting rates {lo:.3e}–{hi:.3e}; {capped} of {} at or above the peak {lr} (those runs trained at the peak from update 0)",
+        rates.len()
+    ))
+}
+
 /// The probed Post-LN arms at one peak rate: (lr, N, W, substitutes by name).
 pub(super) type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(&'static str, &'a Group)>);
 
@@ -189,7 +208,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     for (name, s) in &subs {
         let outcome = reproduces(s, none, warm, level, margin);
         outcome_of.insert(name, outcome);
-        let evidence = vec![
+        let mut evidence = vec![
             describe(s),
             describe(none),
             describe(warm),
@@ -198,6 +217,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
                 fisher_greater(none.failures(), s.failures())
             ),
         ];
+        evidence.extend(catapult_rates(s, lr));
         out.push(verdict_with_effect(
             &format!("S {name} reproduces warmup for Post-LN at lr {lr}"),
             outcome,

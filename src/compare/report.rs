@@ -80,10 +80,23 @@ pub fn target_column(target: f64) -> String {
     format!("updates_to_{target}")
 }
 
+/// Whether any run of the study searched its starting rate (`--lr-init catapult`): then
+/// runs.csv has a `catapult_rate` column, the rate the search found (empty for other runs).
+fn has_catapult(loaded: &Loaded) -> bool {
+    loaded
+        .groups
+        .iter()
+        .flat_map(|g| &g.runs)
+        .any(|r| r.catapult.is_some())
+}
+
 /// One row per run, in group order then seed order.
 pub fn runs_csv(loaded: &Loaded) -> String {
     let mut header = vec!["id".to_string()];
     header.extend(loaded.grid_keys.iter().cloned());
+    if has_catapult(loaded) {
+        header.push("catapult_rate".into());
+    }
     header.extend(
         ["status", "outcome", "final_val_loss", "best_val_loss"]
             .iter()
@@ -107,6 +120,9 @@ fn row(loaded: &Loaded, run: &RunResult) -> Vec<String> {
             .map(|k| plain(value_at(&config, k).unwrap_or(&Value::Null))),
     );
     let num = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+    if has_catapult(loaded) {
+        cells.push(num(run.catapult.as_ref().map(|c| c.rate)));
+    }
     cells.extend([
         run.status.name().to_string(),
         run.outcome().0.name().to_string(),
