@@ -98,7 +98,55 @@ fn hessian_vector_products_and_lanczos_match_the_formed_hessian() {
             e.min
         );
         assert!(e.converged, "{arch:?}: residual {}", e.residual);
+        preconditioned_sharpness_leaves_out_inactive_parameters(&shadow, &store, &h);
     }
+}
+
+/// Adam's sharpness λmax(P^-1/2 H P^-1/2) over the parameters the next update moves equals
+/// the top eigenvalue of the formed matrix with the inactive (frozen) rows and columns removed.
+fn preconditioned_sharpness_leaves_out_inactive_parameters(
+    shadow: &Shadow,
+    store: &lnwarm::model::ParamStore,
+    h: &DMatrix<f64>,
+) {
+    use candle_core::Tensor;
+    let vars = store.named_vars();
+    // v̂ = w² + 0.01 (any positive values); every other parameter tensor inactive.
+    let v_hat: Vec<Tensor> = vars
+        .iter()
+        .map(|(_, v)| (v.as_tensor().sqr().unwrap() + 0.01).unwrap())
+        .collect();
+    let active: Vec<bool> = (0..vars.len()).map(|i| i % 2 == 0).collect();
+    let eps = 1e-8;
+    let mut scale = Vec::new();
+    for (v, on) in v_hat.iter().zip(&active) {
+        let v = lnwarm::probe::hvp::flatten(std::iter::once(v)).unwrap();
+        scale.extend(v.iter().map(|v| {
+            if *on {
+                1.0 / (v.sqrt() + eps).sqrt()
+            } else {
+                0.0
+            }
+        }));
+    }
+    let kept: Vec<usize> = (0..scale.len()).filter(|i| scale[*i] > 0.0).collect();
+    let m = DMatrix::from_fn(kept.len(), kept.len(), |a, b| {
+        let (i, j) = (kept[a], kept[b]);
+        scale[i] * h[(i, j)] * scale[j]
+    });
+    let top = SymmetricEigen::new(m).eigenvalues.max();
+    let adam = lnwarm::optim::SecondMoment { v_hat, eps, active };
+    let rule = LanczosRule {
+        max_steps: shadow.len(),
+        tol: 1e-7,
+        seed: 1,
+    };
+    let mut state = lnwarm::probe::SharpnessState::default();
+    let got = state
+        .preconditioned(shadow, rule, 1e-3, 0.9, &adam)
+        .unwrap()
+        .lambda_max;
+    assert!((got - top).abs() < 1e-5 * top.abs(), "{got} vs {top}");
 }
 
 fn all_probes(every: u64) -> ProbeConfig {

@@ -139,6 +139,10 @@ fn frozen_top_blocks_stay_bit_identical_then_start_as_fresh_parameters() {
     for _ in 0..2 {
         opt.step(&grads(&named)).unwrap();
     }
+    // What the probes read: the frozen parameters have no second moment yet, so they are
+    // not active (the preconditioned sharpness leaves them out rather than use P = ε).
+    let moment = opt.second_moment().unwrap().unwrap();
+    assert_eq!(moment.active, [true, false, false, true]);
     for (name, v) in &named {
         let frozen = name.starts_with("blocks.1") || name.starts_with("final_ln");
         assert_eq!(
@@ -159,6 +163,16 @@ fn frozen_top_blocks_stay_bit_identical_then_start_as_fresh_parameters() {
         .to_vec1::<f64>()
         .unwrap();
     assert!((m[0] - (1.0 - cfg.beta1) * 0.5).abs() < 1e-15, "{m:?}");
+    // v̂ is corrected by each parameter's own count: under a constant gradient it is c² for
+    // the top block (1 own update) as for the bottom one (3), not (1 − β2) c² / (1 − β2³).
+    let moment = opt.second_moment().unwrap().unwrap();
+    assert_eq!(moment.active, [true; 4]);
+    for v_hat in &moment.v_hat[..2] {
+        let v_hat = v_hat.to_vec1::<f64>().unwrap();
+        for (v, c) in v_hat.iter().zip([0.5f64, -2.0, 1.0]) {
+            assert!((v - c * c).abs() < 1e-12 * c * c, "{v} vs {}", c * c);
+        }
+    }
 }
 
 /// The catapult search: rates double from 1e-4 while one update keeps the loss within

@@ -46,7 +46,7 @@ pub struct Adam {
     /// GI-Adam: the first update sets v = g² before it is taken.
     gradient_init: bool,
     /// `--v-fill`: batches that filled v before the first update (v's correction counts them).
-    v_fill: u64,
+    pub(super) v_fill: u64,
     /// `--freeze-top`: the updates each slot sat out.
     substitutes: Substitutes,
     step: u64,
@@ -93,11 +93,6 @@ impl Adam {
     /// Updates taken.
     pub(super) fn updates(&self) -> u64 {
         self.step
-    }
-
-    /// The count v's bias correction uses: the updates and the `--v-fill` batches.
-    pub(super) fn v_updates(&self) -> u64 {
-        self.step + self.v_fill
     }
 
     /// `--v-fill`: v = β2 v + (1 − β2) g² for one batch's gradients; weights and m unchanged.

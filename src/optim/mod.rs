@@ -94,29 +94,48 @@ impl Optimizer {
         }
     }
 
-    /// Adam's and RAdam's bias-corrected second moment v̂ = v / (1 − β2^t) per parameter, in
-    /// the order the optimizer was built with, and its ε; `None` for SGD and before the first
-    /// update (what `--probe` reads for the preconditioned sharpness and the update sizes).
+    /// Adam's and RAdam's bias-corrected second moment v̂ per parameter, in the order the
+    /// optimizer was built with, its ε, and which parameters it governs now; `None` for SGD and
+    /// before the first update (what `--probe` reads for the preconditioned sharpness and the
+    /// update sizes). Each v̂ is corrected by the count the optimizer itself uses for it: with
+    /// `--freeze-top`, a frozen parameter's own updates (plus `--v-fill`'s batches), not the
+    /// run's; a parameter the next update does not move, or with no second moment yet, is not
+    /// `active` (the probes leave it out instead of reading its v = 0 as P = ε).
     pub fn second_moment(&self) -> Result<Option<SecondMoment>> {
-        let (moments, beta2, eps, step): (Vec<&Tensor>, f64, f64, u64) = match &self.inner {
-            Inner::Adam(o) => (o.second_moments(), o.beta2, o.eps, o.v_updates()),
-            Inner::Radam(o) => (
-                o.slots.iter().map(|(_, _, _, v)| v).collect(),
-                o.beta2,
-                o.eps,
-                o.step as u64,
-            ),
-            Inner::Sgd(_) => return Ok(None),
-        };
-        if step == 0 {
+        let (moments, beta2, eps, step, fill): (Vec<&Tensor>, f64, f64, u64, u64) =
+            match &self.inner {
+                Inner::Adam(o) => (o.second_moments(), o.beta2, o.eps, o.updates(), o.v_fill),
+                Inner::Radam(o) => (
+                    o.slots.iter().map(|(_, _, _, v)| v).collect(),
+                    o.beta2,
+                    o.eps,
+                    o.step as u64,
+                    0,
+                ),
+                Inner::Sgd(_) => return Ok(None),
+            };
+        if step + fill == 0 {
             return Ok(None);
         }
-        let correction = 1.0 / (1.0 - beta2.powi(step as i32));
-        let v_hat = moments
-            .into_iter()
-            .map(|v| Ok((v * correction)?))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(SecondMoment { v_hat, eps }))
+        let own_adam = matches!(self.inner, Inner::Adam(_));
+        let mut v_hat = Vec::with_capacity(moments.len());
+        let mut active = Vec::with_capacity(moments.len());
+        for (i, v) in moments.into_iter().enumerate() {
+            let skipped = if own_adam {
+                self.substitutes.skipped(i, step + 1)
+            } else {
+                0
+            };
+            let count = step - skipped + fill;
+            let correction = if count == 0 {
+                1.0
+            } else {
+                1.0 / (1.0 - beta2.powi(count as i32))
+            };
+            v_hat.push((v * correction)?);
+            active.push(count > 0 && !self.substitutes.frozen_at(i, step + 1));
+        }
+        Ok(Some(SecondMoment { v_hat, eps, active }))
     }
 
     fn inner(&self) -> &dyn NamedState {
@@ -146,6 +165,8 @@ impl Optimizer {
 pub struct SecondMoment {
     pub v_hat: Vec<Tensor>,
     pub eps: f64,
+    /// Per parameter: it has a second moment and the next update moves it.
+    pub active: Vec<bool>,
 }
 
 /// Optimizer state that can be saved and restored by name.

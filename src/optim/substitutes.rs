@@ -72,6 +72,11 @@ impl Substitutes {
         }
     }
 
+    /// Whether parameter `i` sits out update `update` (1-based).
+    pub fn frozen_at(&self, i: usize, update: u64) -> bool {
+        self.frozen.get(i).copied().unwrap_or(false) && self.in_window(update)
+    }
+
     fn in_window(&self, update: u64) -> bool {
         update <= self.window
     }

@@ -53,7 +53,8 @@ impl SharpnessState {
         Ok(out)
     }
 
-    /// λmax(P^-1/2 H P^-1/2), P = diag(sqrt(v̂)) + ε, against (2 + 2β1)/(η(1 − β1)).
+    /// λmax(P^-1/2 H P^-1/2), P = diag(sqrt(v̂)) + ε, against (2 + 2β1)/(η(1 − β1)), over the
+    /// parameters the next update moves.
     pub fn preconditioned(
         &mut self,
         shadow: &Shadow,
@@ -62,11 +63,16 @@ impl SharpnessState {
         beta1: f64,
         adam: &SecondMoment,
     ) -> Result<Sharpness> {
-        let v_hat = super::hvp::flatten(adam.v_hat.iter())?;
-        let s: Vec<f64> = v_hat
-            .iter()
-            .map(|v| 1.0 / (v.sqrt() + adam.eps).sqrt())
-            .collect();
+        // A parameter the next update does not move (frozen by `--freeze-top`) has no
+        // preconditioner: its coordinates are left out (scale 0), not scaled by 1/sqrt(ε).
+        let mut s = Vec::with_capacity(shadow.len());
+        for (v_hat, active) in adam.v_hat.iter().zip(&adam.active) {
+            let v = super::hvp::flatten(std::iter::once(v_hat))?;
+            s.extend(v.iter().map(|v| match active {
+                true => 1.0 / (v.sqrt() + adam.eps).sqrt(),
+                false => 0.0,
+            }));
+        }
         let op = |u: &[f64]| -> Result<Vec<f64>> {
             let scaled: Vec<f64> = u.iter().zip(&s).map(|(u, s)| u * s).collect();
             let hu = shadow.hvp(&scaled)?;

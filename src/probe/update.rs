@@ -9,7 +9,8 @@ use crate::optim::SecondMoment;
 use candle_core::{DType, Tensor};
 use std::collections::BTreeMap;
 
-/// Per tensor: `before` and `after` the update, its raw gradient, and Adam's v̂ if any.
+/// Per tensor: `before` and `after` the update, its raw gradient, and Adam's v̂ if any (the
+/// v̂ statistics only for a parameter v̂ governs: not one frozen by `--freeze-top`).
 pub fn update_stats(
     names: &[String],
     before: &[Tensor],
@@ -51,7 +52,7 @@ pub fn update_stats(
             v_hat_mean: None,
             v_hat_max: None,
         };
-        if let Some(m) = adam {
+        if let Some(m) = adam.filter(|m| m.active[i]) {
             let v = m.v_hat[i].to_dtype(DType::F64)?.flatten_all()?;
             let below = v.sqrt()?.lt(m.eps)?.to_dtype(DType::F64)?.sum_all()?;
             stats.v_below_eps = Some(below.to_scalar::<f64>()? / n);
@@ -91,6 +92,7 @@ mod tests {
         let adam = SecondMoment {
             v_hat: vec![t(&[1e-20, 4.0]), t(&[1.0, 1.0])],
             eps: 1e-8,
+            active: vec![true, true],
         };
         let s = update_stats(&names, &before, &after, &grads, Some(&adam)).unwrap();
         let w = &s["w"];
@@ -103,6 +105,17 @@ mod tests {
         assert!((w.v_hat_max.unwrap() - 4.0).abs() < 1e-12);
         assert_eq!(s["b"].relative, None, "no ratio to a zero tensor");
         assert_eq!(s["b"].angle, None);
+        assert_eq!(s["b"].v_below_eps, Some(0.0));
+        // A parameter v̂ does not govern (frozen): no v̂ statistics, the rest as before.
+        let frozen = SecondMoment {
+            active: vec![true, false],
+            ..adam
+        };
+        let s = update_stats(&names, &before, &after, &grads, Some(&frozen)).unwrap();
+        assert_eq!(s["w"].v_below_eps, Some(0.5));
+        assert_eq!(s["b"].v_below_eps, None);
+        assert_eq!(s["b"].v_hat_mean, None);
+        assert!((s["b"].grad_rms - 2.0).abs() < 1e-12);
         let c = gradient_cosine(&grads, &[t(&[1.0, -1.0]), t(&[-2.0, -2.0])]).unwrap();
         assert!((c.unwrap() - (2.0 - 8.0) / 10.0).abs() < 1e-12);
     }
