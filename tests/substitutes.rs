@@ -175,6 +175,32 @@ fn frozen_top_blocks_stay_bit_identical_then_start_as_fresh_parameters() {
     }
 }
 
+/// RAdam under `--freeze-top` likewise: the top block's first own update is RAdam's update 1
+/// (un-rectified momentum, m̂ = c: a move of exactly lr·c), not its update 3
+/// ((1 − β1) c / (1 − β1³) ≈ 0.37 c).
+#[test]
+fn a_frozen_block_under_radam_starts_with_radams_first_update() {
+    let cfg = OptimConfig {
+        kind: OptimizerKind::Radam,
+        freeze_top: 1,
+        window: 2,
+        ..OptimConfig::default()
+    };
+    let start = [0.25, -0.5, 0.75];
+    let named: Vec<(String, Var)> = ["blocks.0.ffn.w1.weight", "blocks.1.ffn.w1.weight"]
+        .iter()
+        .map(|n| (n.to_string(), var(&start)))
+        .collect();
+    let mut opt = Optimizer::new(&named, &cfg, LR).unwrap();
+    for _ in 0..3 {
+        opt.step(&grads(&named)).unwrap();
+    }
+    let top = values(&named[1].1);
+    for ((w, s), c) in top.iter().zip(start).zip([0.5f64, -2.0, 1.0]) {
+        assert!((w - (s - LR * c)).abs() < 1e-15, "{w} vs {}", s - LR * c);
+    }
+}
+
 /// The catapult search: rates double from 1e-4 while one update keeps the loss within
 /// L0·(1 + δ), then 4 bisections; one forward pass for L0 and one per trial; the model is
 /// left exactly as it was built.

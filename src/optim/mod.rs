@@ -45,7 +45,7 @@ impl Optimizer {
             OptimizerKind::Sgd => {
                 Inner::Sgd(SgdMomentum::new(vars, lr, cfg.momentum, cfg.weight_decay))
             }
-            OptimizerKind::Radam => Inner::Radam(Radam::new(vars, lr, cfg)?),
+            OptimizerKind::Radam => Inner::Radam(Radam::new(vars, lr, cfg, &substitutes)?),
         };
         Ok(Self {
             inner,
@@ -117,16 +117,10 @@ impl Optimizer {
         if step + fill == 0 {
             return Ok(None);
         }
-        let own_adam = matches!(self.inner, Inner::Adam(_));
         let mut v_hat = Vec::with_capacity(moments.len());
         let mut active = Vec::with_capacity(moments.len());
         for (i, v) in moments.into_iter().enumerate() {
-            let skipped = if own_adam {
-                self.substitutes.skipped(i, step + 1)
-            } else {
-                0
-            };
-            let count = step - skipped + fill;
+            let count = step - self.substitutes.skipped(i, step + 1) + fill;
             let correction = if count == 0 {
                 1.0
             } else {
@@ -252,7 +246,13 @@ mod tests {
             "premise: a tracked gradient"
         );
         let named = [("w".to_string(), w.clone())];
-        let mut radam = Radam::new(&named, 1e-3, &OptimConfig::default()).unwrap();
+        let mut radam = Radam::new(
+            &named,
+            1e-3,
+            &OptimConfig::default(),
+            &Substitutes::default(),
+        )
+        .unwrap();
         radam.step(&grads).unwrap();
         for (_, _, m, v) in &radam.slots {
             assert!(!m.track_op() && !v.track_op());

@@ -2,7 +2,7 @@
 //! without weight decay: the variance rectification term r_t replaces warmup; while rho_t <= 5 the
 //! update is un-adapted momentum. candle-nn has no RAdam.
 
-use super::{NamedState, StateTensors};
+use super::{NamedState, StateTensors, Substitutes};
 use crate::config::OptimConfig;
 use crate::error::Result;
 use candle_core::backprop::GradStore;
@@ -16,10 +16,17 @@ pub struct Radam {
     pub(super) beta2: f64,
     pub(super) eps: f64,
     pub(super) step: i32,
+    /// `--freeze-top`: the updates each slot sat out (its t counts only its own updates).
+    substitutes: Substitutes,
 }
 
 impl Radam {
-    pub fn new(vars: &[(String, Var)], lr: f64, cfg: &OptimConfig) -> Result<Self> {
+    pub fn new(
+        vars: &[(String, Var)],
+        lr: f64,
+        cfg: &OptimConfig,
+        substitutes: &Substitutes,
+    ) -> Result<Self> {
         let slots = vars
             .iter()
             .map(|(n, v)| {
@@ -34,6 +41,7 @@ impl Radam {
             beta2: cfg.beta2,
             eps: cfg.eps,
             step: 0,
+            substitutes: substitutes.clone(),
         })
     }
 
@@ -50,18 +58,19 @@ impl Radam {
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        let t = self.step;
-        let bias1 = 1.0 - self.beta1.powi(t);
-        let bias2 = 1.0 - self.beta2.powi(t);
-        let rect = Self::rectification(self.beta2, t);
-        for (_, var, m, v) in self.slots.iter_mut() {
+        for (i, (_, var, m, v)) in self.slots.iter_mut().enumerate() {
             let Some(grad) = grads.get(var) else { continue };
+            // A parameter frozen by `--freeze-top` starts as a fresh one: t counts its own
+            // updates (as for Adam), so its bias corrections and r_t restart.
+            let t = self.step - self.substitutes.skipped(i, self.step as u64) as i32;
+            let bias1 = 1.0 - self.beta1.powi(t);
+            let bias2 = 1.0 - self.beta2.powi(t);
             // Detached: gradients carry their backward graph, and moments built from them would
             // chain every earlier step's graph (and its activations): 16 GB after ~600 updates.
             *m = ((&*m * self.beta1)? + (grad * (1.0 - self.beta1))?)?.detach();
             *v = ((&*v * self.beta2)? + (grad.sqr()? * (1.0 - self.beta2))?)?.detach();
             let m_hat = (&*m / bias1)?;
-            let update = match rect {
+            let update = match Self::rectification(self.beta2, t) {
                 Some(r) => {
                     let denom = (v.sqrt()? + self.eps)?;
                     (m_hat.div(&denom)? * (r * bias2.sqrt()))?
