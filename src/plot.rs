@@ -111,13 +111,18 @@ pub fn panel_grid(
     let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let rows = panels.len().div_ceil(columns).max(1);
     // One panel alone gets the room a single chart needs; small multiples share it.
-    let (panel_w, panel_h, legend_w) = match panels.len() {
-        1 => (640u32, 420u32, 300u32),
-        _ => (420u32, 300u32, 300u32),
+    let (panel_w, panel_h) = match panels.len() {
+        1 => (640u32, 420u32),
+        _ => (420u32, 300u32),
     };
+    let labels = legend_labels(panels);
+    // Wide enough for the longest label at 13 px sans-serif (~7 px a character), at most 640.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let legend_w = (60 + 7 * longest as u32).clamp(300, 640);
+    // Tall enough for every legend entry (22 px each) when they outnumber the panels' room.
     let size = (
         panel_w * columns as u32 + legend_w,
-        panel_h * rows as u32 + 40,
+        (panel_h * rows as u32 + 40).max(50 + 22 * labels.len() as u32),
     );
     let root = SVGBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(e.to_string()))?;
@@ -125,7 +130,6 @@ pub fn panel_grid(
         .titled(title, ("sans-serif", 20))
         .map_err(|e| plot_err(e.to_string()))?;
     let (grid, legend) = root.split_horizontally(panel_w * columns as u32);
-    let labels = legend_labels(panels);
     for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
         let styles: Vec<usize> = panel
             .series
@@ -153,10 +157,14 @@ pub fn panel_grid(
     root.present().map_err(|e| plot_err(e.to_string()))
 }
 
-/// Every series label of `panels`, once, in order of first appearance.
+/// Every label of a series with data in `panels`, once, in order of first appearance.
 fn legend_labels(panels: &[Panel]) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
-    for s in panels.iter().flat_map(|p| &p.series) {
+    for s in panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .filter(|s| !s.points.is_empty())
+    {
         if !labels.contains(&s.label) {
             labels.push(s.label.clone());
         }

@@ -258,9 +258,14 @@ impl Group {
 
     /// The label without axis `key` (a plot panel's series, when the panel names that value).
     pub fn label_without(&self, key: &str) -> String {
+        self.label_without_all(&[key])
+    }
+
+    /// The label without the axes `keys` (a panel that names their values).
+    pub fn label_without_all(&self, keys: &[&str]) -> String {
         self.axes
             .iter()
-            .filter(|(k, _)| k != key)
+            .filter(|(k, _)| !keys.contains(&k.as_str()))
             .filter_map(|(k, v)| short(k, v))
             .collect::<Vec<_>>()
             .join(" ")

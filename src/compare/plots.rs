@@ -3,7 +3,9 @@
 //! curve no seed followed), updates to reach each loss level, and per-layer gradient norms for
 //! each architecture side by side. A study with more configurations than `MAX_PER_PANEL` is
 //! drawn as small multiples: one panel per value of a study axis (the peak rate first, then the
-//! architecture, then any other), so no panel holds more curves than an eye can follow.
+//! architecture, then any other), or per pair of values of two axes (a grid of rate × scheme)
+//! when no axis alone keeps a panel that small, so no panel holds more curves than an eye can
+//! follow.
 
 use super::{Group, Loaded};
 use crate::config::Arch;
@@ -48,14 +50,16 @@ pub(super) fn median_band(curves: &[Vec<(u64, f64)>]) -> (Vec<(f64, f64)>, Band)
 }
 
 /// Curves per panel beyond which a chart is split into panels.
-const MAX_PER_PANEL: usize = 8;
+pub(super) const MAX_PER_PANEL: usize = 8;
 
-/// The axis whose values become panels (None: every configuration fits one panel). Among the
-/// axes that vary, the peak rate, then the architecture, then the others: the first whose
-/// panels hold at most `MAX_PER_PANEL` curves, else the one whose fullest panel is smallest.
-fn facet_axis(groups: &[Group]) -> Option<String> {
+/// The axes whose values become panels: none when every configuration fits one panel; else the
+/// first axis (the peak rate, then the architecture, then any other) whose panels hold at most
+/// `MAX_PER_PANEL` curves; when no axis alone does, the pair of axes whose fullest panel is
+/// smallest (a grid: rows the first axis's values, columns the second's), or the single axis if
+/// no pair does better.
+fn facet_axes(groups: &[Group]) -> Vec<String> {
     if groups.len() <= MAX_PER_PANEL {
-        return None;
+        return Vec::new();
     }
     let mut keys: Vec<String> = groups
         .iter()
@@ -67,22 +71,44 @@ fn facet_axis(groups: &[Group]) -> Option<String> {
         _ => 2,
     });
     keys.dedup();
-    let fullest = |key: &String| {
-        let mut counts: BTreeMap<Option<String>, usize> = BTreeMap::new();
-        for g in groups {
-            *counts.entry(g.axis_label(key)).or_default() += 1;
-        }
-        (counts.len() > 1).then(|| counts.into_values().max().unwrap_or(0))
-    };
-    let candidates: Vec<(String, usize)> = keys
-        .into_iter()
-        .filter_map(|k| fullest(&k).map(|n| (k, n)))
-        .collect();
-    candidates
+    let singles: Vec<(Vec<String>, usize)> = keys
         .iter()
-        .find(|(_, n)| *n <= MAX_PER_PANEL)
-        .or_else(|| candidates.iter().min_by_key(|(_, n)| *n))
-        .map(|(k, _)| k.clone())
+        .filter_map(|k| fullest(groups, std::slice::from_ref(k)).map(|n| (vec![k.clone()], n)))
+        .collect();
+    if let Some((axes, _)) = singles.iter().find(|(_, n)| *n <= MAX_PER_PANEL) {
+        return axes.clone();
+    }
+    let pairs = keys.iter().enumerate().flat_map(|(i, a)| {
+        keys[i + 1..].iter().filter_map(move |b| {
+            let pair = vec![a.clone(), b.clone()];
+            fullest(groups, &pair).map(|n| (pair, n))
+        })
+    });
+    // The smallest fullest panel; among equals the first (single axes before pairs).
+    singles
+        .iter()
+        .cloned()
+        .chain(pairs)
+        .fold(None::<(Vec<String>, usize)>, |best, c| match best {
+            Some(b) if b.1 <= c.1 => Some(b),
+            _ => Some(c),
+        })
+        .map(|(axes, _)| axes)
+        .unwrap_or_default()
+}
+
+/// The most configurations one panel of `axes` holds (None: the axes make a single panel).
+fn fullest(groups: &[Group], axes: &[String]) -> Option<usize> {
+    let mut counts: BTreeMap<Vec<Option<String>>, usize> = BTreeMap::new();
+    for g in groups {
+        *counts.entry(panel_key(g, axes)).or_default() += 1;
+    }
+    (counts.len() > 1).then(|| counts.into_values().max().unwrap_or(0))
+}
+
+/// A configuration's values of the facet axes, as labels show them.
+fn panel_key(g: &Group, axes: &[String]) -> Vec<Option<String>> {
+    axes.iter().map(|k| g.axis_label(k)).collect()
 }
 
 /// Seed median (and band) of one curve per configuration of `groups`.
@@ -106,35 +132,62 @@ fn series_of(
         .collect()
 }
 
-/// Draw one chart of every configuration: a single panel, or one panel per value of the facet
-/// axis. `make` turns configurations and their label into series.
+/// Draw one chart of every configuration: a single panel, or one panel per value (or pair of
+/// values) of the facet axes. `make` turns configurations and their label into series.
 fn faceted_chart(path: &Path, spec: &ChartSpec, groups: &[Group], make: MakeSeries) -> Result<()> {
-    let Some(facet) = facet_axis(groups) else {
+    let facets = facet_axes(groups);
+    if facets.is_empty() {
         let all: Vec<&Group> = groups.iter().collect();
         return line_chart(path, spec, &make(&all, &|g: &Group| g.label()));
-    };
-    let mut values: Vec<Option<String>> = Vec::new();
-    for g in groups {
-        let v = g.axis_label(&facet);
-        if !values.contains(&v) {
-            values.push(v);
-        }
     }
-    let panels: Vec<Panel> = values
+    let free: Vec<&str> = facets.iter().map(String::as_str).collect();
+    // Panels in the order of the axes' values: the first axis's values are the rows.
+    let values_of = |axis: &String| {
+        let mut values: Vec<Option<String>> = Vec::new();
+        for g in groups {
+            let v = g.axis_label(axis);
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+        values
+    };
+    let per_axis: Vec<Vec<Option<String>>> = facets.iter().map(values_of).collect();
+    let mut keys: Vec<Vec<Option<String>>> = vec![Vec::new()];
+    for values in &per_axis {
+        keys = keys
+            .into_iter()
+            .flat_map(|k| {
+                values
+                    .iter()
+                    .map(move |v| [k.clone(), vec![v.clone()]].concat())
+            })
+            .collect();
+    }
+    let panels: Vec<Panel> = keys
         .iter()
-        .map(|value| {
+        .filter_map(|key| {
             let members: Vec<&Group> = groups
                 .iter()
-                .filter(|g| g.axis_label(&facet) == *value)
+                .filter(|g| panel_key(g, &facets) == *key)
                 .collect();
-            Panel {
-                title: format!("{}: {}", spec.y_label, value.as_deref().unwrap_or("other")),
+            let names: Vec<&str> = key
+                .iter()
+                .map(|v| v.as_deref().unwrap_or("other"))
+                .collect();
+            (!members.is_empty()).then(|| Panel {
+                title: format!("{}: {}", spec.y_label, names.join(", ")),
                 log_y: spec.log_y,
-                series: make(&members, &|g: &Group| g.label_without(&facet)),
-            }
+                series: make(&members, &|g: &Group| g.label_without_all(&free)),
+            })
         })
         .collect();
-    panel_grid(path, spec.title, spec.x_label, &panels, panels.len().min(3))
+    // A full grid of two axes keeps its rows and columns; otherwise three columns.
+    let columns = match per_axis.as_slice() {
+        [_, second] if panels.len() == keys.len() => second.len(),
+        _ => panels.len().min(3),
+    };
+    panel_grid(path, spec.title, spec.x_label, &panels, columns)
 }
 
 /// Write every plot into `out`; returns their paths (in display order).
@@ -301,17 +354,27 @@ mod tests {
 
     #[test]
     fn panels_split_by_the_peak_rate_first_and_stay_small() {
+        let one = |axis: &str| vec![axis.to_string()];
         // 4 configurations: one panel.
-        assert_eq!(facet_axis(&grid(&[1e-3], &["a", "b"], &[0, 100])), None);
+        assert!(facet_axes(&grid(&[1e-3], &["a", "b"], &[0, 100])).is_empty());
         // 3 rates x 4: a panel per rate, 4 curves each.
-        let by_rate = facet_axis(&grid(&[1e-3, 3e-3, 5e-3], &["a", "b"], &[0, 100]));
-        assert_eq!(by_rate.as_deref(), Some("schedule.peak_lr"));
+        let by_rate = facet_axes(&grid(&[1e-3, 3e-3, 5e-3], &["a", "b"], &[0, 100]));
+        assert_eq!(by_rate, one("schedule.peak_lr"));
         // 2 rates x 9 schemes x 2 warmups: a rate's panel would hold 18, a scheme's 4.
         let archs = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
-        let by_arch = facet_axis(&grid(&[3e-3, 5e-3], &archs, &[0, 100]));
-        assert_eq!(by_arch.as_deref(), Some("model.arch"));
+        let by_arch = facet_axes(&grid(&[3e-3, 5e-3], &archs, &[0, 100]));
+        assert_eq!(by_arch, one("model.arch"));
+        // 7 rates x 5 schemes x 2 warmups: a rate's panel would hold 10, a scheme's 14: a
+        // grid of rate x scheme panels, 2 curves each.
+        let lrs = [5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2];
+        let both = facet_axes(&grid(&lrs, &archs[..5], &[0, 100]));
+        assert_eq!(both, ["schedule.peak_lr", "model.arch"]);
         let g = &grid(&[3e-3], &["a"], &[100])[0];
         assert_eq!(g.label_without("schedule.peak_lr"), "a w=100");
+        assert_eq!(
+            g.label_without_all(&["schedule.peak_lr", "model.arch"]),
+            "w=100"
+        );
         assert_eq!(
             g.axis_label("schedule.peak_lr").as_deref(),
             Some("lr=0.003")

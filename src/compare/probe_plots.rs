@@ -3,6 +3,7 @@
 //! probe, and `probes.md`: the same seed medians at a few updates as a table. The quantities are
 //! those the papers behind each probe plot (see `probe`'s module header).
 
+use super::plots::MAX_PER_PANEL;
 use super::Group;
 use crate::error::Result;
 use crate::plot::{panel_grid, Panel, Series};
@@ -145,18 +146,25 @@ pub fn write(groups: &[Group], out: &Path) -> Result<Vec<PathBuf>> {
     }
     let path = out.join("probes.svg");
     let title = "mechanism probes (seed median, min–max band; measurement batch = first validation windows)";
-    panel_grid(&path, title, "update", &panels(groups, |_| true), 3)?;
+    let (all, per_row) = panels(groups, |_| true);
+    let columns = if per_row > 1 { per_row } else { 3 };
+    panel_grid(&path, title, "update", &all, columns)?;
     let mut paths = vec![path];
     let mut probes: Vec<&str> = QUANTITIES.iter().map(|q| q.0).collect();
     probes.dedup();
     for probe in probes {
-        let panels = panels(groups, |name| name == probe);
+        let (panels, per_row) = panels(groups, |name| name == probe);
         if panels.is_empty() {
             continue;
         }
         let path = out.join(format!("probe-{probe}.svg"));
         let title = format!("probe {probe} (seed median, min–max band)");
-        panel_grid(&path, &title, "update", &panels, panels.len().min(3))?;
+        let columns = if per_row > 1 {
+            per_row
+        } else {
+            panels.len().min(3)
+        };
+        panel_grid(&path, &title, "update", &panels, columns)?;
         paths.push(path);
     }
     Ok(paths)
@@ -333,27 +341,127 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-/// The panels of the quantities whose probe `keep` accepts, where some run has data.
-fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> Vec<Panel> {
-    QUANTITIES
+/// The panels of the quantities whose probe `keep` accepts, where some run has data, over the
+/// configurations that ran probes. More than `MAX_PER_PANEL` of them over several architectures
+/// are split by architecture: one panel per quantity and architecture (rows: quantities); the
+/// second value is the number of columns that keeps a quantity on one row.
+fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> (Vec<Panel>, usize) {
+    let probed: Vec<&Group> = groups
         .iter()
-        .filter(|(probe, ..)| keep(probe))
-        .map(|(_, title, log_y, read)| Panel {
-            title: title.to_string(),
-            log_y: *log_y,
-            series: groups
+        .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
+        .collect();
+    let mut archs: Vec<Option<crate::config::Arch>> = Vec::new();
+    for g in &probed {
+        if !archs.contains(&g.arch()) {
+            archs.push(g.arch());
+        }
+    }
+    let split = probed.len() > MAX_PER_PANEL && archs.len() > 1;
+    let facets: Vec<Option<Option<crate::config::Arch>>> = match split {
+        true => archs.iter().map(|a| Some(*a)).collect(),
+        false => vec![None],
+    };
+    let mut out = Vec::new();
+    for (_, title, log_y, read) in QUANTITIES.iter().filter(|(probe, ..)| keep(probe)) {
+        for facet in &facets {
+            let members = probed
                 .iter()
+                .filter(|g| facet.is_none_or(|a| g.arch() == a));
+            let series: Vec<Series> = members
                 .map(|g| {
                     let curves: Vec<_> = g.runs.iter().map(|r| curve(r, *read)).collect();
                     let (points, band) = super::plots::median_band(&curves);
+                    let label = match facet {
+                        Some(_) => g.label_without("model.arch"),
+                        None => g.label(),
+                    };
                     Series {
-                        label: g.label(),
+                        label,
                         points,
                         band: Some(band),
                     }
                 })
-                .collect(),
+                .collect();
+            let arch = facet
+                .flatten()
+                .map_or(String::new(), |a| format!(", {}", a.name()));
+            out.push(Panel {
+                title: format!("{title}{arch}"),
+                log_y: *log_y,
+                series,
+            });
+        }
+    }
+    // A quantity no run measured has no panel; its architectures go with it.
+    let kept: Vec<Panel> = out
+        .chunks(facets.len())
+        .filter(|row| {
+            row.iter()
+                .any(|p| p.series.iter().any(|s| !s.points.is_empty()))
         })
-        .filter(|p| p.series.iter().any(|s| !s.points.is_empty()))
-        .collect()
+        .flatten()
+        .cloned()
+        .collect();
+    (kept, facets.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, RunConfig};
+    use crate::probe::{Overfit, ProbePoint};
+    use serde_json::json;
+
+    /// A configuration of `arch` with `arm` as its distinguishing axis; probed or not.
+    fn group(arch: Arch, arm: usize, probed: bool) -> Group {
+        let mut config = RunConfig::default();
+        config.model.arch = arch;
+        let mut run = RunResult::planned(config);
+        if probed {
+            run.probes = vec![ProbePoint {
+                step: 20,
+                overfit: Some(Overfit {
+                    train_before: 3.0,
+                    train_after: 2.9,
+                    probe_before: 3.0,
+                    probe_after: 3.0,
+                    gap: 0.1,
+                    grad_cosine: None,
+                }),
+                ..ProbePoint::default()
+            }];
+        }
+        Group {
+            axes: vec![
+                ("model.arch".into(), json!(arch.name())),
+                ("arm".into(), json!(arm)),
+            ],
+            runs: vec![run],
+        }
+    }
+
+    #[test]
+    fn probe_panels_show_probed_configurations_split_by_architecture() {
+        let mut groups: Vec<Group> = (0..8).map(|i| group(Arch::PostLn, i, true)).collect();
+        groups.extend((0..8).map(|i| group(Arch::PreLn, i, true)));
+        groups.extend((0..20).map(|i| group(Arch::Dyt, i, false)));
+        let (panels, per_row) = panels(&groups, |p| p == "overfit");
+        // The gap has data, the gradient cosine none: one row of two architectures.
+        assert_eq!(per_row, 2);
+        let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "one-step gap (train − held-out gain), post-ln",
+                "one-step gap (train − held-out gain), pre-ln"
+            ]
+        );
+        // Unprobed configurations draw nothing; each panel has its architecture's 8.
+        assert!(panels.iter().all(|p| p.series.len() == 8));
+        assert_eq!(panels[0].series[0].label, "arm=0");
+        // 8 probed configurations of one architecture fit one panel.
+        let (one, per_row) = super::panels(&groups[..8], |p| p == "overfit");
+        assert_eq!((one.len(), per_row), (1, 1));
+        assert_eq!(one[0].series[0].label, "post-ln arm=0");
+    }
 }
