@@ -9,7 +9,7 @@
 
 use super::{Group, Loaded};
 use crate::error::Result;
-use crate::plot::{line_chart, ChartSpec, Series};
+use crate::plot::{line_chart, panel_grid, ChartSpec, Panel, Series};
 use crate::stats::binomial::Rate;
 use crate::stats::rank::MedianInterval;
 use rand::{Rng, SeedableRng};
@@ -182,39 +182,66 @@ pub fn markdown(curves: &[LrCurve]) -> String {
     out
 }
 
-/// `lr-curves.svg`: final loss against log10 of the rate, seed median with the min–max band.
+/// `lr-curves.svg`: final loss against log10 of the rate, seed median with the min–max band; one
+/// panel per architecture (its warmups side by side) when the curves span several.
 pub fn plot(curves: &[LrCurve], out: &Path) -> Result<PathBuf> {
-    let series: Vec<Series> = curves
+    let path = out.join("lr-curves.svg");
+    let title = "final val loss vs peak lr (seed median, min–max band; a failed seed counts as the loss at init)";
+    let y_label = "final val loss (nats/char)";
+    let mut archs: Vec<Option<crate::config::Arch>> = Vec::new();
+    for c in curves {
+        if !archs.contains(&c.arms[0].arch()) {
+            archs.push(c.arms[0].arch());
+        }
+    }
+    if archs.len() < 2 {
+        let series: Vec<Series> = curves.iter().map(|c| series(c, c.label.clone())).collect();
+        let spec = ChartSpec {
+            title,
+            x_label: "log10 peak lr",
+            y_label,
+            log_y: false,
+        };
+        line_chart(&path, &spec, &series)?;
+        return Ok(path);
+    }
+    let panels: Vec<Panel> = archs
         .iter()
-        .map(|c| {
-            let x: Vec<f64> = c.rates.iter().map(|r| r.log10()).collect();
-            let medians = c.medians();
-            let band = c
-                .losses
+        .map(|arch| Panel {
+            title: arch.map_or("other".into(), |a| a.name().to_string()),
+            log_y: false,
+            series: curves
                 .iter()
-                .zip(&x)
-                .map(|(l, &x)| {
-                    let lo = l.iter().copied().fold(f64::INFINITY, f64::min);
-                    let hi = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    (x, lo, hi)
+                .filter(|c| c.arms[0].arch() == *arch)
+                .map(|c| {
+                    let label = c.arms[0].label_without_all(&[RATE_KEY, "model.arch"]);
+                    series(c, label)
                 })
-                .collect();
-            Series {
-                label: c.label.clone(),
-                points: x.into_iter().zip(medians).collect(),
-                band: Some(band),
-            }
+                .collect(),
         })
         .collect();
-    let path = out.join("lr-curves.svg");
-    let spec = ChartSpec {
-        title: "final val loss vs peak lr (seed median, min–max band; a failed seed counts as the loss at init)",
-        x_label: "log10 peak lr",
-        y_label: "final val loss (nats/char)",
-        log_y: false,
-    };
-    line_chart(&path, &spec, &series)?;
+    panel_grid(&path, title, "log10 peak lr", &panels, panels.len().min(3))?;
     Ok(path)
+}
+
+/// One curve's seed medians over log10 of the rates, with the min–max band.
+fn series(c: &LrCurve, label: String) -> Series {
+    let x: Vec<f64> = c.rates.iter().map(|r| r.log10()).collect();
+    let band = c
+        .losses
+        .iter()
+        .zip(&x)
+        .map(|(l, &x)| {
+            let lo = l.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (x, lo, hi)
+        })
+        .collect();
+    Series {
+        label,
+        points: x.into_iter().zip(c.medians()).collect(),
+        band: Some(band),
+    }
 }
 
 /// `lr-sensitivity.md` and `lr-curves.svg` into `out` when the study has curves; the paths.
