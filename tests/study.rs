@@ -48,6 +48,21 @@ fn smoke_plan_is_stable() {
     }
 }
 
+/// why-warmup-cpu-part-b reports Part B of why-warmup-cpu from the same result files: every one
+/// of its runs must be a run of why-warmup-cpu, by id (the id hashes the whole config).
+#[test]
+fn part_b_is_a_subset_of_why_warmup_cpu_by_run_id() {
+    let ids = |file: &str| -> Vec<String> {
+        let (study, _) = Study::load(Path::new(file)).unwrap();
+        expand(&study).unwrap().into_iter().map(|r| r.id).collect()
+    };
+    let full = ids("experiments/why-warmup-cpu.json");
+    let part = ids("experiments/why-warmup-cpu-part-b.json");
+    assert_eq!((full.len(), part.len()), (516, 108));
+    let missing: Vec<&String> = part.iter().filter(|id| !full.contains(id)).collect();
+    assert!(missing.is_empty(), "not in why-warmup-cpu: {missing:?}");
+}
+
 #[test]
 fn bad_study_keys_are_named() {
     let study: Study =
