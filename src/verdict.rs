@@ -49,6 +49,16 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The outcome as the verdict's reader says it: an account of why warmup works ("M ...")
+    /// is supported or not supported; a claim holds or does not hold.
+    pub fn word(&self) -> &'static str {
+        match (self.claim.starts_with("M "), self.outcome) {
+            (true, Outcome::Holds) => "supported",
+            (true, Outcome::DoesNotHold) => "not supported",
+            (_, outcome) => outcome.name(),
+        }
+    }
+
     pub fn render(&self) -> String {
         let effect = if self.effect.is_empty() {
             String::new()
@@ -58,7 +68,7 @@ impl Verdict {
         format!(
             "{}: {}\n    evidence: {}{effect}\n    rule: {}",
             self.claim,
-            self.outcome.name().to_uppercase(),
+            self.word().to_uppercase(),
             self.evidence,
             self.rule
         )

@@ -912,8 +912,11 @@ fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account(
     assert_eq!(s.outcome, Outcome::Holds, "{s:#?}");
     let m = verdict_of(&v, "M reason (1)");
     assert_eq!(m.outcome, Outcome::Holds, "{m:#?}");
+    assert_eq!(m.word(), "supported");
+    assert!(m.render().contains(": SUPPORTED\n"), "{}", m.render());
     let c = verdict_of(&v, "S catapult reproduces warmup");
     assert_eq!(c.outcome, Outcome::DoesNotHold, "{c:#?}");
+    assert_eq!(c.word(), "does not hold");
     assert!(
         c.evidence
             .contains("found starting rates 1.000e-3–4.000e-3; 5 of 6 at or above the peak 0.002"),

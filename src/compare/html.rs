@@ -52,7 +52,7 @@ pub fn page(loaded: &Loaded, verdicts: &[Verdict], plots: &[PathBuf]) -> Result<
             "<div class=\"verdict {}\"><b>{}</b>: <span class=\"outcome\">{}</span><br>evidence: {}<br>{}<small>rule: {}</small></div>\n",
             v.outcome.name().replace(' ', "-"),
             escape(&v.claim),
-            escape(v.outcome.name()),
+            escape(v.word()),
             escape(&v.evidence),
             if v.effect.is_empty() {
                 String::new()

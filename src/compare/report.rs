@@ -67,7 +67,7 @@ pub fn claims_markdown(loaded: &Loaded, verdicts: &[Verdict], regenerate: &str) 
         out.push_str(&format!(
             "{}: **{}**  \nevidence: {}  \n{effect}rule: {}\n\n",
             v.claim,
-            v.outcome.name().to_uppercase(),
+            v.word().to_uppercase(),
             v.evidence,
             v.rule
         ));
