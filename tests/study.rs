@@ -936,9 +936,50 @@ fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account(
         verdict_of(&v, "M one of these accounts alone").outcome,
         Outcome::Holds
     );
+    // The secondary reading (rules-part-c.md): no warmup is behind for good from update 100.
+    let m2 = verdict_of(
+        &v,
+        "M reason (1): large early steps over-fit each mini-batch (secondary",
+    );
+    assert_eq!(m2.word(), "supported", "{m2:#?}");
+    assert!(m2.evidence.contains("behind for good from update 100"));
     let v = claims_with_margins(build(false), 2.5, margins);
     assert_eq!(
         verdict_of(&v, "M reason (1)").outcome,
         Outcome::Inconclusive
+    );
+    // Warmup behind at update 100 (its slower start): the committed rule counts that as the
+    // loss separating; the secondary reading waits until no warmup is behind for good (200).
+    let mut runs = Vec::new();
+    for s in 0..SEEDS {
+        let j = 0.01 * s as f64;
+        runs.push(probed(
+            made(&t, Arch::PostLn, 0, 2e-3, s, &[4.5, 3.0, 3.0, 3.0]),
+            None,
+        ));
+        let slow = [4.5, 3.2 + j, 2.3, 2.1 + j];
+        runs.push(probed(made(&t, Arch::PostLn, 100, 2e-3, s, &slow), None));
+        let mut capped = made(&t, Arch::PostLn, 0, 2e-3, s, &slow);
+        capped.config.optim.update_cap = Some(1e-3);
+        capped.config.optim.window = 100;
+        runs.push(probed(capped, None));
+    }
+    let v = claims_with_margins(runs, 2.5, margins);
+    let primary = verdict_of(&v, "M reason (1)");
+    assert!(
+        primary
+            .evidence
+            .contains("the validation loss at update 100"),
+        "{}",
+        primary.evidence
+    );
+    let second = verdict_of(
+        &v,
+        "M reason (1): large early steps over-fit each mini-batch (secondary",
+    );
+    assert!(
+        second.evidence.contains("behind for good from update 200"),
+        "{}",
+        second.evidence
     );
 }

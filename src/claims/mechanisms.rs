@@ -128,6 +128,76 @@ fn separation(q: Quantity, a: &Group, b: &Group) -> Option<u64> {
     })
 }
 
+/// The secondary timing of rules-part-c.md: the first update (>= 20, on the 20-update grid)
+/// from which every seed of `none` has a higher validation loss than every seed of `warm` at
+/// every later measured update (the committed `separation` also counts warmup's slower start).
+fn behind_for_good(none: &Group, warm: &Group) -> Option<u64> {
+    let (vn, vw) = (
+        Quantity::ValLoss.values(none),
+        Quantity::ValLoss.values(warm),
+    );
+    let steps: Vec<u64> = vn
+        .first()?
+        .keys()
+        .copied()
+        .filter(|s| *s >= 20 && s % 20 == 0)
+        .collect();
+    let behind = |s: &u64| -> bool {
+        let at = |v: &[BTreeMap<u64, f64>]| -> Option<Vec<f64>> {
+            v.iter().map(|m| m.get(s).copied()).collect()
+        };
+        match (at(&vn), at(&vw)) {
+            // A non-finite loss without warmup (diverged) is behind; with warmup it is not.
+            (Some(n), Some(w)) => {
+                let n_best = n
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, |a, x| a.min(nan_high(x)));
+                let w_worst = w
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, |a, x| a.max(nan_high(x)));
+                n_best > w_worst
+            }
+            _ => false,
+        }
+    };
+    let first_of_run = steps.iter().rposition(|s| !behind(s)).map_or(0, |i| i + 1);
+    steps.get(first_of_run).copied()
+}
+
+/// A non-finite loss ranks worst (highest).
+fn nan_high(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// An account's outcome from its substitutes' verdicts and the two separation updates.
+fn account_outcome(
+    results: &[(&str, Option<Outcome>)],
+    t_q: Option<u64>,
+    t_loss: Option<u64>,
+    measured: bool,
+) -> Outcome {
+    let any_reproduces = results.iter().any(|(_, o)| *o == Some(Outcome::Holds));
+    let none_reproduce = results
+        .iter()
+        .all(|(_, o)| *o == Some(Outcome::DoesNotHold));
+    let earlier =
+        matches!((t_q, t_loss), (Some(a), Some(b)) if a < b) || (t_q.is_some() && t_loss.is_none());
+    let never = measured && t_q.is_none() && t_loss.is_some();
+    if any_reproduces && earlier {
+        Outcome::Holds
+    } else if none_reproduce || never {
+        Outcome::DoesNotHold
+    } else {
+        Outcome::Inconclusive
+    }
+}
+
 /// "S reproduces warmup" at `level`, with the study's final-loss margin.
 fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) -> Outcome {
     let (fs, fn_, fw) = (s.failures(), none.failures(), warm.failures());
@@ -228,6 +298,8 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     }
     let t_loss = separation(Quantity::ValLoss, none, warm);
     let account_rule = "docs/studies/why-warmup-cpu/rules.md, stated before the runs: t = the first update (>= 20, on the 20-update grid) at which every seed without warmup lies above every seed with linear warmup, or below; supported (holds) when a substitute aimed at the account reproduces warmup and t(quantity) < t(validation loss); not supported (does not hold) when every such substitute does not reproduce warmup, or the loss separates and the quantity never does; else inconclusive";
+    let t_loss_behind = behind_for_good(none, warm);
+    let mut secondary = Vec::new();
     let mut supported = Vec::new();
     let mut all_refuted = true;
     for (claim, aimed, q) in ACCOUNTS {
@@ -236,21 +308,8 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
             .map(|a| (*a, outcome_of.get(a).copied()))
             .collect();
         let t_q = separation(q, none, warm);
-        let any_reproduces = results.iter().any(|(_, o)| *o == Some(Outcome::Holds));
-        let none_reproduce = results
-            .iter()
-            .all(|(_, o)| *o == Some(Outcome::DoesNotHold));
-        let earlier = matches!((t_q, t_loss), (Some(a), Some(b)) if a < b)
-            || (t_q.is_some() && t_loss.is_none());
         let measured = q.values(none).iter().any(|m| !m.is_empty());
-        let never = measured && t_q.is_none() && t_loss.is_some();
-        let outcome = if any_reproduces && earlier {
-            Outcome::Holds
-        } else if none_reproduce || never {
-            Outcome::DoesNotHold
-        } else {
-            Outcome::Inconclusive
-        };
+        let outcome = account_outcome(&results, t_q, t_loss, measured);
         if outcome == Outcome::Holds {
             supported.push(claim);
         }
@@ -273,7 +332,22 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
             claim,
             outcome,
             account_rule,
-            evidence,
+            evidence.clone(),
+            Vec::new(),
+        ));
+        secondary.push(verdict_with_effect(
+            &format!("{claim} (secondary reading)"),
+            account_outcome(&results, t_q, t_loss_behind, measured),
+            SECONDARY_RULE,
+            vec![
+                evidence[0].clone(),
+                format!(
+                    "{} separates at {}; without warmup the validation loss is behind for good from {}",
+                    q.name(),
+                    when(t_q),
+                    when(t_loss_behind)
+                ),
+            ],
             Vec::new(),
         ));
     }
@@ -295,5 +369,9 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
         }],
         Vec::new(),
     ));
+    out.extend(secondary);
     out
 }
+
+/// The secondary reading's rule (docs/studies/why-warmup-cpu/rules-part-c.md, addendum).
+const SECONDARY_RULE: &str = "docs/studies/why-warmup-cpu/rules-part-c.md addendum, stated after Part B's timings were seen and before Part C's runs; reported beside the primary verdict, never instead of it: as the primary rule, with the loss's update replaced by the first update from which every seed without warmup has a higher validation loss than every seed with linear warmup at every later measured update";
