@@ -10,6 +10,9 @@
 //!   quantity separates N from W (every seed of one above every seed of the other) at an earlier
 //!   update than the validation loss does; not supported when every such substitute does not
 //!   reproduce warmup, or the loss separates and the quantity never does; else inconclusive.
+//!   Beside each, its "secondary reading" (rules-part-c.md's addendum): the loss's update is
+//!   the first from which no warmup is behind warmup for good, since the committed separation
+//!   also counts warmup's slower start.
 
 use super::evidence::effect;
 use super::{describe, no_warmup, peak, substitute_of, verdict_with_effect, ALPHA};
