@@ -107,66 +107,57 @@ fn range(v: &[f64]) -> (f64, f64) {
     )
 }
 
-/// The first update >= 20 (a multiple of 20, the study's shared grid) at which every seed of `a`
-/// lies above every seed of `b` or below every one.
-fn separation(q: Quantity, a: &Group, b: &Group) -> Option<u64> {
+/// Per update of the study's shared grid (>= 20, multiples of 20, as measured for `a`'s first
+/// seed): the seed values of `a` and of `b` there, None where some seed lacks the update.
+type AtUpdate = (u64, Option<(Vec<f64>, Vec<f64>)>);
+
+fn on_grid(q: Quantity, a: &Group, b: &Group) -> Vec<AtUpdate> {
     let (va, vb) = (q.values(a), q.values(b));
-    let steps: Vec<u64> = va
-        .first()?
+    let Some(first) = va.first() else {
+        return Vec::new();
+    };
+    let at = |v: &[BTreeMap<u64, f64>], s: u64| -> Option<Vec<f64>> {
+        v.iter().map(|m| m.get(&s).copied()).collect()
+    };
+    first
         .keys()
         .copied()
         .filter(|s| *s >= 20 && s % 20 == 0)
-        .collect();
-    steps.into_iter().find(|s| {
-        let at = |v: &[BTreeMap<u64, f64>]| -> Option<Vec<f64>> {
-            v.iter()
-                .map(|m| m.get(s).copied().filter(|x| x.is_finite()))
-                .collect()
-        };
-        let (Some(x), Some(y)) = (at(&va), at(&vb)) else {
-            return false;
-        };
+        .map(|s| (s, at(&va, s).zip(at(&vb, s))))
+        .collect()
+}
+
+/// The first update of the grid at which every seed of `a` lies above every seed of `b` or
+/// below every one (a non-finite value: not comparable there).
+fn separation(q: Quantity, a: &Group, b: &Group) -> Option<u64> {
+    on_grid(q, a, b).into_iter().find_map(|(s, values)| {
+        let (x, y) = values?;
+        if !x.iter().chain(&y).all(|v| v.is_finite()) {
+            return None;
+        }
         let ((x_lo, x_hi), (y_lo, y_hi)) = (range(&x), range(&y));
-        x_lo > y_hi || x_hi < y_lo
+        (x_lo > y_hi || x_hi < y_lo).then_some(s)
     })
 }
 
-/// The secondary timing of rules-part-c.md: the first update (>= 20, on the 20-update grid)
-/// from which every seed of `none` has a higher validation loss than every seed of `warm` at
-/// every later measured update (the committed `separation` also counts warmup's slower start).
+/// The secondary timing of rules-part-c.md: the first update of the grid from which every seed
+/// of `none` has a higher validation loss than every seed of `warm` at every later measured
+/// update (the committed `separation` also counts warmup's slower start). A non-finite loss
+/// (diverged) ranks highest.
 fn behind_for_good(none: &Group, warm: &Group) -> Option<u64> {
-    let (vn, vw) = (
-        Quantity::ValLoss.values(none),
-        Quantity::ValLoss.values(warm),
-    );
-    let steps: Vec<u64> = vn
-        .first()?
-        .keys()
-        .copied()
-        .filter(|s| *s >= 20 && s % 20 == 0)
-        .collect();
-    let behind = |s: &u64| -> bool {
-        let at = |v: &[BTreeMap<u64, f64>]| -> Option<Vec<f64>> {
-            v.iter().map(|m| m.get(s).copied()).collect()
-        };
-        match (at(&vn), at(&vw)) {
-            // A non-finite loss without warmup (diverged) is behind; with warmup it is not.
-            (Some(n), Some(w)) => {
-                let n_best = n
-                    .iter()
-                    .copied()
-                    .fold(f64::INFINITY, |a, x| a.min(nan_high(x)));
-                let w_worst = w
-                    .iter()
-                    .copied()
-                    .fold(f64::NEG_INFINITY, |a, x| a.max(nan_high(x)));
-                n_best > w_worst
-            }
-            _ => false,
-        }
+    let grid = on_grid(Quantity::ValLoss, none, warm);
+    let behind = |values: &Option<(Vec<f64>, Vec<f64>)>| {
+        values.as_ref().is_some_and(|(n, w)| {
+            let (n_best, _) = range(&n.iter().map(|x| nan_high(*x)).collect::<Vec<_>>());
+            let (_, w_worst) = range(&w.iter().map(|x| nan_high(*x)).collect::<Vec<_>>());
+            n_best > w_worst
+        })
     };
-    let first_of_run = steps.iter().rposition(|s| !behind(s)).map_or(0, |i| i + 1);
-    steps.get(first_of_run).copied()
+    let first_of_run = grid
+        .iter()
+        .rposition(|(_, values)| !behind(values))
+        .map_or(0, |i| i + 1);
+    grid.get(first_of_run).map(|(s, _)| *s)
 }
 
 /// A non-finite loss ranks worst (highest).
