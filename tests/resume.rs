@@ -109,6 +109,12 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
     c.optim.update_cap = Some(0.01);
     c.optim.window = 30;
     cases.push(("post-ln v-fill, frozen top, update cap", c));
+    let mut c = tiny_run_config(Arch::PostLn, 60);
+    c.optim.kind = OptimizerKind::Radam;
+    c.schedule.warmup = Warmup::none();
+    c.optim.freeze_top = 1;
+    c.optim.window = 30;
+    cases.push(("post-ln radam, frozen top", c));
     let mut c = tiny_run_config(Arch::PreLn, 60);
     c.optim.kind = OptimizerKind::GiAdam;
     c.schedule.warmup = Warmup::none();

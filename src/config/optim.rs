@@ -143,12 +143,6 @@ impl OptimConfig {
                 ));
             }
         }
-        if self.freeze_top > 0 && self.kind == OptimizerKind::Radam {
-            return Err(usage!(
-                "--freeze-top {} with --optimizer radam: allowed with adam, adamw, gi-adam or sgd (RAdam's rectification counts every update)",
-                self.freeze_top
-            ));
-        }
         let windowed = self.update_cap.is_some() || self.freeze_top > 0;
         if windowed && self.window == 0 {
             return Err(usage!(
