@@ -108,6 +108,19 @@ pub fn panel_grid(
     panels: &[Panel],
     columns: usize,
 ) -> Result<()> {
+    panel_grid_scaled(path, title, x_label, panels, columns, false)
+}
+
+/// `panel_grid` whose panels share one y range when `shared_y` (panels of one quantity, e.g.
+/// one per scheme: heights compare across panels).
+pub fn panel_grid_scaled(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    panels: &[Panel],
+    columns: usize,
+    shared_y: bool,
+) -> Result<()> {
     let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let rows = panels.len().div_ceil(columns).max(1);
     // One panel alone gets the room a single chart needs; small multiples share it.
@@ -130,13 +143,14 @@ pub fn panel_grid(
         .titled(title, ("sans-serif", 20))
         .map_err(|e| plot_err(e.to_string()))?;
     let (grid, legend) = root.split_horizontally(panel_w * columns as u32);
+    let y_shared = shared_y.then(|| shared_y_range(panels)).flatten();
     for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
         let styles: Vec<usize> = panel
             .series
             .iter()
             .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
             .collect();
-        draw_panel(area, panel, x_label, &styles).map_err(plot_err)?;
+        draw_panel(area, panel, x_label, &styles, y_shared).map_err(plot_err)?;
     }
     if labels.len() > 1 || labels.first().is_some_and(|l| !l.is_empty()) {
         for (i, label) in labels.iter().enumerate() {
@@ -172,13 +186,22 @@ fn legend_labels(panels: &[Panel]) -> Vec<String> {
     labels
 }
 
+/// The union of the panels' y ranges (None when no panel has data).
+fn shared_y_range(panels: &[Panel]) -> Option<(f64, f64)> {
+    panels
+        .iter()
+        .filter_map(|p| bounds(&p.series, p.log_y).map(|(_, y)| y))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
     x_label: &str,
     styles: &[usize],
+    y_shared: Option<(f64, f64)>,
 ) -> std::result::Result<(), String> {
-    let Some((x_range, y_range)) = bounds(&panel.series, panel.log_y) else {
+    let Some((x_range, y_own)) = bounds(&panel.series, panel.log_y) else {
         area.draw(&Text::new(
             format!("{}: no data", panel.title),
             (20, 20),
@@ -187,6 +210,7 @@ fn draw_panel<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?;
         return Ok(());
     };
+    let y_range = y_shared.unwrap_or(y_own);
     // Updates on the x axis need no decimals; loss levels (a range of a few nats) need two.
     let x_decimals = if x_range.end - x_range.start < 20.0 {
         2
@@ -287,6 +311,30 @@ mod tests {
             }
         }
         assert!(!dashed(0) && dashed(8) && !dashed(16));
+    }
+
+    #[test]
+    fn shared_panels_span_every_panels_data() {
+        let panel = |ys: &[f64]| Panel {
+            title: String::new(),
+            log_y: false,
+            series: vec![Series {
+                label: "a".into(),
+                points: ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+                band: None,
+            }],
+        };
+        let empty = Panel {
+            series: Vec::new(),
+            ..panel(&[])
+        };
+        let (lo, hi) = shared_y_range(&[panel(&[2.0, 3.0]), empty, panel(&[2.5, 4.0])]).unwrap();
+        // Each panel's own range padded by 5% of its top: 2.0 - 0.15 and 4.0 + 0.2.
+        assert!(
+            (lo - 1.85).abs() < 1e-12 && (hi - 4.2).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        assert!(shared_y_range(&[]).is_none());
     }
 
     #[test]

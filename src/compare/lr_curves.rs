@@ -9,7 +9,7 @@
 
 use super::{Group, Loaded};
 use crate::error::Result;
-use crate::plot::{line_chart, panel_grid, ChartSpec, Panel, Series};
+use crate::plot::{line_chart, panel_grid_scaled, ChartSpec, Panel, Series};
 use crate::stats::binomial::Rate;
 use crate::stats::rank::MedianInterval;
 use rand::{Rng, SeedableRng};
@@ -220,7 +220,15 @@ pub fn plot(curves: &[LrCurve], out: &Path) -> Result<PathBuf> {
                 .collect(),
         })
         .collect();
-    panel_grid(&path, title, "log10 peak lr", &panels, panels.len().min(3))?;
+    // One y range: the schemes' losses compare across panels.
+    panel_grid_scaled(
+        &path,
+        title,
+        "log10 peak lr",
+        &panels,
+        panels.len().min(3),
+        true,
+    )?;
     Ok(path)
 }
 

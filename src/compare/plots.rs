@@ -10,7 +10,7 @@
 use super::{Group, Loaded};
 use crate::config::Arch;
 use crate::error::Result;
-use crate::plot::{line_chart, panel_grid, ChartSpec, Panel, Series};
+use crate::plot::{line_chart, panel_grid_scaled, ChartSpec, Panel, Series};
 use crate::stats::rank::MedianInterval;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -187,7 +187,8 @@ fn faceted_chart(path: &Path, spec: &ChartSpec, groups: &[Group], make: MakeSeri
         [_, second] if panels.len() == keys.len() => second.len(),
         _ => panels.len().min(3),
     };
-    panel_grid(path, spec.title, spec.x_label, &panels, columns)
+    // Panels of one quantity share a y range, so heights compare across them.
+    panel_grid_scaled(path, spec.title, spec.x_label, &panels, columns, true)
 }
 
 /// Write every plot into `out`; returns their paths (in display order).
