@@ -188,12 +188,7 @@ pub fn plot(curves: &[LrCurve], out: &Path) -> Result<PathBuf> {
     let path = out.join("lr-curves.svg");
     let title = "final val loss vs peak lr (seed median, min–max band; a failed seed counts as the loss at init)";
     let y_label = "final val loss (nats/char)";
-    let mut archs: Vec<Option<crate::config::Arch>> = Vec::new();
-    for c in curves {
-        if !archs.contains(&c.arms[0].arch()) {
-            archs.push(c.arms[0].arch());
-        }
-    }
+    let archs = super::first_seen(curves.iter().map(|c| c.arms[0].arch()));
     if archs.len() < 2 {
         let series: Vec<Series> = curves.iter().map(|c| series(c, c.label.clone())).collect();
         let spec = ChartSpec {

@@ -384,6 +384,23 @@ pub fn steps_to(run: &RunResult, target: f64) -> Option<u64> {
         .map(|e| e.step)
 }
 
+/// The distinct items, in order of first appearance (panels, legends, facets).
+pub fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Probe settings (`probe.every`, `probe.batch`, ...): instruments, not what a configuration
+/// is; tables and labels say only whether (and which) probes ran.
+pub fn is_probe_setting(key: &str) -> bool {
+    key.starts_with("probe.") && key != "probe.names"
+}
+
 /// An axis value as a label shows it; None for an axis the label leaves out: a key this
 /// configuration does not set (`null`), and the probe settings but whether probes ran.
 fn short(key: &str, value: &Value) -> Option<String> {
@@ -392,7 +409,7 @@ fn short(key: &str, value: &Value) -> Option<String> {
         ("probe.names", Value::Array(names)) => {
             return (!names.is_empty()).then(|| "probes".to_string())
         }
-        (k, _) if k.starts_with("probe.") => return None,
+        (k, _) if is_probe_setting(k) => return None,
         _ => {}
     }
     let v = match value {

@@ -142,16 +142,7 @@ fn faceted_chart(path: &Path, spec: &ChartSpec, groups: &[Group], make: MakeSeri
     }
     let free: Vec<&str> = facets.iter().map(String::as_str).collect();
     // Panels in the order of the axes' values: the first axis's values are the rows.
-    let values_of = |axis: &String| {
-        let mut values: Vec<Option<String>> = Vec::new();
-        for g in groups {
-            let v = g.axis_label(axis);
-            if !values.contains(&v) {
-                values.push(v);
-            }
-        }
-        values
-    };
+    let values_of = |axis: &String| super::first_seen(groups.iter().map(|g| g.axis_label(axis)));
     let per_axis: Vec<Vec<Option<String>>> = facets.iter().map(values_of).collect();
     let mut keys: Vec<Vec<Option<String>>> = vec![Vec::new()];
     for values in &per_axis {

@@ -350,12 +350,7 @@ fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> (Vec<Panel>, usize) 
         .iter()
         .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
         .collect();
-    let mut archs: Vec<Option<crate::config::Arch>> = Vec::new();
-    for g in &probed {
-        if !archs.contains(&g.arch()) {
-            archs.push(g.arch());
-        }
-    }
+    let archs = super::first_seen(probed.iter().map(|g| g.arch()));
     let split = probed.len() > MAX_PER_PANEL && archs.len() > 1;
     let facets: Vec<Option<Option<crate::config::Arch>>> = match split {
         true => archs.iter().map(|a| Some(*a)).collect(),

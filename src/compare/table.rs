@@ -2,7 +2,7 @@
 //! trains-or-stalls outcomes: the failure rate with its exact (Clopper–Pearson) 95% interval,
 //! and medians with an order-statistic interval (min–max below 5 seeds).
 
-use super::{Group, Loaded};
+use super::{is_probe_setting, Group, Loaded};
 use crate::config::probe::ProbeKind;
 use crate::outcome::Outcome;
 use crate::stats::rank::MedianInterval;
@@ -11,15 +11,10 @@ use serde_json::Value;
 /// What the table's columns mean, printed under its title.
 pub const LEGEND: &str = "Failed = stalled + diverged runs out of all, with the exact 95% Clopper–Pearson interval of the rate. Losses and updates: median [interval] over seeds; the interval is min–max below 5 seeds, else the narrowest order-statistic interval covering the median with ≥ 95% (93.75% at 5 seeds, min–max). A diverged run's final loss and a seed that never reached the target count as worst (\"never\").";
 
-/// The probe settings (`probe.every`, `probe.batch`, ...) are one column, "probes": they
-/// measure a run without changing it (tests/probes.rs), so which probes ran is all a reader
-/// of the table needs ("all" for every probe); the settings stay in each result JSON.
-fn is_probe_setting(key: &str) -> bool {
-    key.starts_with("probe.") && key != "probe.names"
-}
-
 /// Column headers and rows as plain strings (shared by the markdown and the HTML).
 pub fn rows(loaded: &Loaded) -> (Vec<String>, Vec<Vec<String>>) {
+    // The probe settings are one column, "probes" (the names, "all" for every probe): they
+    // measure a run without changing it (tests/probes.rs); the settings stay in the JSON.
     let mut header: Vec<String> = loaded
         .axis_keys
         .iter()
