@@ -3,11 +3,7 @@
 # no script error happened (the page's inline script records both on <body>). Usage: PAGE
 set -euo pipefail
 PAGE=$(realpath "$1")
-if ! command -v chromium >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+bash "$(cd "$(dirname "$0")" && pwd)/install-tools.sh" chromium
 PROFILE=$(mktemp -d)
 DOM=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$PROFILE" \

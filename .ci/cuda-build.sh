@@ -1,25 +1,13 @@
 #!/usr/bin/env bash
 # The CUDA build, on a machine without a GPU: NVIDIA's compiler and headers from Debian's
-# non-free archive (nvidia-cuda-toolkit 11.8; PyPI's nvidia-cuda-nvcc-cu12 wheels carry ptxas
-# and NVVM but no nvcc driver) plus contrib, where the driver's nvidia-support lives (libcuda1
-# 535.261 depends on it; without contrib apt answers "held broken packages", exit 100), CUDA_COMPUTE_CAP so nothing probes for a GPU, then
-# `cargo build --features cuda` (candle-kernels compiles its PTX and static kernels with nvcc)
-# and the binary's answer to --device cuda: one line, exit 2, "no CUDA-capable device".
+# non-free archive (nvidia-cuda-toolkit 11.8, installed by .ci/install-tools.sh; PyPI's
+# nvidia-cuda-nvcc-cu12 wheels carry ptxas and NVVM but no nvcc driver), CUDA_COMPUTE_CAP so
+# nothing probes for a GPU, then `cargo build --features cuda` (candle-kernels compiles its PTX
+# and static kernels with nvcc) and the binary's answer to --device cuda: one line, exit 2, "no CUDA-capable device".
 # Needs root. Usage: .ci/cuda-build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v nvcc >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  cat > /etc/apt/sources.list.d/lnwarm-non-free.sources <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: contrib non-free
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends nvidia-cuda-toolkit >/dev/null
-fi
+bash .ci/install-tools.sh nvcc
 nvcc --version | tail -1
 # A build check, not a fast binary: skip device-code optimization (-O0 for NVVM and ptxas).
 export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-80}

@@ -11,11 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 S=/tmp/lnwarm-slurm
 RESULTS=$(mktemp -d /tmp/lnwarm-slurm-results.XXXX)
 
-if ! command -v slurmctld >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends slurm-wlm >/dev/null
-fi
+bash "$ROOT/.ci/install-tools.sh" slurm
 
 rm -rf "$S"; mkdir -p "$S"/{state,spool,log}
 chown -R slurm:slurm "$S"
