@@ -261,11 +261,18 @@ impl Group {
         self.label_without_all(&[key])
     }
 
-    /// The label without the axes `keys` (a panel that names their values).
+    /// The label without the axes `keys` (a panel that names their values). Whether probes ran
+    /// comes last, as "(probed)": inside the label it read as a setting of the next value
+    /// ("adam probes none" for a probed run without warmup).
     pub fn label_without_all(&self, keys: &[&str]) -> String {
-        self.axes
+        let (probe, settings): (Vec<_>, Vec<_>) = self
+            .axes
             .iter()
             .filter(|(k, _)| !keys.contains(&k.as_str()))
+            .partition(|(k, _)| k == "probe.names");
+        settings
+            .into_iter()
+            .chain(probe)
             .filter_map(|(k, v)| short(k, v))
             .collect::<Vec<_>>()
             .join(" ")
@@ -407,7 +414,7 @@ fn short(key: &str, value: &Value) -> Option<String> {
     match (key, value) {
         (_, Value::Null) => return None,
         ("probe.names", Value::Array(names)) => {
-            return (!names.is_empty()).then(|| "probes".to_string())
+            return (!names.is_empty()).then(|| "(probed)".to_string())
         }
         (k, _) if is_probe_setting(k) => return None,
         _ => {}
@@ -458,4 +465,38 @@ pub fn write_report(
             .filter(|p| p.extension().is_some_and(|x| x == "md")),
     );
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_label_says_probed_last_so_it_never_reads_as_the_next_setting() {
+        let group = Group {
+            axes: vec![
+                ("schedule.warmup.steps".into(), json!(0)),
+                ("optim.kind".into(), json!("adam")),
+                ("probe.names".into(), json!(["sharpness", "update"])),
+                ("probe.every".into(), json!(20)),
+                ("schedule.warmup.kind".into(), json!("none")),
+            ],
+            runs: Vec::new(),
+        };
+        assert_eq!(group.label(), "w=0 adam none (probed)");
+        assert_eq!(
+            group.label_without("schedule.warmup.steps"),
+            "adam none (probed)"
+        );
+        let unprobed = Group {
+            axes: vec![
+                ("optim.kind".into(), json!("adam")),
+                ("probe.names".into(), json!([])),
+                ("schedule.warmup.kind".into(), json!("linear")),
+            ],
+            runs: Vec::new(),
+        };
+        assert_eq!(unprobed.label(), "adam linear");
+    }
 }
