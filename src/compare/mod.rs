@@ -5,6 +5,7 @@
 //! line each, and skipped; they never stop the comparison.
 
 pub mod html;
+pub mod label;
 pub mod lr_curves;
 pub mod plots;
 pub mod probe_plots;
@@ -20,6 +21,8 @@ use crate::study::Study;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+pub use label::is_probe_setting;
 
 /// A configuration: the runs of a study that differ only by seed.
 #[derive(Debug, Clone)]
@@ -261,21 +264,13 @@ impl Group {
         self.label_without_all(&[key])
     }
 
-    /// The label without the axes `keys` (a panel that names their values). Whether probes ran
-    /// comes last, as "(probed)": inside the label it read as a setting of the next value
-    /// ("adam probes none" for a probed run without warmup).
+    /// The label without the axes `keys` (a panel that names their values).
     pub fn label_without_all(&self, keys: &[&str]) -> String {
-        let (probe, settings): (Vec<_>, Vec<_>) = self
-            .axes
-            .iter()
-            .filter(|(k, _)| !keys.contains(&k.as_str()))
-            .partition(|(k, _)| k == "probe.names");
-        settings
-            .into_iter()
-            .chain(probe)
-            .filter_map(|(k, v)| short(k, v))
-            .collect::<Vec<_>>()
-            .join(" ")
+        label::join(
+            self.axes
+                .iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str())),
+        )
     }
 
     /// This configuration's value of axis `key`, as its label shows it (`lr=0.003`).
@@ -283,7 +278,7 @@ impl Group {
         self.axes
             .iter()
             .find(|(k, _)| k == key)
-            .and_then(|(k, v)| short(k, v))
+            .and_then(|(k, v)| label::short(k, v))
     }
 
     pub fn arch(&self) -> Option<crate::config::Arch> {
@@ -402,36 +397,6 @@ pub fn first_seen<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     out
 }
 
-/// Probe settings (`probe.every`, `probe.batch`, ...): instruments, not what a configuration
-/// is; tables and labels say only whether (and which) probes ran.
-pub fn is_probe_setting(key: &str) -> bool {
-    key.starts_with("probe.") && key != "probe.names"
-}
-
-/// An axis value as a label shows it; None for an axis the label leaves out: a key this
-/// configuration does not set (`null`), and the probe settings but whether probes ran.
-fn short(key: &str, value: &Value) -> Option<String> {
-    match (key, value) {
-        (_, Value::Null) => return None,
-        ("probe.names", Value::Array(names)) => {
-            return (!names.is_empty()).then(|| "(probed)".to_string())
-        }
-        (k, _) if is_probe_setting(k) => return None,
-        _ => {}
-    }
-    let v = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Some(match key {
-        "model.arch" => v,
-        "schedule.warmup.steps" => format!("w={v}"),
-        "schedule.peak_lr" => format!("lr={v}"),
-        "optim.kind" | "schedule.warmup.kind" => v,
-        other => format!("{}={v}", other.rsplit('.').next().unwrap_or(other)),
-    })
-}
-
 /// Run `compare`: write table.md, the SVGs and index.html into `out`; returns the paths written.
 pub fn write_report(
     loaded: &Loaded,
@@ -465,38 +430,4 @@ pub fn write_report(
             .filter(|p| p.extension().is_some_and(|x| x == "md")),
     );
     Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_label_says_probed_last_so_it_never_reads_as_the_next_setting() {
-        let group = Group {
-            axes: vec![
-                ("schedule.warmup.steps".into(), json!(0)),
-                ("optim.kind".into(), json!("adam")),
-                ("probe.names".into(), json!(["sharpness", "update"])),
-                ("probe.every".into(), json!(20)),
-                ("schedule.warmup.kind".into(), json!("none")),
-            ],
-            runs: Vec::new(),
-        };
-        assert_eq!(group.label(), "w=0 adam none (probed)");
-        assert_eq!(
-            group.label_without("schedule.warmup.steps"),
-            "adam none (probed)"
-        );
-        let unprobed = Group {
-            axes: vec![
-                ("optim.kind".into(), json!("adam")),
-                ("probe.names".into(), json!([])),
-                ("schedule.warmup.kind".into(), json!("linear")),
-            ],
-            runs: Vec::new(),
-        };
-        assert_eq!(unprobed.label(), "adam linear");
-    }
 }
