@@ -983,3 +983,50 @@ fn a_substitute_that_reproduces_warmup_and_an_earlier_probe_support_the_account(
         second.evidence
     );
 }
+
+#[test]
+fn an_undecided_substitute_says_how_many_seeds_would_settle_it() {
+    use lnwarm::config::probe::ProbeKind;
+    use lnwarm::config::OptimizerKind;
+    let t = tiny_result(Arch::PreLn, 0);
+    let probed = |mut r: RunResult| {
+        r.config.probe.names = vec![ProbeKind::Overfit];
+        r
+    };
+    let mut runs = Vec::new();
+    for s in 0..SEEDS {
+        let j = 0.01 * s as f64;
+        // No warmup fails in half the seeds; GI-Adam never fails and ends 0.02 nats behind
+        // warmup, with the same seed spread (sd 0.0187): neither part of the rule is decided.
+        let none = if s < 3 {
+            vec![4.5, 3.0, 3.0, 3.0]
+        } else {
+            vec![4.5, 2.6, 2.3, 2.1 + j]
+        };
+        runs.push(probed(made(&t, Arch::PostLn, 0, 2e-3, s, &none)));
+        runs.push(probed(made(
+            &t,
+            Arch::PostLn,
+            100,
+            2e-3,
+            s,
+            &[4.5, 2.6, 2.3, 2.1 + j],
+        )));
+        let mut gi = made(&t, Arch::PostLn, 0, 2e-3, s, &[4.5, 2.6, 2.3, 2.12 + j]);
+        gi.config.optim.kind = OptimizerKind::GiAdam;
+        runs.push(probed(gi));
+    }
+    let v = claims_with_margins(runs, 2.5, Some(r#"{"final_loss": 0.03}"#));
+    let s = verdict_of(&v, "S gi-adam reproduces warmup for Post-LN at lr 0.002");
+    assert_eq!(s.outcome, Outcome::Inconclusive, "{s:#?}");
+    // Fisher at 0.05 (one substitute) with half failing vs none first passes at 7 seeds per
+    // arm (4/7 vs 0/7: scipy's fisher_exact p = 0.035; 3/6 vs 0/6: 0.091). The loss: 2 (sd
+    // (1.645 + 0.842) / (0.03 - 0.02))^2 / (3/pi) = 45.3 seeds per arm.
+    assert!(
+        s.evidence.contains(
+            "to settle it: fewer failures than no warmup: 7 seeds per arm at the rates seen; within the 0.03-nat margin: 46 seeds per arm at the shift +0.020 and seed sd 0.019 seen (80% power)"
+        ),
+        "{}",
+        s.evidence
+    );
+}

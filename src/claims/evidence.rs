@@ -71,7 +71,7 @@ impl Check {
 
 /// Pooled seed-to-seed standard deviation of two arms' finite final losses (NaN with fewer
 /// than two finite values in each).
-fn pooled_sd(a: &[f64], b: &[f64]) -> f64 {
+pub(super) fn pooled_sd(a: &[f64], b: &[f64]) -> f64 {
     let finite = |v: &[f64]| {
         v.iter()
             .copied()

@@ -14,13 +14,15 @@
 //!   the first from which no warmup is behind warmup for good, since the committed separation
 //!   also counts warmup's slower start.
 
-use super::evidence::effect;
+use super::evidence::{effect, pooled_sd};
 use super::{describe, no_warmup, peak, substitute_of, verdict_with_effect, ALPHA};
 use crate::compare::probe_plots::{curve, quantity};
 use crate::compare::{Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
 use crate::stats::binomial::fisher_greater;
-use crate::stats::margins::{shift_lower, shift_upper};
+use crate::stats::margins::{
+    hodges_lehmann, runs_needed_for_fisher, seeds_for_shift, shift_lower, shift_upper,
+};
 use crate::verdict::{Outcome, Verdict};
 use std::collections::BTreeMap;
 
@@ -209,6 +211,47 @@ fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) ->
     }
 }
 
+/// For an inconclusive "S reproduces warmup": the seeds per arm that would settle each part
+/// still open, at the failure rates, shift and seed spread seen (plug-in counts for Fisher's
+/// test; 80% power by the normal approximation for the loss, as `seeds_for_shift`).
+fn seeds_to_settle(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) -> String {
+    let rate = |g: &Group| g.failures().k as f64 / g.failures().n.max(1) as f64;
+    let mut parts = Vec::new();
+    if fisher_greater(none.failures(), s.failures()) >= level {
+        parts.push(match runs_needed_for_fisher(rate(none), rate(s), level) {
+            Some(n) => {
+                format!("fewer failures than no warmup: {n} seeds per arm at the rates seen")
+            }
+            None => "fewer failures than no warmup: out of reach at the rates seen".into(),
+        });
+    }
+    let (ls, lw) = (s.final_losses(), warm.final_losses());
+    let (shift, sd) = (hodges_lehmann(&ls, &lw), pooled_sd(&ls, &lw));
+    let settled = shift_upper(&ls, &lw, level).is_some_and(|u| u < margin)
+        || shift_lower(&ls, &lw, level).is_some_and(|l| l > margin);
+    let loss = if settled {
+        None
+    } else if shift < margin {
+        seeds_for_shift(shift, sd, margin, level)
+            .map(|n| format!("within the {margin}-nat margin: {n} seeds per arm"))
+    } else {
+        // The mirror: the lower bound of the shift above the margin.
+        seeds_for_shift(-shift, sd, -margin, level)
+            .map(|n| format!("worse by more than the {margin}-nat margin: {n} seeds per arm"))
+    };
+    parts.extend(
+        loss.map(|l| format!("{l} at the shift {shift:+.3} and seed sd {sd:.3} seen (80% power)")),
+    );
+    format!(
+        "to settle it: {}",
+        if parts.is_empty() {
+            "not estimable".into()
+        } else {
+            parts.join("; ")
+        }
+    )
+}
+
 /// What the catapult searches of `g` found, against the peak `lr`: a found rate at or above
 /// the peak starts the warmup at the peak, so that run trained at a constant rate.
 fn catapult_rates(g: &Group, lr: f64) -> Option<String> {
@@ -282,6 +325,9 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
             ),
         ];
         evidence.extend(catapult_rates(s, lr));
+        if outcome == Outcome::Inconclusive {
+            evidence.push(seeds_to_settle(s, none, warm, level, margin));
+        }
         out.push(verdict_with_effect(
             &format!("S {name} reproduces warmup for Post-LN at lr {lr}"),
             outcome,

@@ -20,6 +20,7 @@
 //! `fisher_exact`) and the textbook definition of the Hodges–Lehmann bound, in
 //! `tests/fixtures/scipy/margins.json` (scripts/margins_fixtures_scipy.py).
 
+use super::binomial::{fisher_greater, Rate};
 use statrs::distribution::{Beta, ContinuousCDF};
 
 /// Exact one-sided (1 − α) upper confidence bound of a failure rate k/n; 1 when k = n.
@@ -89,6 +90,23 @@ pub fn runs_needed_for_difference(
     (1..=100_000).find(|&runs| {
         let failures = |rate: f64| (rate * runs as f64).round() as usize;
         rate_difference_upper((failures(rate_a), runs), (failures(rate_b), runs), alpha) < margin
+    })
+}
+
+/// Runs per arm (equal arms) at which, with the failure rates `rate_a` and `rate_b` seen so far
+/// (counts rounded), the one-sided Fisher test that a fails more often than b reaches p <
+/// `level`; None when rate_a is not above rate_b or no arm of up to 1,000 runs would do.
+pub fn runs_needed_for_fisher(rate_a: f64, rate_b: f64, level: f64) -> Option<usize> {
+    if rate_a <= rate_b {
+        return None;
+    }
+    (1..=1000).find(|&runs| {
+        let failures = |rate: f64| (rate * runs as f64).round() as usize;
+        let (a, b) = (
+            Rate::of(failures(rate_a), runs),
+            Rate::of(failures(rate_b), runs),
+        );
+        fisher_greater(a, b) < level
     })
 }
 
@@ -213,6 +231,18 @@ mod tests {
         for u in 0..=12 {
             assert!((d[u] - d[12 - u]).abs() < 1e-12, "symmetric");
         }
+    }
+
+    #[test]
+    fn fisher_runs_needed_match_scipy() {
+        // scipy.stats.fisher_exact([[k, n - k], [0, n]], alternative="greater") at 0.05/6:
+        // all failing vs none first passes at n = 5 (1/C(10, 5) = 0.0040), half vs none at
+        // n = 11 (6/11 vs 0/11: 0.0062; 5/10 vs 0/10 gives 0.0163).
+        let level = 0.05 / 6.0;
+        assert_eq!(runs_needed_for_fisher(1.0, 0.0, level), Some(5));
+        assert_eq!(runs_needed_for_fisher(0.5, 0.0, level), Some(11));
+        assert_eq!(runs_needed_for_fisher(0.0, 0.0, level), None);
+        assert_eq!(runs_needed_for_fisher(0.2, 0.5, level), None);
     }
 
     #[test]
