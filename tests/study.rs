@@ -1029,4 +1029,42 @@ fn an_undecided_substitute_says_how_many_seeds_would_settle_it() {
         "{}",
         s.evidence
     );
+    // One failure against warmup's none bars "reproduces" but is not significant: 1/6 vs 0/6
+    // first reaches Fisher p < 0.05 at 27 seeds per arm (5/27 vs 0/27: scipy 0.0255).
+    let mut runs = Vec::new();
+    for s in 0..SEEDS {
+        let j = 0.01 * s as f64;
+        let trains = [4.5, 2.6, 2.3, 2.1 + j];
+        runs.push(probed(made(
+            &t,
+            Arch::PostLn,
+            0,
+            2e-3,
+            s,
+            &[4.5, 3.0, 3.0, 3.0],
+        )));
+        runs.push(probed(made(&t, Arch::PostLn, 100, 2e-3, s, &trains)));
+        let stall = [4.5, 3.0, 3.0, 3.0];
+        let mut capped = made(
+            &t,
+            Arch::PostLn,
+            0,
+            2e-3,
+            s,
+            if s == 0 { &stall } else { &trains },
+        );
+        capped.config.optim.update_cap = Some(1e-3);
+        capped.config.optim.window = 100;
+        runs.push(probed(capped));
+    }
+    let v = claims_with_margins(runs, 2.5, Some(r#"{"final_loss": 0.03}"#));
+    let s = verdict_of(&v, "S update-cap reproduces warmup");
+    assert_eq!(s.outcome, Outcome::Inconclusive, "{s:#?}");
+    assert!(
+        s.evidence.contains(
+            "to settle it: more failures than linear warmup (1/6 vs 0/6): 27 seeds per arm at the rates seen"
+        ),
+        "{}",
+        s.evidence
+    );
 }

@@ -225,6 +225,14 @@ fn seeds_to_settle(s: &Group, none: &Group, warm: &Group, level: f64, margin: f6
             None => "fewer failures than no warmup: out of reach at the rates seen".into(),
         });
     }
+    let (fs, fw) = (s.failures(), warm.failures());
+    if fs.k > fw.k && fisher_greater(fs, fw) >= level {
+        // More failures than warmup bars "reproduces"; more seeds could show them significant.
+        parts.push(match runs_needed_for_fisher(rate(s), rate(warm), level) {
+            Some(n) => format!("more failures than linear warmup ({}/{} vs {}/{}): {n} seeds per arm at the rates seen", fs.k, fs.n, fw.k, fw.n),
+            None => "more failures than linear warmup: out of reach at the rates seen".into(),
+        });
+    }
     let (ls, lw) = (s.final_losses(), warm.final_losses());
     let (shift, sd) = (hodges_lehmann(&ls, &lw), pooled_sd(&ls, &lw));
     let settled = shift_upper(&ls, &lw, level).is_some_and(|u| u < margin)
