@@ -211,53 +211,72 @@ fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) ->
     }
 }
 
+/// The failure rate seen in `g`.
+fn rate_seen(g: &Group) -> f64 {
+    g.failures().k as f64 / g.failures().n.max(1) as f64
+}
+
+/// "`what`: N seeds per arm at the rates seen": when the one-sided Fisher test that `more`
+/// fails more often than `fewer` would reach `level` at their failure rates.
+fn fisher_seeds(what: &str, more: &Group, fewer: &Group, level: f64) -> String {
+    match runs_needed_for_fisher(rate_seen(more), rate_seen(fewer), level) {
+        Some(n) => format!("{what}: {n} seeds per arm at the rates seen"),
+        None => format!("{what}: out of reach at the rates seen"),
+    }
+}
+
 /// For an inconclusive "S reproduces warmup": the seeds per arm that would settle each part
 /// still open, at the failure rates, shift and seed spread seen (plug-in counts for Fisher's
 /// test; 80% power by the normal approximation for the loss, as `seeds_for_shift`).
 fn seeds_to_settle(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) -> String {
-    let rate = |g: &Group| g.failures().k as f64 / g.failures().n.max(1) as f64;
     let mut parts = Vec::new();
     if fisher_greater(none.failures(), s.failures()) >= level {
-        parts.push(match runs_needed_for_fisher(rate(none), rate(s), level) {
-            Some(n) => {
-                format!("fewer failures than no warmup: {n} seeds per arm at the rates seen")
-            }
-            None => "fewer failures than no warmup: out of reach at the rates seen".into(),
-        });
+        parts.push(fisher_seeds(
+            "fewer failures than no warmup",
+            none,
+            s,
+            level,
+        ));
     }
     let (fs, fw) = (s.failures(), warm.failures());
     if fs.k > fw.k && fisher_greater(fs, fw) >= level {
         // More failures than warmup bars "reproduces"; more seeds could show them significant.
-        parts.push(match runs_needed_for_fisher(rate(s), rate(warm), level) {
-            Some(n) => format!("more failures than linear warmup ({}/{} vs {}/{}): {n} seeds per arm at the rates seen", fs.k, fs.n, fw.k, fw.n),
-            None => "more failures than linear warmup: out of reach at the rates seen".into(),
-        });
+        let what = format!(
+            "more failures than linear warmup ({}/{} vs {}/{})",
+            fs.k, fs.n, fw.k, fw.n
+        );
+        parts.push(fisher_seeds(&what, s, warm, level));
     }
+    parts.extend(loss_seeds(s, warm, level, margin));
+    let parts = if parts.is_empty() {
+        "not estimable".to_string()
+    } else {
+        parts.join("; ")
+    };
+    format!("to settle it: {parts}")
+}
+
+/// The loss part of `seeds_to_settle`: None when the shift's bounds already decide it.
+fn loss_seeds(s: &Group, warm: &Group, level: f64, margin: f64) -> Option<String> {
     let (ls, lw) = (s.final_losses(), warm.final_losses());
-    let (shift, sd) = (hodges_lehmann(&ls, &lw), pooled_sd(&ls, &lw));
     let settled = shift_upper(&ls, &lw, level).is_some_and(|u| u < margin)
         || shift_lower(&ls, &lw, level).is_some_and(|l| l > margin);
-    let loss = if settled {
-        None
-    } else if shift < margin {
-        seeds_for_shift(shift, sd, margin, level)
-            .map(|n| format!("within the {margin}-nat margin: {n} seeds per arm"))
+    if settled {
+        return None;
+    }
+    let (shift, sd) = (hodges_lehmann(&ls, &lw), pooled_sd(&ls, &lw));
+    let (what, seeds) = if shift < margin {
+        ("within", seeds_for_shift(shift, sd, margin, level))
     } else {
         // The mirror: the lower bound of the shift above the margin.
-        seeds_for_shift(-shift, sd, -margin, level)
-            .map(|n| format!("worse by more than the {margin}-nat margin: {n} seeds per arm"))
+        (
+            "worse by more than",
+            seeds_for_shift(-shift, sd, -margin, level),
+        )
     };
-    parts.extend(
-        loss.map(|l| format!("{l} at the shift {shift:+.3} and seed sd {sd:.3} seen (80% power)")),
-    );
-    format!(
-        "to settle it: {}",
-        if parts.is_empty() {
-            "not estimable".into()
-        } else {
-            parts.join("; ")
-        }
-    )
+    seeds.map(|n| {
+        format!("{what} the {margin}-nat margin: {n} seeds per arm at the shift {shift:+.3} and seed sd {sd:.3} seen (80% power)")
+    })
 }
 
 /// What the catapult searches of `g` found, against the peak `lr`: a found rate at or above
