@@ -211,15 +211,14 @@ fn reproduces(s: &Group, none: &Group, warm: &Group, level: f64, margin: f64) ->
     }
 }
 
-/// The failure rate seen in `g`.
-fn rate_seen(g: &Group) -> f64 {
-    g.failures().k as f64 / g.failures().n.max(1) as f64
-}
-
 /// "`what`: N seeds per arm at the rates seen": when the one-sided Fisher test that `more`
 /// fails more often than `fewer` would reach `level` at their failure rates.
 fn fisher_seeds(what: &str, more: &Group, fewer: &Group, level: f64) -> String {
-    match runs_needed_for_fisher(rate_seen(more), rate_seen(fewer), level) {
+    match runs_needed_for_fisher(
+        more.failures().fraction(),
+        fewer.failures().fraction(),
+        level,
+    ) {
         Some(n) => format!("{what}: {n} seeds per arm at the rates seen"),
         None => format!("{what}: out of reach at the rates seen"),
     }
