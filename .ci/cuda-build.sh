@@ -18,9 +18,8 @@ export NVCC="${NVCC:-$PWD/.ci/nvcc-ptx-only}"
 export CUDAFORGE_THREADS=${CUDAFORGE_THREADS:-$(nproc)}
 START=$(date +%s)
 # Dependencies and lnwarm at opt-level 0 too: a build check, and a binary that only has to start
-# (measured cold on the 2-core Zen 2: 491 s, against 687 s at opt-level 3 reusing the default
-# build's crates; lnwarm alone, with the dependencies built: 46 s at opt-level 0, 185 s at the dev
-# profile's 1).
+# (lnwarm alone, with the dependencies built: 46 s at opt-level 0, 185 s at the dev profile's 1;
+# the whole build's times: docs/performance.md#cuda).
 cargo build --locked --features cuda --config 'profile.dev.package."*".opt-level=0' \
   --config 'profile.dev.opt-level=0'
 echo "cuda build: $(( $(date +%s) - START )) s"
