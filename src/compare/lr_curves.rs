@@ -3,9 +3,10 @@
 //! al. 2023, "Small-scale proxies for large-scale Transformer training instabilities", arXiv
 //! 2309.14322, §3.1 and Appendix): E_η[min(ℓ(η), ℓ0) − ℓ*] over the study's rates (uniform over
 //! the grid, which is log-spaced), ℓ0 the loss at initialization and ℓ* the best loss over the
-//! grid. A failed or diverged run counts as ℓ0 (the `min`). With seeds, ℓ(η) is the seed median
-//! of min(final loss, ℓ0); the interval is a seed bootstrap (each rate's seeds resampled with
-//! replacement, 2,000 times, fixed RNG seed), percentile 2.5–97.5%.
+//! grid. A diverged run (no finite final loss) counts as ℓ0 (the `min`); a stalled one counts at
+//! its final loss, below ℓ0 (a stall sits on the unigram plateau). With seeds, ℓ(η) is the seed
+//! median of min(final loss, ℓ0); the interval is a seed bootstrap (each rate's seeds resampled
+//! with replacement, 2,000 times, fixed RNG seed), percentile 2.5–97.5%.
 
 use super::{Group, Loaded};
 use crate::error::Result;
@@ -159,7 +160,7 @@ fn curve(label: String, mut arms: Vec<&Group>) -> Option<LrCurve<'_>> {
 
 /// `lr-sensitivity.md`: one row per configuration.
 pub fn markdown(curves: &[LrCurve]) -> String {
-    let mut out = String::from("# LR sensitivity\n\nPer configuration: the final validation loss over the peak rates (seed median of min(final, loss at init); a failed seed counts as the loss at init), the best rate, the largest rate at which no seed failed, and the LR sensitivity E_η[min(ℓ(η), ℓ0) − ℓ*] (Wortsman et al. 2023) with its seed-bootstrap 95% interval.\n\n| configuration | loss at init | loss per rate (median) | failed per rate | best rate | largest rate, no seed failed | LR sensitivity [95%] |\n|---|---|---|---|---|---|---|\n");
+    let mut out = String::from("# LR sensitivity\n\nPer configuration: the final validation loss over the peak rates (seed median of min(final, loss at init): a diverged seed counts as the loss at init, a stalled one at its final loss), the best rate, the largest rate at which no seed failed, and the LR sensitivity E_η[min(ℓ(η), ℓ0) − ℓ*] (Wortsman et al. 2023) with its seed-bootstrap 95% interval.\n\n| configuration | loss at init | loss per rate (median) | failed per rate | best rate | largest rate, no seed failed | LR sensitivity [95%] |\n|---|---|---|---|---|---|---|\n");
     for c in curves {
         let per_rate =
             |f: &dyn Fn(usize) -> String| (0..c.rates.len()).map(f).collect::<Vec<_>>().join(", ");
@@ -186,7 +187,7 @@ pub fn markdown(curves: &[LrCurve]) -> String {
 /// panel per architecture (its warmups side by side) when the curves span several.
 pub fn plot(curves: &[LrCurve], out: &Path) -> Result<PathBuf> {
     let path = out.join("lr-curves.svg");
-    let title = "final val loss vs peak lr (seed median, min–max band; a failed seed counts as the loss at init)";
+    let title = "final val loss vs peak lr (seed median, min–max band; a diverged seed counts as the loss at init)";
     let y_label = "final val loss (nats/char)";
     let archs = super::first_seen(curves.iter().map(|c| c.arms[0].arch()));
     if archs.len() < 2 {
