@@ -61,21 +61,22 @@ def main():
             print(f"rows-reproduce: {folder}: not a folder", file=sys.stderr)
             return 2
     rows = committed_rows(args.reports)
-    tally = collections.defaultdict(lambda: [0, 0, set()])
+    # (report, run id) -> whether every result of that id matched; a run id can be finished in
+    # several study folders (a part's files copied from the whole study), each compared.
+    matched = {}
+    places = collections.defaultdict(set)
     for run_id, result in finished(args.results):
         mine = result["summary"].get("final_val_loss")
         for report, theirs in rows.get(run_id, []):
             same = theirs != "" and mine is not None and float(theirs) == mine
-            count = tally[report]
-            count[0] += 1
-            count[1] += same
-            count[2].add(where(result))
+            matched[report, run_id] = matched.get((report, run_id), True) and same
+            places[report].add(where(result))
             if not same:
                 print(f"differs: {report} {run_id}: committed {theirs}, here {mine}")
-    for report, (compared, same, places) in sorted(tally.items()):
-        print(f"{report}: {same} of {compared} rows identical ({'; '.join(sorted(places))})")
-    compared = sum(count[0] for count in tally.values())
-    identical = sum(count[1] for count in tally.values())
+    for report in sorted(places):
+        flags = [same for (name, _), same in matched.items() if name == report]
+        print(f"{report}: {sum(flags)} of {len(flags)} rows identical ({'; '.join(sorted(places[report]))})")
+    compared, identical = len(matched), sum(matched.values())
     if compared == 0:
         print("rows-reproduce: no finished run is a committed row", file=sys.stderr)
         return 1
