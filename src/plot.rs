@@ -129,6 +129,11 @@ pub fn panel_grid_scaled(
         _ => (420u32, 300u32),
     };
     let labels = legend_labels(panels);
+    // A label's style is its place among every label, with data or not: a configuration that
+    // has no curve in one chart (say, it never reached a loss) leaves the others' colours as
+    // they are in the report's other charts.
+    let order = style_order(panels);
+    let style_of = |label: &str| order.iter().position(|l| l == label).unwrap_or(0);
     // Wide enough for the longest label at 13 px sans-serif (~7 px a character), at most 640.
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let legend_w = (60 + 7 * longest as u32).clamp(300, 640);
@@ -145,16 +150,13 @@ pub fn panel_grid_scaled(
     let (grid, legend) = root.split_horizontally(panel_w * columns as u32);
     let y_shared = shared_y.then(|| shared_y_range(panels)).flatten();
     for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
-        let styles: Vec<usize> = panel
-            .series
-            .iter()
-            .map(|s| labels.iter().position(|l| *l == s.label).unwrap_or(0))
-            .collect();
+        let styles: Vec<usize> = panel.series.iter().map(|s| style_of(&s.label)).collect();
         draw_panel(area, panel, x_label, &styles, y_shared).map_err(plot_err)?;
     }
     if labels.len() > 1 || labels.first().is_some_and(|l| !l.is_empty()) {
-        for (i, label) in labels.iter().enumerate() {
-            let y = 30 + 22 * i as i32;
+        for (row, label) in labels.iter().enumerate() {
+            let y = 30 + 22 * row as i32;
+            let i = style_of(label);
             let style = color(i).stroke_width(3);
             let key = vec![(10, y), (40, y)];
             if dashed(i) {
@@ -173,12 +175,22 @@ pub fn panel_grid_scaled(
 
 /// Every label of a series with data in `panels`, once, in order of first appearance.
 fn legend_labels(panels: &[Panel]) -> Vec<String> {
+    labels_in_order(
+        panels
+            .iter()
+            .flat_map(|p| &p.series)
+            .filter(|s| !s.points.is_empty()),
+    )
+}
+
+/// Every label in `panels`, with data or not, once, in order of first appearance.
+fn style_order(panels: &[Panel]) -> Vec<String> {
+    labels_in_order(panels.iter().flat_map(|p| &p.series))
+}
+
+fn labels_in_order<'a>(series: impl Iterator<Item = &'a Series>) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
-    for s in panels
-        .iter()
-        .flat_map(|p| &p.series)
-        .filter(|s| !s.points.is_empty())
-    {
+    for s in series {
         if !labels.contains(&s.label) {
             labels.push(s.label.clone());
         }
@@ -362,5 +374,58 @@ mod tests {
             },
         ];
         assert_eq!(legend_labels(&panels), ["x", "y", "z"]);
+    }
+
+    /// The stroke colours of an SVG, as plotters writes them (`stroke="#RRGGBB"`).
+    fn strokes(svg: &str) -> Vec<String> {
+        svg.split("stroke=\"#")
+            .skip(1)
+            .map(|rest| rest[..6].to_ascii_uppercase())
+            .collect()
+    }
+
+    fn hex(c: RGBColor) -> String {
+        format!("{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    #[test]
+    fn a_series_without_data_keeps_the_next_ones_colours() {
+        // Two charts of one report: in the second, "x" has no points (it never reached a
+        // loss); "y" must keep the colour it has in the first, color(1), not move to color(0).
+        let chart = |x_points: Vec<(f64, f64)>| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("c.svg");
+            let series = vec![
+                Series {
+                    label: "x".into(),
+                    points: x_points,
+                    band: None,
+                },
+                Series {
+                    label: "y".into(),
+                    points: vec![(0.0, 1.0), (1.0, 2.0)],
+                    band: None,
+                },
+            ];
+            let panels = [
+                Panel {
+                    title: "p".into(),
+                    log_y: false,
+                    series: series.clone(),
+                },
+                Panel {
+                    title: "q".into(),
+                    log_y: false,
+                    series,
+                },
+            ];
+            panel_grid(&path, "t", "x", &panels, 2).unwrap();
+            strokes(&std::fs::read_to_string(&path).unwrap())
+        };
+        let with_x = chart(vec![(0.0, 2.0), (1.0, 3.0)]);
+        let without_x = chart(Vec::new());
+        assert!(with_x.contains(&hex(color(0))) && with_x.contains(&hex(color(1))));
+        assert!(without_x.contains(&hex(color(1))), "{without_x:?}");
+        assert!(!without_x.contains(&hex(color(0))), "{without_x:?}");
     }
 }
