@@ -100,7 +100,9 @@ pub struct Panel {
 
 /// Small multiples: `panels` in a grid of `columns`, one shared x label, and one legend in its
 /// own column to the right of the data (never over a curve). A label keeps its colour and dash
-/// in every panel: the legend lists every label of every panel, in order of first appearance.
+/// in every panel, and in every chart drawn from the same series list: its style is its place
+/// among all labels in order of first appearance, with data or not; the legend lists the labels
+/// that have data.
 pub fn panel_grid(
     path: &Path,
     title: &str,
