@@ -10,8 +10,9 @@ already computed.
 
 Usage: scripts/rows-reproduce.py [RESULTS] [--reports docs/studies]
 Prints each row that differs, then one line per report (rows compared, identical, CPUs and
-revisions of the reruns); exit 0 when at least one row was compared and every one is
-identical, 1 otherwise, 2 on bad input.
+revisions of the reruns; where rows differ, how many changed outcome and the median and largest
+|difference| of the final loss over the compared rows); exit 0 when at least one row was
+compared and every one is identical, 1 otherwise, 2 on bad input.
 """
 import argparse
 import collections
@@ -19,17 +20,18 @@ import csv
 import glob
 import json
 import os
+import statistics
 import sys
 
 
 def committed_rows(reports):
-    """run id -> [(report name, final_val_loss as committed)]."""
+    """run id -> [(report name, committed row)]."""
     rows = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(reports, "*", "runs.csv"))):
         report = os.path.basename(os.path.dirname(path))
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
-                rows[row["id"]].append((report, row["final_val_loss"]))
+                rows[row["id"]].append((report, row))
     return rows
 
 
@@ -65,17 +67,31 @@ def main():
     # several study folders (a part's files copied from the whole study), each compared.
     matched = {}
     places = collections.defaultdict(set)
+    # report -> |committed - here| of every comparison, and the run ids whose outcome changed.
+    gaps = collections.defaultdict(list)
+    outcome_changed = collections.defaultdict(set)
     for run_id, result in finished(args.results):
         mine = result["summary"].get("final_val_loss")
-        for report, theirs in rows.get(run_id, []):
+        for report, row in rows.get(run_id, []):
+            theirs = row["final_val_loss"]
             same = theirs != "" and mine is not None and float(theirs) == mine
             matched[report, run_id] = matched.get((report, run_id), True) and same
             places[report].add(where(result))
+            if theirs != "" and mine is not None:
+                gaps[report].append(abs(float(theirs) - mine))
+            if row.get("outcome") != result["summary"].get("outcome"):
+                outcome_changed[report].add(run_id)
             if not same:
                 print(f"differs: {report} {run_id}: committed {theirs}, here {mine}")
     for report in sorted(places):
         flags = [same for (name, _), same in matched.items() if name == report]
-        print(f"{report}: {sum(flags)} of {len(flags)} rows identical ({'; '.join(sorted(places[report]))})")
+        line = f"{report}: {sum(flags)} of {len(flags)} rows identical ({'; '.join(sorted(places[report]))})"
+        if not all(flags):
+            line += (
+                f"; {len(outcome_changed[report])} changed outcome; final loss |difference|"
+                f" median {statistics.median(gaps[report]):.4f}, largest {max(gaps[report]):.4f}"
+            )
+        print(line)
     compared, identical = len(matched), sum(matched.values())
     if compared == 0:
         print("rows-reproduce: no finished run is a committed row", file=sys.stderr)
