@@ -10,6 +10,9 @@ pub enum Outcome {
     Holds,
     DoesNotHold,
     Inconclusive,
+    /// The design did not put the question: the intervention never ran (a catapult search
+    /// that started every warmup at the peak) or nothing aimed at the account ran.
+    NotTested,
 }
 
 impl Outcome {
@@ -18,6 +21,7 @@ impl Outcome {
             Outcome::Holds => "holds",
             Outcome::DoesNotHold => "does not hold",
             Outcome::Inconclusive => "inconclusive",
+            Outcome::NotTested => "not tested",
         }
     }
 
@@ -27,7 +31,7 @@ impl Outcome {
         for o in outcomes {
             match o {
                 Outcome::DoesNotHold => return Outcome::DoesNotHold,
-                Outcome::Inconclusive => result = Outcome::Inconclusive,
+                Outcome::Inconclusive | Outcome::NotTested => result = Outcome::Inconclusive,
                 Outcome::Holds => {}
             }
         }
@@ -54,7 +58,7 @@ impl Verdict {
     pub fn word(&self) -> &'static str {
         match (self.claim.starts_with("M "), self.outcome) {
             (true, Outcome::Holds) => "supported",
-            (true, Outcome::DoesNotHold) => "not supported",
+            (true, Outcome::DoesNotHold) => "contradicted",
             (_, outcome) => outcome.name(),
         }
     }

@@ -172,26 +172,43 @@ fn nan_high(x: f64) -> f64 {
 }
 
 /// An account's outcome from its substitutes' verdicts and the two separation updates.
+///
+/// Corrected by issue 32: these rules (Parts B and C) state no manipulation check and run each
+/// substitute at one strength, so a substitute that fails says "this substitute, at this
+/// strength, did not reproduce warmup", not that the account is wrong: no account is
+/// contradicted here (src/claims/accounts.rs has the rules that can). An account whose every
+/// substitute never ran (the catapult arm at a rate where every search lands above the peak)
+/// is not tested.
 fn account_outcome(
     results: &[(&str, Option<Outcome>)],
     t_q: Option<u64>,
     t_loss: Option<u64>,
-    measured: bool,
 ) -> Outcome {
     let any_reproduces = results.iter().any(|(_, o)| *o == Some(Outcome::Holds));
-    let none_reproduce = results
+    let ran: Vec<_> = results
         .iter()
-        .all(|(_, o)| *o == Some(Outcome::DoesNotHold));
+        .filter(|(_, o)| !matches!(o, None | Some(Outcome::NotTested)))
+        .collect();
     let earlier =
         matches!((t_q, t_loss), (Some(a), Some(b)) if a < b) || (t_q.is_some() && t_loss.is_none());
-    let never = measured && t_q.is_none() && t_loss.is_some();
     if any_reproduces && earlier {
         Outcome::Holds
-    } else if none_reproduce || never {
-        Outcome::DoesNotHold
+    } else if ran.is_empty() {
+        Outcome::NotTested
     } else {
         Outcome::Inconclusive
     }
+}
+
+/// A catapult arm whose every search found a rate at or above the peak ran no warmup: each of
+/// its runs equals no warmup bit for bit, so it puts no question to the sharpness account.
+fn ran_no_warmup(s: &Group, lr: f64) -> bool {
+    let rates: Vec<f64> = s
+        .runs
+        .iter()
+        .filter_map(|r| r.catapult.as_ref().map(|c| c.rate))
+        .collect();
+    !rates.is_empty() && rates.len() == s.runs.len() && rates.iter().all(|&r| r >= lr)
 }
 
 /// "S reproduces warmup" at `level`, with the study's final-loss margin.
@@ -339,7 +356,10 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     let mut out = Vec::new();
     let mut outcome_of: BTreeMap<&str, Outcome> = BTreeMap::new();
     for (name, s) in &subs {
-        let outcome = reproduces(s, none, warm, level, margin);
+        let outcome = match ran_no_warmup(s, lr) {
+            true => Outcome::NotTested,
+            false => reproduces(s, none, warm, level, margin),
+        };
         outcome_of.insert(name, outcome);
         let mut evidence = vec![
             describe(s),
@@ -363,19 +383,18 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
         ));
     }
     let t_loss = separation(Quantity::ValLoss, none, warm);
-    let account_rule = "docs/studies/why-warmup-cpu/rules.md, stated before the runs: t = the first update (>= 20, on the 20-update grid) at which every seed without warmup lies above every seed with linear warmup, or below; supported (holds) when a substitute aimed at the account reproduces warmup and t(quantity) < t(validation loss); not supported (does not hold) when every such substitute does not reproduce warmup, or the loss separates and the quantity never does; else inconclusive";
+    let account_rule = "docs/studies/why-warmup-cpu/rules.md, stated before the runs, as corrected by issue 32: t = the first update (>= 20, on the 20-update grid) at which every seed without warmup lies above every seed with linear warmup, or below; supported when a substitute aimed at the account reproduces warmup and t(quantity) < t(validation loss); never contradicted here (the committed rule read 'every such substitute does not reproduce warmup' as 'not supported', but one substitute at one untuned strength, with no manipulation check, cannot contradict an account); not tested when no substitute aimed at it ran (a catapult arm that started every warmup at the peak); else inconclusive";
     let t_loss_behind = behind_for_good(none, warm);
     let mut secondary = Vec::new();
     let mut supported = Vec::new();
-    let mut all_refuted = true;
+    let mut all_refuted = true; // stays false: no account can be contradicted here
     for (claim, aimed, q) in ACCOUNTS {
         let results: Vec<(&str, Option<Outcome>)> = aimed
             .iter()
             .map(|a| (*a, outcome_of.get(a).copied()))
             .collect();
         let t_q = separation(q, none, warm);
-        let measured = q.values(none).iter().any(|m| !m.is_empty());
-        let outcome = account_outcome(&results, t_q, t_loss, measured);
+        let outcome = account_outcome(&results, t_q, t_loss);
         if outcome == Outcome::Holds {
             supported.push(claim);
         }
@@ -403,7 +422,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
         ));
         secondary.push(verdict_with_effect(
             &format!("{claim} (secondary reading)"),
-            account_outcome(&results, t_q, t_loss_behind, measured),
+            account_outcome(&results, t_q, t_loss_behind),
             SECONDARY_RULE,
             vec![
                 evidence[0].clone(),
