@@ -102,7 +102,7 @@ fn time_probes(
     update_ms: f64,
 ) -> Result<Option<ProbeCost>> {
     let mut every_update = cfg.clone();
-    every_update.probe.every = 1;
+    every_update.probe.every = crate::config::probe_every::ProbeEvery::every(1);
     let Some(mut prober) = crate::probe::Prober::new(
         &every_update,
         &setup.corpus.val,
@@ -160,8 +160,8 @@ fn time_probes(
             .into_iter()
             .map(|(k, v)| (k, Spread::of(&v)))
             .collect(),
-        every: cfg.probe.every,
-        overhead_share: overhead_ms.median / (cfg.probe.every as f64 * update_ms),
+        every: cfg.probe.every.final_every(),
+        overhead_share: overhead_ms.median / (cfg.probe.every.final_every() as f64 * update_ms),
         overhead_ms,
     }))
 }
@@ -276,6 +276,7 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
     // The trainer's update at the peak rate, each phase waited for (exact times on CUDA).
     let rule = StepRule {
         lr: cfg.schedule.peak_lr,
+        full_lr: None,
         clip: cfg.optim.clip,
         diverge_loss: crate::train::diverge_threshold(cfg, setup.corpus.tokenizer.size()),
         sync_phases: true,

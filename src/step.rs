@@ -45,6 +45,8 @@ pub struct Trainee<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct StepRule {
     pub lr: f64,
+    /// `--warmup-groups`: the rate of the parameters outside the groups (`None`: `lr`).
+    pub full_lr: Option<f64>,
     /// Clip the global gradient norm to this (torch's clip_grad_norm_).
     pub clip: Option<f64>,
     /// A training loss above this (or a non-finite loss or gradient) is divergence.
@@ -70,11 +72,11 @@ pub fn update(
     };
     let ms = |at: Instant| at.elapsed().as_secs_f64() * 1e3;
     let t0 = Instant::now();
-    let loss = t.model.loss(&batch.0, &batch.1)?;
+    let (objective, loss) = t.model.objective(&batch.0, &batch.1)?;
     sync()?;
     let forward_ms = ms(t0);
     let t1 = Instant::now();
-    let mut grads = loss.backward()?;
+    let mut grads = objective.backward()?;
     sync()?;
     let backward_ms = ms(t1);
     let t2 = Instant::now();
@@ -91,7 +93,7 @@ pub fn update(
         if let Some(max_norm) = rule.clip {
             clip_global_norm(t.store, &mut grads, norms.global, max_norm)?;
         }
-        opt.set_lr(rule.lr);
+        opt.set_rates(rule.lr, rule.full_lr.unwrap_or(rule.lr));
         opt.step(&grads)?;
         sync()?;
     }

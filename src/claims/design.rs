@@ -202,6 +202,7 @@ pub fn design(loaded: &Loaded) -> Vec<DesignLine> {
     out.extend(claim3_line(loaded));
     out.extend(lineage_lines(loaded));
     out.extend(substitute_lines(loaded));
+    out.extend(super::accounts::design(loaded));
     out
 }
 
@@ -219,11 +220,15 @@ fn substitute_lines(loaded: &Loaded) -> Vec<DesignLine> {
         .map(|(name, s)| {
             let (n_s, n_n, n_w) = (s.runs.len(), none.runs.len(), warm.runs.len());
             let pos = positive(&[(n_n, n_s)], level, false, "one-sided Fisher");
-            let loss_ok = n_s.min(n_w) >= loss_runs;
+            // Issue 32: the chance that an exact replica of warmup passes the loss gate, by
+            // simulating the gate itself; under 50% flags the verdict.
+            let replica =
+                super::chances::replica_clears_margin(n_s.min(n_w), m.loss_sd, m.final_loss, level);
+            let loss_ok = n_s.min(n_w) >= loss_runs && replica >= 0.5;
             let loss = (
                 loss_ok,
                 format!(
-                    "the final-loss margin {} nats at a seed sd of {} against linear warmup needs {loss_runs} seeds per arm; the study has {}",
+                    "the final-loss margin {} nats at a seed sd of {} against linear warmup needs {loss_runs} seeds per arm; the study has {}; an exact replica of warmup passes it with chance {replica:.2} (simulated)",
                     m.final_loss,
                     m.loss_sd,
                     n_s.min(n_w)

@@ -15,6 +15,8 @@
 //! `lr_sensitivity` ("L": warmup and the LR sensitivity of Wortsman et al. 2023), `mechanisms`
 //! ("S" and "M": the warmup substitutes and the accounts of why warmup works).
 
+mod accounts;
+pub mod chances;
 pub mod design;
 mod evidence;
 mod lr_sensitivity;
@@ -78,6 +80,9 @@ fn is_grid_arm(g: &Group) -> bool {
             WarmupKind::None | WarmupKind::Linear
         )
         && substitute_of(g).is_none()
+        && c.schedule.warmup.groups.is_none()
+        && !c.model.qk_norm
+        && c.model.z_loss.is_none()
 }
 
 fn grid_of_arch(loaded: &Loaded, arch: Arch) -> Vec<&Group> {
@@ -152,6 +157,7 @@ pub fn verdicts(loaded: &Loaded, grad_init: Option<&GradInitResult>) -> Vec<Verd
     out.extend(variants_need_warmup(loaded));
     out.extend(lr_sensitivity::verdicts(loaded));
     out.extend(mechanisms::verdicts(loaded));
+    out.extend(accounts::verdicts(loaded));
     out
 }
 

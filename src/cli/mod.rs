@@ -84,6 +84,12 @@ pub struct TrainArgs {
     /// --arch dyt: initial a of DyT(x) = γ tanh(a·x) + β [default: 0.5].
     #[arg(long, value_name = "A")]
     pub dyt_alpha: Option<f64>,
+    /// LayerNorm on each head's queries and keys (QK-LayerNorm; Dehghani et al. 2023).
+    #[arg(long)]
+    pub qk_norm: bool,
+    /// Add C·mean((log Z)²) of the logits to the objective (PaLM's z-loss; e.g. 1e-4).
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub z_loss: Option<f64>,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
     #[command(flatten)]
@@ -156,9 +162,10 @@ pub struct ProbeArgs {
     /// gradhist, or all (comma-separated; off by default).
     #[arg(long, value_name = "NAME[,NAME..]")]
     pub probe: Option<String>,
-    /// Measure the probes at update 0, every N updates and at the last [default: 50].
-    #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
-    pub probe_every: Option<u64>,
+    /// Measure the probes at update 0, every N updates and at the last [default: 50]; or a
+    /// schedule E1:U1,...,E: every E1 updates up to update U1, ..., then every E (e.g. 2:60,20).
+    #[arg(long, value_name = "N|SCHEDULE", value_parser = crate::config::probe_every::ProbeEvery::parse)]
+    pub probe_every: Option<crate::config::probe_every::ProbeEvery>,
     /// Windows in the fixed measurement batch: the first B of the validation split [default: 4].
     #[arg(long, value_name = "B")]
     pub probe_batch: Option<usize>,
@@ -174,7 +181,9 @@ impl ProbeArgs {
         if let Some(list) = &self.probe {
             cfg.probe.names = crate::probe::parse_probe_list(list, cfg.optim.kind)?;
         }
-        set!(self.probe_every => cfg.probe.every);
+        if let Some(every) = &self.probe_every {
+            cfg.probe.every = every.clone();
+        }
         set!(self.probe_batch => cfg.probe.batch);
         set!(self.probe_gradhist => cfg.probe.gradhist_updates);
         let tuned = self.probe_every.is_some()
@@ -274,6 +283,12 @@ impl TrainArgs {
         set!(self.arch => cfg.model.arch);
         if self.dyt_alpha.is_some() {
             cfg.model.dyt_alpha = self.dyt_alpha;
+        }
+        if self.qk_norm {
+            cfg.model.qk_norm = true;
+        }
+        if self.z_loss.is_some() {
+            cfg.model.z_loss = self.z_loss;
         }
         set!(self.layers => cfg.model.n_layers);
         set!(self.eval_batches => cfg.data.eval_batches);

@@ -168,6 +168,7 @@ fn probe_one(
     };
     let rule = StepRule {
         lr,
+        full_lr: None,
         clip: cfg.optim.clip,
         diverge_loss: diverge_threshold(cfg, vocab),
         sync_phases: false,

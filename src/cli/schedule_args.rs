@@ -33,6 +33,11 @@ pub struct ScheduleArgs {
     /// Constant warmup only: end it when the training loss first drops below L (He et al. 2016).
     #[arg(long, value_name = "L")]
     pub warmup_until_loss: Option<f64>,
+    /// Training: the warmup applies only to these parameter groups (`!SPEC`: to all but them);
+    /// the rest run at the full rate from update 1. SPEC: comma-separated groups from attn-qk,
+    /// attn-vo, ffn, norms, embed, scales, blocks:A-B, top:K, bottom:K (docs/training.md).
+    #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+    pub warmup_groups: Option<String>,
     /// Decay after warmup (noam ignores --lr: factor*d_model^-0.5*min(t^-0.5, t*w^-1.5)).
     #[arg(long, value_enum, value_name = "KIND")]
     pub decay: Option<DecayKind>,
@@ -119,6 +124,8 @@ impl ScheduleArgs {
     }
 
     fn apply_warmup(&self, warmup: &mut Warmup) -> Result<()> {
+        // The group selection survives a change of kind or length (set here or in the config).
+        let groups = self.warmup_groups.clone().or(warmup.groups.take());
         match (self.warmup_kind, self.warmup) {
             (Some(WarmupKind::None), Some(steps)) if steps > 0 => {
                 return Err(usage!(
@@ -143,6 +150,7 @@ impl ScheduleArgs {
         if let Some(hold) = self.warmup_hold {
             warmup.hold = hold;
         }
+        warmup.groups = groups;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 
 pub mod optim;
 pub mod probe;
+pub mod probe_every;
 pub mod tokenizer_spec;
 
 use crate::error::{Error, Result};
@@ -151,6 +152,18 @@ pub struct ModelConfig {
     /// Absent from the JSON unless set, so configs of the other architectures keep their form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dyt_alpha: Option<f64>,
+    /// `--qk-norm`: LayerNorm on each head's queries and keys before their dot product
+    /// (Dehghani et al. 2023; Wortsman et al. 2023). Absent from the JSON when off.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub qk_norm: bool,
+    /// `--z-loss C`: add C·mean((log Z)²) of the output logits to the training objective (PaLM;
+    /// Wortsman et al. 2023); the reported losses stay cross-entropy. Absent when off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_loss: Option<f64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for ModelConfig {
@@ -167,6 +180,8 @@ impl Default for ModelConfig {
             tie_embeddings: true,
             ln_eps: 1e-5,
             dyt_alpha: None,
+            qk_norm: false,
+            z_loss: None,
         }
     }
 }
@@ -344,6 +359,20 @@ impl RunConfig {
             }
             if !(a > 0.0 && a.is_finite()) {
                 return Err(usage!("--dyt-alpha {a}: must be a positive number"));
+            }
+        }
+        if m.qk_norm && matches!(m.arch, Arch::Rezero | Arch::Dyt) {
+            return Err(usage!(
+                "--qk-norm with --arch {}: undefined there ({} has no LayerNorm to put on queries and keys); allowed with post-ln, pre-ln, deepnorm, peri-ln, pre-rmsnorm, admin, b2t",
+                m.arch.name(),
+                if m.arch == Arch::Rezero { "ReZero is normalization-free by design and" } else { "DyT replaces every LayerNorm and" }
+            ));
+        }
+        if let Some(c) = m.z_loss {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(usage!(
+                    "--z-loss {c}: must be a positive coefficient (e.g. 1e-4; omit it for no z-loss)"
+                ));
             }
         }
         if !(m.ln_eps > 0.0 && m.ln_eps.is_finite()) {

@@ -19,10 +19,11 @@ pub enum ProbeKind {
     Overfit,
     Attention,
     Gradhist,
+    Units,
 }
 
 impl ProbeKind {
-    pub const ALL: [ProbeKind; 7] = [
+    pub const ALL: [ProbeKind; 8] = [
         ProbeKind::Sharpness,
         ProbeKind::AdamSharpness,
         ProbeKind::Update,
@@ -30,6 +31,7 @@ impl ProbeKind {
         ProbeKind::Overfit,
         ProbeKind::Attention,
         ProbeKind::Gradhist,
+        ProbeKind::Units,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl ProbeKind {
             ProbeKind::Overfit => "overfit",
             ProbeKind::Attention => "attention",
             ProbeKind::Gradhist => "gradhist",
+            ProbeKind::Units => "units",
         }
     }
 
@@ -91,8 +94,8 @@ pub fn parse_probe_list(text: &str, optimizer: OptimizerKind) -> Result<Vec<Prob
 pub struct ProbeConfig {
     /// The probes measured (empty: none).
     pub names: Vec<ProbeKind>,
-    /// Measure at update 0, every `every` updates and at the last update.
-    pub every: u64,
+    /// Measure at update 0, on this schedule (every N updates, or `2:60,20`) and at the last.
+    pub every: super::probe_every::ProbeEvery,
     /// Windows (of `data.seq_len` tokens) in the measurement batch.
     pub batch: usize,
     /// `gradhist`: a histogram at each of the first this many updates.
@@ -105,7 +108,7 @@ impl Default for ProbeConfig {
     fn default() -> Self {
         Self {
             names: Vec::new(),
-            every: 50,
+            every: super::probe_every::ProbeEvery::every(50),
             batch: 4,
             gradhist_updates: 50,
             lanczos_steps: 20,
@@ -124,7 +127,7 @@ impl ProbeConfig {
 
     /// Reject impossible values, naming the flag and what is allowed.
     pub fn validate(&self, cfg: &RunConfig) -> Result<()> {
-        if self.every == 0 {
+        if self.every.final_every() == 0 {
             return Err(usage!(
                 "--probe-every 0: must be a positive whole number of updates"
             ));
@@ -163,10 +166,10 @@ mod tests {
         assert_eq!(kinds, vec![ProbeKind::Sharpness, ProbeKind::Drift]);
         assert_eq!(
             parse_probe_list("all", OptimizerKind::Adam).unwrap().len(),
-            7
+            8
         );
         let sgd = parse_probe_list("all", OptimizerKind::Sgd).unwrap();
-        assert!(!sgd.contains(&ProbeKind::AdamSharpness) && sgd.len() == 6);
+        assert!(!sgd.contains(&ProbeKind::AdamSharpness) && sgd.len() == 7);
         let err = parse_probe_list("sharpnes", OptimizerKind::Adam)
             .unwrap_err()
             .to_string();

@@ -268,6 +268,7 @@ fn warm_up(cfg: &RunConfig, corpus: &Corpus, trainee: &Trainee, n: u64) -> Resul
     for t in 1..=n {
         let rule = StepRule {
             lr: cfg.schedule.peak_lr * t as f64 / n as f64,
+            full_lr: None,
             clip: cfg.optim.clip,
             diverge_loss,
             sync_phases: false,

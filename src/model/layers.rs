@@ -92,6 +92,17 @@ impl LayerNorm {
         })
     }
 
+    /// A LayerNorm whose bias is a constant 0, not a parameter: QK-norm's key norm, whose bias
+    /// would add q·b to every score of a query row, which softmax ignores (its gradient is
+    /// identically zero, as the key projection's bias would be).
+    pub fn without_bias(store: &mut ParamStore, name: &str, d: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: store.ones(&format!("{name}.weight"), d)?,
+            bias: Tensor::zeros(d, store.dtype(), store.device())?,
+            eps,
+        })
+    }
+
     /// (N, d) -> (N, d): the fused CPU kernel (`model::fused`), the composite ops elsewhere.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         if xs.device().is_cpu() && !composite_kernels() {
@@ -170,7 +181,11 @@ impl FeedForward {
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let hidden = match self.activation {
             Activation::Relu => self.relu_hidden(xs)?,
-            Activation::Gelu => self.w1.forward(xs)?.gelu()?,
+            Activation::Gelu => {
+                let pre = self.w1.forward(xs)?;
+                self.record_activity(&pre)?;
+                pre.gelu()?
+            }
         };
         self.w2.forward(&hidden)
     }
@@ -186,6 +201,16 @@ impl FeedForward {
             }
             ReluPattern::Fixed(mask) => Ok((self.w1.forward_act(xs, false)? * &*mask)?),
         }
+    }
+
+    /// GELU under `ReluPattern::Record`: store where the pre-activation is > 0 (what the
+    /// `units` probe reads); the forward itself is unchanged.
+    fn record_activity(&self, pre: &Tensor) -> Result<()> {
+        let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
+        if let ReluPattern::Record(slot) = &mut *pattern {
+            *slot = Some(pre.gt(0.0)?.to_dtype(pre.dtype())?.detach());
+        }
+        Ok(())
     }
 
     /// Set how the ReLU treats its pattern; returns the pattern recorded so far, if any.
@@ -210,26 +235,62 @@ pub struct CausalSelfAttention {
     /// The K part of the packed bias: zeros, not a parameter.
     k_bias: Tensor,
     n_heads: usize,
+    /// `--qk-norm`: LayerNorms over head_dim on the queries and on the keys, shared by the heads
+    /// (`attn.q_norm.weight`, `.bias`, `attn.k_norm.weight`; Wortsman et al. 2023). The key norm
+    /// has no bias, for the reason the key projection has none.
+    qk_norm: Option<(LayerNorm, LayerNorm)>,
 }
 
 impl CausalSelfAttention {
     /// Xavier projections: Q and K with gain `gains.qk`, V and out with `gains.v_out_ffn`.
+    /// With `qk_norm_eps`, QK-LayerNorm (gain 1, bias 0: registered after the projections, so
+    /// every other parameter draws the same initial values as without it).
     pub fn new(
         store: &mut ParamStore,
         name: &str,
-        d: usize,
-        n_heads: usize,
+        (d, n_heads): (usize, usize),
         gains: &super::variants::InitGains,
+        qk_norm_eps: Option<f64>,
     ) -> Result<Self> {
         let (qk, vo) = (gains.qk, gains.v_out_ffn);
+        let q = Linear::with_gain(store, &format!("{name}.q"), d, d, qk)?;
+        let k = Linear::no_bias(store, &format!("{name}.k"), d, d, qk)?;
+        let v = Linear::with_gain(store, &format!("{name}.v"), d, d, vo)?;
+        let out = Linear::with_gain(store, &format!("{name}.out"), d, d, vo)?;
+        let qk_norm = match qk_norm_eps {
+            Some(eps) => Some((
+                LayerNorm::new(store, &format!("{name}.q_norm"), d / n_heads, eps)?,
+                LayerNorm::without_bias(store, &format!("{name}.k_norm"), d / n_heads, eps)?,
+            )),
+            None => None,
+        };
         Ok(Self {
-            q: Linear::with_gain(store, &format!("{name}.q"), d, d, qk)?,
-            k: Linear::no_bias(store, &format!("{name}.k"), d, d, qk)?,
-            v: Linear::with_gain(store, &format!("{name}.v"), d, d, vo)?,
-            out: Linear::with_gain(store, &format!("{name}.out"), d, d, vo)?,
+            q,
+            k,
+            v,
+            out,
             k_bias: Tensor::zeros(d, store.dtype(), store.device())?,
             n_heads,
+            qk_norm,
         })
+    }
+
+    /// `--qk-norm`: the packed (N, 3d) [Q | K | V] with each head's query and key normalised
+    /// over head_dim; unchanged without it.
+    fn normed_qkv(&self, qkv: Tensor) -> Result<Tensor> {
+        let Some((q_norm, k_norm)) = &self.qk_norm else {
+            return Ok(qkv);
+        };
+        let (rows, cols) = qkv.dims2()?;
+        let d = cols / 3;
+        let head_dim = d / self.n_heads;
+        let per_head = |part: usize, ln: &LayerNorm| -> Result<Tensor> {
+            let xs = qkv.narrow(1, part * d, d)?.contiguous()?;
+            let xs = ln.forward(&xs.reshape((rows * self.n_heads, head_dim))?)?;
+            Ok(xs.reshape((rows, d))?)
+        };
+        let (q, k) = (per_head(0, q_norm)?, per_head(1, k_norm)?);
+        Ok(Tensor::cat(&[&q, &k, &qkv.narrow(1, 2 * d, d)?], 1)?)
     }
 
     /// Q, K and V as one (N, 3d) product `[Q | K | V]`: one large GEMM instead of three. The
@@ -263,14 +324,24 @@ impl CausalSelfAttention {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = heads(self.q.forward_composite(xs, false)?)?;
-        let k = heads(self.k.forward_composite(xs, false)?)?;
-        Ok((q, k, 1.0 / (head_dim as f64).sqrt()))
+        let (mut q, mut k) = (
+            self.q.forward_composite(xs, false)?,
+            self.k.forward_composite(xs, false)?,
+        );
+        if let Some((q_norm, k_norm)) = &self.qk_norm {
+            let rows = q.dim(0)? * self.n_heads;
+            let normed = |t: &Tensor, ln: &LayerNorm| -> Result<Tensor> {
+                let xs = ln.forward_composite(&t.reshape((rows, head_dim))?)?;
+                Ok(xs.reshape(t.shape())?)
+            };
+            (q, k) = (normed(&q, q_norm)?, normed(&k, k_norm)?);
+        }
+        Ok((heads(q)?, heads(k)?, 1.0 / (head_dim as f64).sqrt()))
     }
 
     /// (B*T, d) -> (B*T, d); `mask` is the (T, T) additive causal mask of the composite path.
     pub fn forward(&self, xs: &Tensor, batch: usize, seq: usize, mask: &Tensor) -> Result<Tensor> {
-        let qkv = self.packed_projection()?.forward(xs)?;
+        let qkv = self.normed_qkv(self.packed_projection()?.forward(xs)?)?;
         let context = if xs.device().is_cpu() && !composite_kernels() {
             super::fused_attention::causal_attention(&qkv, batch, seq, self.n_heads)?
         } else {

@@ -57,7 +57,14 @@ impl Block {
                 _ => Some(Norm::for_arch(store, &format!("{p}.{name}"), cfg)?),
             })
         };
-        let attn = CausalSelfAttention::new(store, &format!("{p}.attn"), d, cfg.n_heads, &gains)?;
+        let qk_norm_eps = cfg.qk_norm.then_some(cfg.ln_eps);
+        let attn = CausalSelfAttention::new(
+            store,
+            &format!("{p}.attn"),
+            (d, cfg.n_heads),
+            &gains,
+            qk_norm_eps,
+        )?;
         let norm_attn = norm(store, "ln_attn")?;
         let ffn_name = format!("{p}.ffn");
         let ffn = FeedForward::new(
@@ -274,6 +281,19 @@ pub struct Transformer {
     head: Option<Tensor>,
 }
 
+/// mean over positions of (log Z)², log Z = logsumexp of the (N, vocab) logits. The row maximum
+/// is detached: log Z does not depend on it, so the gradient is exact and the exp cannot overflow.
+pub fn z_loss(logits: &Tensor) -> Result<Tensor> {
+    let max = logits.max_keepdim(candle_core::D::Minus1)?.detach();
+    let log_z = (logits
+        .broadcast_sub(&max)?
+        .exp()?
+        .sum_keepdim(candle_core::D::Minus1)?
+        .log()?
+        + max)?;
+    Ok(log_z.sqr()?.mean_all()?)
+}
+
 impl Transformer {
     /// Build and initialise: Xavier weights, zero biases, LN gain 1 / bias 0; token embedding
     /// N(0, 1/d) (fairseq), so after the sqrt(d) scale the input has unit-variance entries.
@@ -378,6 +398,18 @@ impl Transformer {
         )?)
     }
 
+    /// What training minimises, and the cross-entropy within it: with `--z-loss C` the
+    /// objective is CE + C·mean((log Z)²), log Z = logsumexp of each position's logits (PaLM;
+    /// Wortsman et al. 2023); without it the two are one tensor (the update is unchanged).
+    pub fn objective(&self, ids: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> {
+        let logits = self.forward(ids)?;
+        let ce = candle_nn::loss::cross_entropy(&logits, &targets.flatten_all()?)?;
+        let Some(c) = self.cfg.z_loss else {
+            return Ok((ce.clone(), ce));
+        };
+        Ok(((&ce + (z_loss(&logits)? * c)?)?, ce))
+    }
+
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
     }
@@ -408,6 +440,28 @@ impl Transformer {
             b.ffn.set_relu_pattern(next);
         }
         recorded.map(|_| ())
+    }
+
+    /// Per block, where each FFN unit's pre-activation is > 0 on `ids`: (B*T, d_ff) 0/1 masks
+    /// (the `units` probe). Every pattern is free again afterwards.
+    pub fn ffn_activity(&self, ids: &Tensor) -> Result<Vec<Tensor>> {
+        use layers::ReluPattern;
+        for b in &self.blocks {
+            b.ffn.set_relu_pattern(ReluPattern::Record(None));
+        }
+        let ran = self.forward(ids);
+        let masks: Vec<Option<Tensor>> = self
+            .blocks
+            .iter()
+            .map(|b| b.ffn.set_relu_pattern(ReluPattern::Free))
+            .collect();
+        ran?;
+        masks
+            .into_iter()
+            .map(|m| {
+                m.ok_or_else(|| crate::error::Error::Internal("an FFN recorded no activity".into()))
+            })
+            .collect()
     }
 
     /// Admin's initialisation (see `variants`): one forward pass over `ids` that sets every ω

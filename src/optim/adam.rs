@@ -22,7 +22,7 @@
 //! control; here the control changes v alone.) A parameter frozen by `--freeze-top` counts
 //! only its own updates in both corrections, like a torch parameter outside the optimizer.
 
-use super::{NamedState, StateTensors, Substitutes};
+use super::{NamedState, Rates, StateTensors, Substitutes};
 use crate::config::OptimConfig;
 use crate::error::Result;
 use candle_core::backprop::GradStore;
@@ -38,7 +38,7 @@ struct Slot {
 
 pub struct Adam {
     slots: Vec<Slot>,
-    pub(super) lr: f64,
+    pub(super) rates: Rates,
     beta1: f64,
     pub(super) beta2: f64,
     pub(super) eps: f64,
@@ -73,7 +73,7 @@ impl Adam {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             slots,
-            lr,
+            rates: Rates::new(lr),
             beta1: cfg.beta1,
             beta2: cfg.beta2,
             eps: cfg.eps,
@@ -115,11 +115,12 @@ impl Adam {
             }
         }
         self.step += 1;
-        let (beta1, beta2, lr) = (self.beta1, self.beta2, self.lr);
+        let (beta1, beta2) = (self.beta1, self.beta2);
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(g) = grads.get(&slot.var) else {
                 continue;
             };
+            let lr = self.rates.of(i);
             let own = self.step - self.substitutes.skipped(i, self.step);
             let scale_m = 1f64 / (1f64 - beta1.powi(own as i32));
             let scale_v = 1f64 / (1f64 - beta2.powi((own + self.v_fill) as i32));

@@ -7,6 +7,7 @@
 
 mod adam;
 mod radam;
+mod rates;
 mod sgd;
 pub mod substitutes;
 
@@ -16,6 +17,7 @@ pub use adam::Adam;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 pub use radam::Radam;
+pub use rates::Rates;
 pub use sgd::SgdMomentum;
 use std::collections::HashMap;
 pub use substitutes::Substitutes;
@@ -54,11 +56,40 @@ impl Optimizer {
         })
     }
 
+    /// Every parameter at rate `lr`.
     pub fn set_lr(&mut self, lr: f64) {
+        self.set_rates(lr, lr);
+    }
+
+    /// The scheduled rate `lr` for the parameters that follow the warmup, `full` for the rest
+    /// (`--warmup-groups`; see `set_warmed`).
+    pub fn set_rates(&mut self, lr: f64, full: f64) {
+        let rates = self.rates_mut();
+        rates.lr = lr;
+        rates.full = full;
+    }
+
+    /// `--warmup-groups`: per parameter, in the order of `new`'s `vars`, whether it follows the
+    /// warmup (the others take `set_rates`' full rate).
+    pub fn set_warmed(&mut self, warmed: Vec<bool>) {
+        self.rates_mut().warmed = warmed;
+    }
+
+    /// The rate of every parameter at the next update, in the order of `new`'s `vars`.
+    pub fn rates(&self) -> Vec<f64> {
+        let rates = match &self.inner {
+            Inner::Adam(o) => &o.rates,
+            Inner::Sgd(o) => &o.rates,
+            Inner::Radam(o) => &o.rates,
+        };
+        (0..self.vars.len()).map(|i| rates.of(i)).collect()
+    }
+
+    fn rates_mut(&mut self) -> &mut Rates {
         match &mut self.inner {
-            Inner::Adam(o) => o.lr = lr,
-            Inner::Sgd(o) => o.lr = lr,
-            Inner::Radam(o) => o.lr = lr,
+            Inner::Adam(o) => &mut o.rates,
+            Inner::Sgd(o) => &mut o.rates,
+            Inner::Radam(o) => &mut o.rates,
         }
     }
 
@@ -324,8 +355,8 @@ mod tests {
             };
             let mut b = candle_nn::AdamW::new(vec![theirs.clone()], params).unwrap();
             for step in 0..7 {
-                a.lr = 3e-2 / (1 + step) as f64;
-                b.set_learning_rate(a.lr);
+                a.rates.lr = 3e-2 / (1 + step) as f64;
+                b.set_learning_rate(a.rates.lr);
                 a.step(&grads_at(&ours, step)).unwrap();
                 b.step(&grads_at(&theirs, step)).unwrap();
                 assert_eq!(

@@ -2,7 +2,7 @@
 //! without weight decay: the variance rectification term r_t replaces warmup; while rho_t <= 5 the
 //! update is un-adapted momentum. candle-nn has no RAdam.
 
-use super::{NamedState, StateTensors, Substitutes};
+use super::{NamedState, Rates, StateTensors, Substitutes};
 use crate::config::OptimConfig;
 use crate::error::Result;
 use candle_core::backprop::GradStore;
@@ -11,7 +11,7 @@ use candle_core::{Tensor, Var};
 pub struct Radam {
     /// (name, parameter, first moment, second moment).
     pub(super) slots: Vec<(String, Var, Tensor, Tensor)>,
-    pub(super) lr: f64,
+    pub(super) rates: Rates,
     beta1: f64,
     pub(super) beta2: f64,
     pub(super) eps: f64,
@@ -36,7 +36,7 @@ impl Radam {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             slots,
-            lr,
+            rates: Rates::new(lr),
             beta1: cfg.beta1,
             beta2: cfg.beta2,
             eps: cfg.eps,
@@ -77,7 +77,7 @@ impl Radam {
                 }
                 None => m_hat,
             };
-            var.set(&var.as_tensor().sub(&(update * self.lr)?)?)?;
+            var.set(&var.as_tensor().sub(&(update * self.rates.of(i))?)?)?;
         }
         Ok(())
     }

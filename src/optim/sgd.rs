@@ -1,7 +1,7 @@
 //! SGD with optional momentum and L2 weight decay, torch.optim.SGD's update rule (candle-nn has
 //! no momentum): g += wd * p; buf = mu * buf + g (buf = g at the first step); p -= lr * buf.
 
-use super::{NamedState, StateTensors};
+use super::{NamedState, Rates, StateTensors};
 use crate::error::Result;
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
@@ -9,7 +9,7 @@ use candle_core::{Tensor, Var};
 pub struct SgdMomentum {
     /// (name, parameter, momentum buffer: none before the first step, as in torch).
     pub(super) slots: Vec<(String, Var, Option<Tensor>)>,
-    pub(super) lr: f64,
+    pub(super) rates: Rates,
     momentum: f64,
     weight_decay: f64,
     pub(super) step: u64,
@@ -22,7 +22,7 @@ impl SgdMomentum {
                 .iter()
                 .map(|(n, v)| (n.clone(), v.clone(), None))
                 .collect(),
-            lr,
+            rates: Rates::new(lr),
             momentum,
             weight_decay,
             step: 0,
@@ -31,7 +31,7 @@ impl SgdMomentum {
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        for (_, var, buf) in self.slots.iter_mut() {
+        for (i, (_, var, buf)) in self.slots.iter_mut().enumerate() {
             let Some(grad) = grads.get(var) else { continue };
             let mut grad = grad.clone();
             if self.weight_decay > 0.0 {
@@ -48,7 +48,7 @@ impl SgdMomentum {
                 grad = next.clone();
                 *buf = Some(next);
             }
-            var.set(&var.as_tensor().sub(&(grad * self.lr)?)?)?;
+            var.set(&var.as_tensor().sub(&(grad * self.rates.of(i))?)?)?;
         }
         Ok(())
     }

@@ -123,7 +123,8 @@ impl Shadow {
     /// Loss and flat gradient at the flat weights `w`.
     pub fn loss_and_grad(&self, w: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.set(w)?;
-        let loss = self.model.loss(&self.batch.0, &self.batch.1)?;
+        // The objective the optimizer descends (with `--z-loss`, its term too).
+        let loss = self.model.objective(&self.batch.0, &self.batch.1)?.0;
         let grads = loss.backward()?;
         let flat = self.store.named_vars().iter().map(|(name, var)| {
             grads.get(var).cloned().ok_or_else(|| {

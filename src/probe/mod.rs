@@ -35,6 +35,7 @@ pub mod hvp;
 mod prober;
 mod record;
 mod sharpness;
+mod units;
 mod update;
 
 pub use cka::linear_cka;

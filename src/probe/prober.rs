@@ -95,7 +95,7 @@ impl Prober {
     }
 
     fn due(&self, step: u64) -> bool {
-        step.is_multiple_of(self.cfg.every) || step == self.run.train.steps
+        self.cfg.every.due(step) || step == self.run.train.steps
     }
 
     /// What update `step` must provide.
@@ -281,6 +281,11 @@ impl Prober {
             let t = Instant::now();
             point.attention = Some(attention::attention_stats(model, &self.batch.0)?);
             point.ms.insert("attention".into(), ms(t));
+        }
+        if self.has(ProbeKind::Units) {
+            let t = Instant::now();
+            point.ffn_inactive = Some(super::units::inactive_units(model, &self.batch.0)?);
+            point.ms.insert("units".into(), ms(t));
         }
         Ok(())
     }

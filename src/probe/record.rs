@@ -23,6 +23,10 @@ pub struct ProbePoint {
     pub attention: Option<Attention>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gradhist: Option<GradHist>,
+    /// `units`: per block, the fraction of FFN units inactive (pre-activation ≤ 0) at every
+    /// position of the measurement batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ffn_inactive: Option<Vec<f64>>,
     /// Wall milliseconds each probe took at this update (what `--probe` costs).
     #[serde(default)]
     pub ms: BTreeMap<String, f64>,
@@ -195,6 +199,9 @@ impl ProbePoint {
                 );
             }
             put("probe/attention/log_z_mean".into(), Some(a.log_z_mean));
+        }
+        for (l, share) in self.ffn_inactive.iter().flatten().enumerate() {
+            put(format!("probe/units/ffn_inactive/block{l}"), Some(*share));
         }
         out
     }

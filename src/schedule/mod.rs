@@ -14,6 +14,7 @@
 
 mod cyclic;
 mod decay;
+pub mod groups;
 mod notes;
 mod plateau;
 mod warmup;
@@ -124,6 +125,11 @@ impl ScheduleConfig {
             return Err(crate::usage!(
                 "decay noam has its own linear warmup: use warmup kind linear, not {}",
                 warmup.name()
+            ));
+        }
+        if let (Some(spec), Decay::Noam { .. }) = (&self.warmup.groups, &self.decay) {
+            return Err(crate::usage!(
+                "--warmup-groups {spec} with decay noam: Noam's warmup is inside its formula; use a warmup kind with another decay"
             ));
         }
         if self.decay.has_own_warmup() && (warmup != WarmupKind::None || self.warmup.hold > 0) {
@@ -261,6 +267,15 @@ impl LrSchedule for Schedule {
 }
 
 impl Schedule {
+    /// The rate of update `step` for a parameter outside `--warmup-groups`: the schedule with
+    /// its warmup replaced by the peak (the same as `lr` once the warmup is over).
+    pub fn full_lr(&self, step: u64) -> f64 {
+        if matches!(self.cfg.decay, Decay::Noam { .. }) || step.max(1) > self.warmup_end {
+            return self.lr(step);
+        }
+        self.cfg.peak_lr
+    }
+
     /// The decay evaluated at its own step s (no plateau reductions).
     fn at(&self, s: u64) -> At {
         let decay_start = self.warmup_end.saturating_add(self.cfg.warmup.hold);

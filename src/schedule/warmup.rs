@@ -69,6 +69,10 @@ pub struct Warmup {
     /// (recorded in the result's `catapult`), in place of `start_factor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_search: Option<StartSearch>,
+    /// `--warmup-groups SPEC`: the ramp applies only to the parameters SPEC names (or all but
+    /// them, `!SPEC`); the rest run at the full rate from update 1 (`schedule::groups`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<String>,
 }
 
 /// How a warmup's starting rate is found when the run starts.
@@ -98,6 +102,7 @@ impl Warmup {
             until_loss: None,
             hold: 0,
             start_search: None,
+            groups: None,
         }
     }
 
@@ -121,6 +126,7 @@ impl Warmup {
             until_loss: None,
             hold: 0,
             start_search: None,
+            groups: None,
         }
     }
 
@@ -189,6 +195,14 @@ impl Warmup {
             if let Some(f) = self.start_factor {
                 return Err(usage!(
                     "--lr-init catapult and warmup.start_factor {f}: give one (the search sets the start)"
+                ));
+            }
+        }
+        if let Some(spec) = &self.groups {
+            super::groups::GroupSpec::parse(spec)?;
+            if self.kind == WarmupKind::None {
+                return Err(usage!(
+                    "--warmup-groups {spec}: there is no warmup to apply to a group; give --warmup N >= 1"
                 ));
             }
         }

@@ -59,6 +59,14 @@ pub struct Study {
     pub source_dir: Option<PathBuf>,
 }
 
+/// The config keys an extra arm sets: its own, with a `strength` spec's key for the spec.
+fn arm_keys((key, value): (&String, &serde_json::Value)) -> Vec<String> {
+    match (key.as_str(), value.as_object()) {
+        (plan::STRENGTH, Some(spec)) => spec.keys().cloned().collect(),
+        _ => vec![key.clone()],
+    }
+}
+
 impl Study {
     /// The config keys a run of this study is defined by: scientific axes, the keys the extra
     /// arms set, then the nuisance axes (seeds).
@@ -67,7 +75,7 @@ impl Study {
         let mut extra: Vec<String> = self
             .extra
             .iter()
-            .flat_map(|arm| arm.keys().cloned())
+            .flat_map(|arm| arm.iter().flat_map(arm_keys))
             .filter(|k| !keys.contains(k))
             .collect();
         extra.sort();

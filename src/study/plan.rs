@@ -58,7 +58,13 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
         return Err(usage!("study axis {key}: needs at least one value"));
     }
     let nuisance: Vec<(&String, &Vec<Value>)> = study.nuisance.iter().collect();
-    let extra_points = study.extra.iter().flat_map(|arm| {
+    let arms = study
+        .extra
+        .iter()
+        .map(strengths)
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    let extra_points = arms.iter().flat_map(|arm| {
         grid(&nuisance).into_iter().map(move |mut p| {
             p.extend(arm.iter().map(|(k, v)| (k.clone(), v.clone())));
             p
@@ -88,6 +94,38 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
         ));
     }
     Ok(runs)
+}
+
+/// The key of an extra arm that makes it a dose–response (issue 32): `"strength": {"KEY":
+/// [v1, v2, ...]}` expands the arm into one arm per value of KEY (an intervention's strength or
+/// window as a study axis, like the rate), each a run configuration of its own.
+pub const STRENGTH: &str = "strength";
+
+/// An extra arm, expanded over its `strength` values (itself when it has none).
+fn strengths(arm: &BTreeMap<String, Value>) -> Result<Vec<BTreeMap<String, Value>>> {
+    let Some(spec) = arm.get(STRENGTH) else {
+        return Ok(vec![arm.clone()]);
+    };
+    let bad = || {
+        usage!(
+            "study extra arm {}: \"strength\" must be {{\"KEY\": [two or more values]}} (one key)",
+            describe(arm)
+        )
+    };
+    let (key, values) = match spec.as_object().map(|o| o.iter().collect::<Vec<_>>()) {
+        Some(pairs) if pairs.len() == 1 => pairs[0],
+        _ => return Err(bad()),
+    };
+    let values = values.as_array().filter(|v| v.len() >= 2).ok_or_else(bad)?;
+    Ok(values
+        .iter()
+        .map(|v| {
+            let mut one = arm.clone();
+            one.remove(STRENGTH);
+            one.insert(key.clone(), v.clone());
+            one
+        })
+        .collect())
 }
 
 /// `warmup.steps` set to 0 means no warmup; set to N on a `none` warmup means linear (as `--warmup N`).

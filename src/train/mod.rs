@@ -100,7 +100,7 @@ pub fn train(
     let (schedule, catapult) = build_schedule(cfg, setup)?;
     let mut p = Progression {
         sampler: WindowSampler::new(corpus.train.clone(), seq, batch, cfg.train.seed, device),
-        opt: Optimizer::new(store.named_vars(), &cfg.optim, schedule.lr(1))?,
+        opt: group_optimizer(cfg, store, schedule.lr(1))?,
         schedule,
         result: empty_result(
             cfg,
@@ -173,6 +173,7 @@ pub fn train(
     }
     let rule = StepRule {
         lr: 0.0,
+        full_lr: None,
         clip: cfg.optim.clip,
         diverge_loss: p.result.diverge_loss,
         sync_phases: false,
@@ -193,6 +194,7 @@ pub fn train(
             &batch,
             StepRule {
                 lr,
+                full_lr: Some(p.schedule.full_lr(step)),
                 keep_grads,
                 ..rule
             },
@@ -291,6 +293,21 @@ pub fn train(
     Ok(p.result)
 }
 
+/// The run's optimizer; with `--warmup-groups`, told which parameters follow the warmup.
+fn group_optimizer(
+    cfg: &RunConfig,
+    store: &crate::model::ParamStore,
+    lr: f64,
+) -> Result<Optimizer> {
+    let mut opt = Optimizer::new(store.named_vars(), &cfg.optim, lr)?;
+    if let Some(text) = &cfg.schedule.warmup.groups {
+        let spec = crate::schedule::groups::GroupSpec::parse(text)?;
+        let names: Vec<&str> = store.named_vars().iter().map(|(n, _)| n.as_str()).collect();
+        opt.set_warmed(spec.mask(text, &names, cfg.model.n_layers)?);
+    }
+    Ok(opt)
+}
+
 /// The run's schedule; with `--lr-init catapult`, its warmup starts at the rate the search on
 /// the initial model finds (capped at the peak).
 fn build_schedule(
@@ -321,7 +338,7 @@ fn fill_second_moment(
 ) -> Result<()> {
     for _ in 0..batches {
         let (inputs, targets) = p.sampler.next_batch()?;
-        let grads = model.loss(&inputs, &targets)?.backward()?;
+        let grads = model.objective(&inputs, &targets)?.0.backward()?;
         p.opt.fill_second_moment(&grads)?;
     }
     if batches > 0 {
