@@ -337,7 +337,7 @@ fn a_model_too_large_for_memory_is_refused_before_allocating() {
 fn bad_probe_flags_are_one_line() {
     expect_usage_error(
         &["--probe", "curvature"],
-        "error: --probe curvature: unknown probe; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, all",
+        "error: --probe curvature: unknown probe; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, units, all",
     );
     expect_usage_error(
         &["--probe", "all", "--probe-every", "0"],
@@ -353,6 +353,36 @@ fn bad_probe_flags_are_one_line() {
     );
     expect_usage_error(
         &["probe", "--data", "synthetic"],
-        "error: lnwarm probe: no --probe given; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, all",
+        "error: lnwarm probe: no --probe given; allowed: sharpness, adam-sharpness, update, drift, overfit, attention, gradhist, units, all",
+    );
+}
+
+#[test]
+fn where_warmup_acts_flags_refuse_what_they_cannot_mean() {
+    // Issue 32: a group that names no parameter, QK-norm where there is no LayerNorm, a z-loss
+    // that is not a positive coefficient, a probe schedule out of order, groups without warmup.
+    expect_usage_error(
+        &["--data", "synthetic", "--arch", "post-ln", "--warmup", "10", "--warmup-groups", "scales"],
+        "error: --warmup-groups scales: group scales matches no parameter of this model (6 blocks; groups: attn-qk, attn-vo, ffn, norms, embed, scales, blocks:A-B, top:K, bottom:K)",
+    );
+    expect_usage_error(
+        &["--warmup", "10", "--warmup-groups", "attn-q"],
+        "error: --warmup-groups attn-q: unknown group 'attn-q'; allowed: [!]GROUP[,GROUP...] with GROUP one of attn-qk, attn-vo, ffn, norms, embed, scales, blocks:A-B, top:K, bottom:K",
+    );
+    expect_usage_error(
+        &["--warmup", "0", "--warmup-groups", "ffn"],
+        "error: --warmup-groups ffn: there is no warmup to apply to a group; give --warmup N >= 1",
+    );
+    expect_usage_error(
+        &["--qk-norm", "--arch", "dyt"],
+        "error: --qk-norm with --arch dyt: undefined there (DyT replaces every LayerNorm and has no LayerNorm to put on queries and keys); allowed with post-ln, pre-ln, deepnorm, peri-ln, pre-rmsnorm, admin, b2t",
+    );
+    expect_usage_error(
+        &["--z-loss", "-1e-4"],
+        "error: --z-loss -0.0001: must be a positive coefficient (e.g. 1e-4; omit it for no z-loss)",
+    );
+    expect_usage_error(
+        &["--probe", "update", "--probe-every", "2:60,5:40,20"],
+        "error: invalid value '2:60,5:40,20' for '--probe-every <N|SCHEDULE>': --probe-every 2:60,5:40,20: the end updates are out of order; allowed: N, or E1:U1,E2:U2,...,E (every E1 updates up to update U1, then ...; each E >= 1, the U increasing)",
     );
 }

@@ -152,7 +152,7 @@ fn preconditioned_sharpness_leaves_out_inactive_parameters(
 fn all_probes(every: u64) -> ProbeConfig {
     ProbeConfig {
         names: parse_probe_list("all", OptimizerKind::Adam).unwrap(),
-        every,
+        every: every.into(),
         batch: 2,
         gradhist_updates: 2,
         lanczos_steps: 8,
@@ -239,7 +239,7 @@ fn thresholds_follow_the_optimizer() {
     let mut cfg = tiny_run_config(Arch::PreLn, 2);
     cfg.probe = ProbeConfig {
         names: parse_probe_list("sharpness,adam-sharpness", OptimizerKind::Adam).unwrap(),
-        every: 2,
+        every: 2.into(),
         lanczos_steps: 4,
         ..ProbeConfig::default()
     };

@@ -74,6 +74,7 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         until_loss: Some(3.3),
         hold: 0,
         start_search: None,
+        groups: None,
     };
     cases.push(("pre-ln adamw loss-ended warmup", c));
     // reduce-on-plateau keeps counters between evaluations: cuts before and after the stop.
@@ -93,7 +94,7 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
     c.schedule.warmup = Warmup::linear(10);
     c.probe = lnwarm::probe::ProbeConfig {
         names: lnwarm::probe::parse_probe_list("all", OptimizerKind::Adam).unwrap(),
-        every: 8,
+        every: 8.into(),
         batch: 2,
         gradhist_updates: 3,
         lanczos_steps: 5,

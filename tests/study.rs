@@ -642,7 +642,7 @@ fn the_table_has_one_probes_column_and_no_nulls() {
         let plain = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 3.0, 3.0]);
         let mut probed = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 3.0, 3.0]);
         probed.config.probe.names = vec![ProbeKind::Overfit, ProbeKind::Drift];
-        probed.config.probe.every = 20;
+        probed.config.probe.every = 20.into();
         let mut capped = made(&t, Arch::PostLn, 0, 1e-3, s, &[4.5, 2.4, 2.1]);
         capped.config.optim.update_cap = Some(1e-3);
         let mut everything = made(&t, Arch::PreLn, 0, 1e-3, s, &[4.5, 2.4, 2.1]);

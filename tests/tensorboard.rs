@@ -109,7 +109,7 @@ mod events {
         cfg.probe = lnwarm::probe::ProbeConfig {
             names: lnwarm::probe::parse_probe_list("all", lnwarm::config::OptimizerKind::Adam)
                 .unwrap(),
-            every: 3,
+            every: 3.into(),
             batch: 2,
             gradhist_updates: 2,
             lanczos_steps: 4,

@@ -7,9 +7,11 @@
 //! the loss bound at the study's planning spread `margins.loss_sd` (normal approximation, 80%
 //! power).
 
+use super::chances::{between_chances, Chances};
 use super::evidence::best_p;
 use super::sensitivity::{axis_pairs, claim_of, Axis};
 use super::warmup::{lineage_archs, rescue_pairs, warmup_pairs};
+use super::where_arms::{Arms, PLAN_P_NONE, PLAN_P_WARM};
 use super::{grid_of_arch, ALPHA};
 use crate::compare::{Group, Loaded};
 use crate::config::Arch;
@@ -202,7 +204,7 @@ pub fn design(loaded: &Loaded) -> Vec<DesignLine> {
     out.extend(claim3_line(loaded));
     out.extend(lineage_lines(loaded));
     out.extend(substitute_lines(loaded));
-    out.extend(super::accounts::design(loaded));
+    out.extend(where_lines(loaded));
     out
 }
 
@@ -293,4 +295,68 @@ fn lineage_lines(loaded: &Loaded) -> Vec<DesignLine> {
             needs_warmup_line(&claim, &pairs, ALPHA / total as f64, &loaded.margins)
         })
         .collect()
+}
+
+/// The design check's lines for this study: each verdict's simulated chances when the arm
+/// equals warmup and when it equals no warmup (`PLAN_P_NONE`, `PLAN_P_WARM`).
+pub fn where_lines(loaded: &Loaded) -> Vec<DesignLine> {
+    let Some(arms) = Arms::of(loaded) else {
+        return Vec::new();
+    };
+    let n = arms.none.runs.len().min(arms.warm.runs.len());
+    let line = |claim: String, level: f64, contradiction: bool| {
+        let as_warm = between_chances(n, PLAN_P_WARM, PLAN_P_NONE, PLAN_P_WARM, level);
+        let as_none = between_chances(n, PLAN_P_NONE, PLAN_P_NONE, PLAN_P_WARM, level);
+        // A contradiction needs two interventions each like no warmup.
+        let negative = match contradiction {
+            true => as_none.negative * as_none.negative,
+            false => as_none.negative,
+        };
+        design_line(claim, level, n, &as_warm, &as_none, negative)
+    };
+    let mut out: Vec<DesignLine> = arms
+        .only
+        .iter()
+        .map(|(s, _)| {
+            line(
+                format!("G warmup on {s} only, and on all but {s}"),
+                arms.group_level(),
+                false,
+            )
+        })
+        .collect();
+    out.push(line(
+        "M the attention, dead-unit and output-logit accounts (each intervention)".into(),
+        arms.intervention_level(),
+        true,
+    ));
+    if !arms.ladder.is_empty() {
+        out.push(line(
+            "T each shorter warmup of the ladder".into(),
+            arms.ladder_level(),
+            false,
+        ));
+    }
+    out
+}
+
+fn design_line(
+    claim: String,
+    level: f64,
+    n: usize,
+    as_warm: &Chances,
+    as_none: &Chances,
+    negative: f64,
+) -> DesignLine {
+    DesignLine {
+        claim,
+        can_hold: as_warm.positive >= 0.5,
+        can_refute: negative >= 0.5,
+        level: format!("{n} seeds per arm, level {level:.4}, failure rates assumed {PLAN_P_NONE} without and {PLAN_P_WARM} with warmup"),
+        positive: format!("if the arm equals warmup: {}", as_warm.text()),
+        negative: format!(
+            "if it equals no warmup: {}; chance of the negative verdict {negative:.2}",
+            as_none.text()
+        ),
+    }
 }

@@ -24,6 +24,7 @@ mod mechanisms;
 mod sensitivity;
 mod speed;
 mod warmup;
+mod where_arms;
 
 pub use warmup::variants_need_warmup;
 

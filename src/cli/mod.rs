@@ -159,7 +159,7 @@ pub struct TrainArgs {
 #[derive(Debug, Args, Default, Clone)]
 pub struct ProbeArgs {
     /// Probes to measure: sharpness, adam-sharpness, update, drift, overfit, attention,
-    /// gradhist, or all (comma-separated; off by default).
+    /// gradhist, units, or all (comma-separated; off by default).
     #[arg(long, value_name = "NAME[,NAME..]")]
     pub probe: Option<String>,
     /// Measure the probes at update 0, every N updates and at the last [default: 50]; or a

@@ -39,6 +39,10 @@ impl ProbeEvery {
             usage!("--probe-every {text}: {why}; allowed: N, or E1:U1,E2:U2,...,E (every E1 updates up to update U1, then ...; each E >= 1, the U increasing)")
         };
         let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        if let Ok(n) = text.trim().parse::<u64>() {
+            // A plain number, 0 included: `ProbeConfig::validate` names what is allowed.
+            return Ok(Self::every(n));
+        }
         let mut stretches = Vec::new();
         for (i, part) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
@@ -77,7 +81,7 @@ impl ProbeEvery {
         for s in &self.stretches {
             match s.until {
                 Some(end) if step > end => start = end,
-                _ => return (step - start).is_multiple_of(s.every),
+                _ => return s.every > 0 && (step - start).is_multiple_of(s.every),
             }
         }
         false
@@ -103,6 +107,12 @@ impl ProbeEvery {
             })
             .collect();
         parts.join(",")
+    }
+}
+
+impl From<u64> for ProbeEvery {
+    fn from(n: u64) -> Self {
+        Self::every(n)
     }
 }
 
@@ -156,7 +166,7 @@ mod tests {
             ),
             "{err}"
         );
-        assert!(ProbeEvery::parse("0").is_err());
+        assert_eq!(ProbeEvery::parse("0").unwrap().final_every(), 0); // refused by validate
         assert!(ProbeEvery::parse("2:60").is_err());
         assert!(ProbeEvery::parse("2,20").is_err());
         assert!(ProbeEvery::parse("x:60,20").is_err());

@@ -300,10 +300,8 @@ fn group_optimizer(
     lr: f64,
 ) -> Result<Optimizer> {
     let mut opt = Optimizer::new(store.named_vars(), &cfg.optim, lr)?;
-    if let Some(text) = &cfg.schedule.warmup.groups {
-        let spec = crate::schedule::groups::GroupSpec::parse(text)?;
-        let names: Vec<&str> = store.named_vars().iter().map(|(n, _)| n.as_str()).collect();
-        opt.set_warmed(spec.mask(text, &names, cfg.model.n_layers)?);
+    if let Some(warmed) = setup::warmed_parameters(cfg, store)? {
+        opt.set_warmed(warmed);
     }
     Ok(opt)
 }

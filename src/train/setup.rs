@@ -25,6 +25,9 @@ impl Setup {
             crate::memory::check_fits(cfg, corpus.tokenizer.size(), available)?;
         }
         let (store, model) = build_model(cfg, &corpus, &device)?;
+        // A group spec that names no parameter of this model is a usage error now, not after
+        // the data and the first update.
+        warmed_parameters(cfg, &store)?;
         Ok(Self {
             device,
             corpus,
@@ -32,6 +35,17 @@ impl Setup {
             model,
         })
     }
+}
+
+/// `--warmup-groups`: per parameter of `store`, in its order, whether it follows the warmup
+/// (`schedule::groups`); None without groups.
+pub fn warmed_parameters(cfg: &RunConfig, store: &ParamStore) -> Result<Option<Vec<bool>>> {
+    let Some(text) = &cfg.schedule.warmup.groups else {
+        return Ok(None);
+    };
+    let spec = crate::schedule::groups::GroupSpec::parse(text)?;
+    let names: Vec<&str> = store.named_vars().iter().map(|(n, _)| n.as_str()).collect();
+    spec.mask(text, &names, cfg.model.n_layers).map(Some)
 }
 
 /// Seed of the fixed batch Admin's profiling pass runs on (xor the run seed).
