@@ -1,0 +1,218 @@
+//! The where-warmup-acts verdicts (issue 32, src/claims/accounts.rs) on hand-made result sets:
+//! a group that carries warmup, each account verdict (supported, contradicted, not tested,
+//! inconclusive), and no "contradicted" without the manipulation check.
+
+mod common;
+
+use common::tiny_run_config;
+use lnwarm::compare::load;
+use lnwarm::config::{Activation, Arch};
+use lnwarm::probe::{Attention, ProbePoint, UpdateStats};
+use lnwarm::results::{EvalPoint, RunResult, RunStatus};
+use lnwarm::verdict::{Outcome, Verdict};
+use std::collections::BTreeMap;
+
+const SEEDS: u64 = 12;
+
+/// One seed's result; `fails` picks the stalled curve. `q`, `inactive`, `log_z`: the probe
+/// quantities at update 20.
+fn run(template: &RunResult, seed: u64, fails: bool, quantities: (f64, f64, f64)) -> RunResult {
+    let mut r = template.clone();
+    r.config.model.arch = Arch::PostLn;
+    r.config.schedule.peak_lr = 4e-3;
+    r.config.train.seed = seed;
+    r.config.train.steps = 300;
+    r.seed = seed;
+    r.status = RunStatus::Ok;
+    let j = 0.001 * seed as f64;
+    let curve = match fails {
+        true => [4.5, 3.0, 3.0, 3.0 + j],
+        false => [4.5, 2.6, 2.3, 2.2 + j],
+    };
+    r.eval = curve
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| EvalPoint {
+            step: 100 * i as u64,
+            val_loss: v,
+        })
+        .collect();
+    r.summary.val_unigram_entropy = 3.0;
+    r.summary.steps_done = 300;
+    r.summary.final_val_loss = Some(curve[3]);
+    r.summary.best_val_loss = Some(curve[3].min(curve[2]));
+    let (q, inactive, log_z) = quantities;
+    let stats = |g: f64| UpdateStats {
+        relative: None,
+        angle: None,
+        update_rms: 0.0,
+        grad_rms: g * (1.0 + j),
+        v_below_eps: None,
+        v_hat_mean: None,
+        v_hat_max: None,
+    };
+    let update: BTreeMap<String, UpdateStats> = (0..2)
+        .map(|b| (format!("blocks.{b}.attn.q.weight"), stats(q)))
+        .collect();
+    r.probes = vec![ProbePoint {
+        step: 20,
+        update: Some(update),
+        ffn_inactive: Some(vec![inactive + j, inactive + j]),
+        attention: Some(Attention {
+            layers: Vec::new(),
+            log_z_mean: log_z + j,
+            log_z_max: log_z,
+        }),
+        ..ProbePoint::default()
+    }];
+    r
+}
+
+/// The quantities of no warmup (vanished query gradients, dead units, large log Z) and warmup.
+const AS_NONE: (f64, f64, f64) = (1e-9, 0.5, 6.0);
+const AS_WARM: (f64, f64, f64) = (1e-4, 0.05, 4.0);
+
+/// An arm: `edit` sets its config; every seed fails or none does.
+fn arm(
+    t: &RunResult,
+    edit: &dyn Fn(&mut RunResult),
+    fails: bool,
+    q: (f64, f64, f64),
+) -> Vec<RunResult> {
+    (0..SEEDS)
+        .map(|s| {
+            let mut r = run(t, s, fails, q);
+            edit(&mut r);
+            r
+        })
+        .collect()
+}
+
+fn warmup(w: u64) -> impl Fn(&mut RunResult) {
+    move |r| r.config.schedule.warmup = lnwarm::schedule::Warmup::linear(w)
+}
+
+fn group(spec: &'static str) -> impl Fn(&mut RunResult) {
+    move |r| {
+        r.config.schedule.warmup = lnwarm::schedule::Warmup::linear(100);
+        r.config.schedule.warmup.groups = Some(spec.into());
+    }
+}
+
+fn verdicts(runs: Vec<RunResult>) -> Vec<Verdict> {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
+    }
+    lnwarm::claims::verdicts(&load(dir.path(), Some(2.5)).unwrap(), None)
+}
+
+fn find<'a>(v: &'a [Verdict], prefix: &str) -> &'a Verdict {
+    v.iter()
+        .find(|v| v.claim.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no verdict {prefix}"))
+}
+
+fn template() -> RunResult {
+    let cfg = tiny_run_config(Arch::PostLn, 5);
+    let setup = lnwarm::train::Setup::new(&cfg).unwrap();
+    lnwarm::train::train(&cfg, &setup, "t", &lnwarm::train::RunOptions::plain(true)).unwrap()
+}
+
+#[test]
+fn each_account_verdict_comes_from_its_rule() {
+    let t = template();
+    let mut runs = arm(&t, &warmup(0), true, AS_NONE);
+    runs.extend(arm(&t, &warmup(100), false, AS_WARM));
+    // attn-qk carries warmup: alone like warmup, all but it like no warmup.
+    runs.extend(arm(&t, &group("attn-qk"), false, AS_WARM));
+    runs.extend(arm(&t, &group("!attn-qk"), true, AS_NONE));
+    // Dead units: GELU (check by construction) and warmup on ffn only (check passed: its
+    // inactive share is warmup's) both fail like no warmup -> contradicted.
+    let gelu = |r: &mut RunResult| {
+        warmup(0)(r);
+        r.config.model.activation = Activation::Gelu;
+    };
+    runs.extend(arm(&t, &gelu, true, AS_NONE));
+    runs.extend(arm(&t, &group("ffn"), true, (1e-9, 0.05, 6.0)));
+    // Output logits: both z-loss strengths fail like no warmup, but log Z stayed at no
+    // warmup's level (the manipulation check fails): not contradicted.
+    for c in [1e-4, 1e-3] {
+        let z = move |r: &mut RunResult| {
+            warmup(0)(r);
+            r.config.model.z_loss = Some(c);
+        };
+        runs.extend(arm(&t, &z, true, AS_NONE));
+    }
+    let v = verdicts(runs);
+    let attention = find(&v, "M the attention account");
+    assert_eq!(attention.outcome, Outcome::Holds, "{attention:#?}");
+    assert_eq!(attention.word(), "supported");
+    let dead = find(&v, "M the dead-unit account");
+    assert_eq!(dead.outcome, Outcome::DoesNotHold, "{dead:#?}");
+    assert_eq!(dead.word(), "contradicted");
+    assert!(dead.evidence.contains("warmup on ffn only (12/12 failed): like no warmup; warmup on ffn only: manipulation check passed"), "{}", dead.evidence);
+    let logits = find(&v, "M the output-logit account");
+    assert_eq!(logits.outcome, Outcome::Inconclusive, "{logits:#?}");
+    assert!(
+        logits.evidence.contains("manipulation check failed"),
+        "{}",
+        logits.evidence
+    );
+    assert_eq!(find(&v, "M reason (1)").outcome, Outcome::NotTested);
+    assert_eq!(find(&v, "M reason (1)").word(), "not tested");
+    assert!(find(&v, "M Adam's early second moment")
+        .evidence
+        .contains("1/(1 - beta2) = 50 updates (beta2 = 0.98"));
+    let at = find(
+        &v,
+        "G one parameter group, or a set of them, carries warmup",
+    );
+    assert_eq!(at.outcome, Outcome::Holds, "{at:#?}");
+    assert!(
+        at.evidence.starts_with("warmup acts on attn-qk"),
+        "{}",
+        at.evidence
+    );
+    assert!(
+        attention
+            .evidence
+            .contains("lower without warmup than with it from update 20"),
+        "{}",
+        attention.evidence
+    );
+}
+
+#[test]
+fn no_group_carrying_warmup_asks_for_the_second_stage() {
+    let t = template();
+    let mut runs = arm(&t, &warmup(0), true, AS_NONE);
+    runs.extend(arm(&t, &warmup(100), false, AS_WARM));
+    // Neither attn-qk nor ffn alone does it; leaving either out fails: U = attn-qk,ffn.
+    for spec in ["attn-qk", "ffn"] {
+        runs.extend(arm(&t, &group(spec), true, AS_NONE));
+    }
+    runs.extend(arm(&t, &group("!attn-qk"), true, AS_NONE));
+    runs.extend(arm(&t, &group("!ffn"), true, AS_NONE));
+    let v = verdicts(runs.clone());
+    let at = find(&v, "G one parameter group");
+    assert_eq!(at.outcome, Outcome::Inconclusive);
+    assert!(
+        at.evidence.contains(
+            "the second stage is due: run warmup on attn-qk,ffn only and on all but attn-qk,ffn"
+        ),
+        "{}",
+        at.evidence
+    );
+    // The second stage run: only U like warmup, all but U like no warmup -> acts on the set.
+    runs.extend(arm(&t, &group("attn-qk,ffn"), false, AS_WARM));
+    runs.extend(arm(&t, &group("!attn-qk,ffn"), true, AS_NONE));
+    let second = verdicts(runs);
+    let at = find(&second, "G one parameter group");
+    assert_eq!(at.outcome, Outcome::Holds, "{at:#?}");
+    // An account nothing aimed at: not tested.
+    assert_eq!(
+        find(&v, "M the output-logit account").outcome,
+        Outcome::NotTested
+    );
+}
