@@ -43,6 +43,42 @@ fn difference_draws(a: &LrCurve, b: &LrCurve) -> Vec<f64> {
         .collect()
 }
 
+/// The bootstrap draws of S(a) − S(b) on the rates `kept` (indices into both curves).
+fn draws_on(a: &LrCurve, b: &LrCurve, kept: &[usize]) -> Vec<f64> {
+    let pick = |l: &[Vec<f64>]| kept.iter().map(|&i| l[i].clone()).collect::<Vec<_>>();
+    let (la, lb) = (pick(&a.losses), pick(&b.losses));
+    let mut rng = bootstrap_rng();
+    (0..RESAMPLES)
+        .map(|_| sensitivity(&resample(&la, &mut rng)) - sensitivity(&resample(&lb, &mut rng)))
+        .collect()
+}
+
+/// Issue 32: S subtracts each curve's own best, so d can move with the grid's ends. The range
+/// of d with each rate left out in turn, and the rates without which the verdict's lower bound
+/// (at `level`) changes side of 0.
+fn leave_one_rate_out(none: &LrCurve, warm: &LrCurve, level: f64, holds: bool) -> String {
+    if none.rates != warm.rates || none.rates.len() < 3 {
+        return "leave one rate out: not computed (the curves' rates differ)".into();
+    }
+    let n = none.rates.len();
+    let (mut lo, mut hi, mut flips) = (f64::INFINITY, f64::NEG_INFINITY, Vec::new());
+    for left in 0..n {
+        let kept: Vec<usize> = (0..n).filter(|&i| i != left).collect();
+        let pick = |l: &[Vec<f64>]| kept.iter().map(|&i| l[i].clone()).collect::<Vec<_>>();
+        let d = sensitivity(&pick(&none.losses)) - sensitivity(&pick(&warm.losses));
+        (lo, hi) = (lo.min(d), hi.max(d));
+        let bound = quantile(&mut draws_on(none, warm, &kept), level);
+        if (bound > 0.0) != holds {
+            flips.push(format!("{}", none.rates[left]));
+        }
+    }
+    let flips = match flips.is_empty() {
+        true => "no rate".to_string(),
+        false => flips.join(", "),
+    };
+    format!("leave one rate out: d in [{lo:+.4}, {hi:+.4}]; the lower bound changes side of 0 without {flips}")
+}
+
 /// One verdict per architecture with an LR-curve pair.
 pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     let all = curves(loaded);
@@ -75,6 +111,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
                 );
                 holds |= lo > 0.0;
                 within &= hi < margin;
+                let loo = leave_one_rate_out(none, warm, level, lo > 0.0);
                 evidence.push(format!(
                     "{}: S = {:.4} [{:.4}, {:.4}] vs {}: S = {:.4} [{:.4}, {:.4}]",
                     none.label,
@@ -86,8 +123,9 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
                     warm.interval.0,
                     warm.interval.1
                 ));
+                evidence.push(loo);
                 effects.push(format!(
-                    "{} vs {}: d = {:+.4} [{lo:+.4}, {hi:+.4}]",
+                    "{} vs {}: d = {:+.4} [{lo:+.4}, {hi:+.4}] (one-sided bounds at the verdict's level {level:.4})",
                     none.label,
                     warm.label,
                     none.sensitivity - warm.sensitivity

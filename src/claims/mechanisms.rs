@@ -200,6 +200,19 @@ fn account_outcome(
     }
 }
 
+/// The final-loss shift S − W with its exact one-sided bounds at the verdict's own level (the
+/// effect line prints them at 0.05 each; issue 32).
+fn loss_bounds_at(s: &Group, warm: &Group, level: f64) -> String {
+    let (ls, lw) = (s.final_losses(), warm.final_losses());
+    let fmt = |b: Option<f64>| b.map_or("none".to_string(), |b| format!("{b:+.3}"));
+    format!(
+        "final loss vs linear warmup at the verdict's level {level:.4}: shift {:+.3} [{}, {}]",
+        hodges_lehmann(&ls, &lw),
+        fmt(shift_lower(&ls, &lw, level)),
+        fmt(shift_upper(&ls, &lw, level))
+    )
+}
+
 /// A catapult arm whose every search found a rate at or above the peak ran no warmup: each of
 /// its runs equals no warmup bit for bit, so it puts no question to the sharpness account.
 fn ran_no_warmup(s: &Group, lr: f64) -> bool {
@@ -369,6 +382,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
                 "Fisher p (fewer failures than no warmup) = {:.4}",
                 fisher_greater(none.failures(), s.failures())
             ),
+            loss_bounds_at(s, warm, level),
         ];
         evidence.extend(catapult_rates(s, lr));
         if outcome == Outcome::Inconclusive {
