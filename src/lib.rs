@@ -35,6 +35,7 @@ pub mod step;
 pub mod study;
 pub mod tensorboard;
 pub mod train;
+pub mod unique_keys;
 pub mod verdict;
 
 pub use error::{Error, Result};

@@ -51,6 +51,15 @@ fn main() -> ExitCode {
         }
     };
     if let Some(threads) = cli.threads {
+        // Issue 33: 65535 threads started over 2,000 and a load of ~800 on 2 cores.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if usize::from(threads) > 64 * cores {
+            eprintln!(
+                "error: --threads {threads}: allowed 1 to {} (64 x the {cores} cores this process may use)",
+                64 * cores
+            );
+            return ExitCode::from(2);
+        }
         // Read by rayon's global pool (built on first use, after this) and by candle's GEMMs.
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }

@@ -54,6 +54,13 @@ mod writer {
     impl Board {
         /// A new event file in `dir` for a run whose next update is `first_step`.
         pub fn open(dir: &Path, cfg: &RunConfig, first_step: u64) -> Result<Self> {
+            // The writer's own message for this case is Rust debug text (issue 33).
+            if dir.exists() && !dir.is_dir() {
+                return Err(fail(
+                    dir,
+                    "exists and is not a folder; give a folder for the event files",
+                ));
+            }
             let events = tboard::EventWriter::create(dir).map_err(|e| fail(dir, e))?;
             let mut board = Self { events };
             if first_step > 1 {

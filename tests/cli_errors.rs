@@ -386,3 +386,126 @@ fn where_warmup_acts_flags_refuse_what_they_cannot_mean() {
         "error: invalid value '2:60,5:40,20' for '--probe-every <N|SCHEDULE>': --probe-every 2:60,5:40,20: the end updates are out of order; allowed: N, or E1:U1,E2:U2,...,E (every E1 updates up to update U1, then ...; each E >= 1, the U increasing)",
     );
 }
+
+#[test]
+fn outputs_that_are_not_files_are_refused_up_front() {
+    // Issue 33: a run name is a file name; an output that exists and is not a regular file (a
+    // FIFO here, standing in for /dev/full) or ends in a separator is refused before any work.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["../../escape", "", ".."] {
+        let outcome = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+            .args(["--data", "synthetic", "--steps", "1", "--name", name])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(outcome.status.code(), Some(2), "--name {name:?}");
+        let stderr = String::from_utf8_lossy(&outcome.stderr);
+        assert!(stderr.contains("a run name is a file name"), "{stderr}");
+    }
+    assert!(!dir.path().join("results").exists(), "nothing written");
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let outcome = run(&["--data", "synthetic", "--steps", "1"], &fifo);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert_eq!(
+        outcome.stderr.trim_end(),
+        format!(
+            "error: --out {}: exists and is not a regular file (a device, FIFO or socket); give a file path",
+            fifo.display()
+        )
+    );
+    let kind = std::fs::metadata(&fifo).unwrap().file_type();
+    assert!(!kind.is_file(), "the FIFO is still a FIFO");
+    assert!(!dir.path().join("fifo.ckpt").exists());
+    let slash = format!("{}/", dir.path().join("newdir").display());
+    let outcome = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(["--data", "synthetic", "--steps", "1", "--out", &slash])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    assert_eq!(outcome.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ends in a separator"), "{stderr}");
+    assert!(
+        !dir.path().join("newdir").exists(),
+        "no checkpoint folder either"
+    );
+    let file = write_file(dir.path(), "hostname", b"x");
+    let tb = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args([
+            "--data",
+            "synthetic",
+            "--steps",
+            "1",
+            "--tensorboard",
+            file.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(dir.path().join("tb.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&tb.stderr);
+    assert_eq!(tb.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("exists and is not a folder") && !stderr.contains("Ok("),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn thread_counts_are_bounded_by_the_cores() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    expect_usage_error(
+        &["--threads", "65535", "--data", "synthetic"],
+        &format!(
+            "error: --threads 65535: allowed 1 to {} (64 x the {cores} cores this process may use)",
+            64 * cores
+        ),
+    );
+}
+
+#[test]
+fn a_one_symbol_text_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = write_file(dir.path(), "a.txt", "a".repeat(5000).as_bytes());
+    expect_usage_error(
+        &["--data", text.to_str().unwrap()],
+        &format!(
+            "error: --data {}: a vocabulary of 1 token; a language model needs at least 2",
+            text.display()
+        ),
+    );
+}
+
+#[test]
+fn a_key_given_twice_is_an_error_naming_it() {
+    // Issue 33: serde_json keeps the last of two equal keys, so a study lost a whole arm.
+    let dir = tempfile::tempdir().unwrap();
+    let study = write_file(
+        dir.path(),
+        "twice.json",
+        br#"{"base": {"data": {"source": "synthetic"}}, "scientific": {"schedule.peak_lr": [1e-3],
+ "schedule.peak_lr": [2e-3]}, "nuisance": {"train.seed": [0]}}"#,
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(["sweep", "plan"])
+        .arg(&study)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: study {}: duplicate key scientific.schedule.peak_lr at line 2",
+            study.display()
+        )),
+        "{stderr}"
+    );
+    let config = write_file(dir.path(), "c.json", br#"{"train": {"steps": 5, "steps": 6}}"#);
+    let outcome = run(&["--config", config.to_str().unwrap()], &dir.path().join("r.json"));
+    assert_eq!(outcome.code, 2);
+    assert!(outcome.stderr.contains("duplicate key train.steps"), "{}", outcome.stderr);
+}

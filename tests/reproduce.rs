@@ -150,3 +150,20 @@ fn sweep_verify_reruns_committed_rows_and_refuses_numbers_that_do_not_reproduce(
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 2 rows did not reproduce"));
 }
+
+/// Issue 33: a report with no rows verifies nothing, and says so with exit 1.
+#[test]
+fn sweep_verify_of_an_empty_report_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("smoke");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("runs.csv"), "id,outcome,final_val_loss\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["sweep", "verify", "experiments/smoke.json", "--report"])
+        .arg(dir.path())
+        .output()
+        .expect("run lnwarm");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing verified"));
+}

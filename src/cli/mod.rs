@@ -321,6 +321,9 @@ impl TrainArgs {
 
     /// The result path, checked before any work: not a folder, and its folder writable.
     pub fn checked_out_path(&self, run_name: &str) -> Result<PathBuf> {
+        if let Some(name) = &self.name {
+            check_run_name(name)?;
+        }
         let out = self.out_path(run_name);
         check_writable(&out)?;
         Ok(out)
@@ -338,9 +341,41 @@ pub fn check_writable(out: &std::path::Path) -> Result<()> {
     check_writable_as("--out", out)
 }
 
-/// `flag PATH` must name a file in a folder this process can create and write into.
+/// A run name is a file name (issue 33): `--name ../../escape` wrote outside `results/`, and
+/// `--name ''` wrote `results/.json`.
+pub fn check_run_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.starts_with('.')
+        || name.contains(['/', '\\', '\0']);
+    match bad {
+        true => Err(crate::usage!(
+            "--name '{name}': a run name is a file name: not empty, no '/' or '\\', not starting with '.'"
+        )),
+        false => Ok(()),
+    }
+}
+
+/// `flag PATH` must name a file in a folder this process can create and write into, and be a
+/// regular file if it exists (issue 33: `--out /dev/full` replaced the device node); a path that
+/// ends in a separator names a folder, not a file.
 pub fn check_writable_as(flag: &str, out: &std::path::Path) -> Result<()> {
     let shown = out.display();
+    let text = out.as_os_str().to_string_lossy();
+    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
+        return Err(crate::usage!(
+            "{flag} {shown}: ends in a separator (a folder); give a file path such as {}",
+            out.join("run.json").display()
+        ));
+    }
+    if let Ok(meta) = std::fs::metadata(out) {
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(crate::usage!(
+                "{flag} {shown}: exists and is not a regular file (a device, FIFO or socket); give a file path"
+            ));
+        }
+    }
     if out.is_dir() {
         return Err(crate::usage!(
             "{flag} {shown}: is a folder; give a file path such as {}",

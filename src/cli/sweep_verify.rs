@@ -81,15 +81,18 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
         by_config.entry(config).or_default().push(row);
     }
     let chosen = choose(&by_config, &planned, args.rows);
+    if chosen.is_empty() {
+        return Err(Error::Failed(format!(
+            "nothing verified: {} has no rows",
+            csv.display()
+        )));
+    }
     let mut failed = 0;
     for (config, row) in &chosen {
         let run = &planned[&row.id];
         let setup = Setup::new(&run.config)?;
         let result = train(&run.config, &setup, &row.id, &RunOptions::plain(true))?;
-        let finals: Vec<f64> = by_config[config]
-            .iter()
-            .filter_map(|r| r.final_val_loss)
-            .collect();
+        let finals = other_seeds(&by_config[config], &row.id);
         let verdict = judge(
             row,
             result.summary.outcome.name(),
@@ -103,7 +106,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
         let line = match &verdict {
             Verdict::BitIdentical => format!("{}: bit-identical (final val loss {new})", row.id),
             Verdict::WithinSeedRange => format!(
-                "{}: reproduces within the seed range: outcome {}, final val loss {new} (committed {}) inside [{}, {}] of the {} committed seeds",
+                "{}: reproduces within the seed range: outcome {}, final val loss {new} (committed {}) inside [{}, {}] of the {} other committed seeds",
                 row.id,
                 row.outcome,
                 row.final_val_loss.map_or("-".into(), |l| l.to_string()),
@@ -171,6 +174,15 @@ fn choose<'a>(
         chosen.truncate(k);
     }
     chosen
+}
+
+/// The committed final losses of a configuration's seeds other than the row under test (a row
+/// must not vouch for itself: an edited row would widen its own range; issue 33).
+fn other_seeds(rows: &[&Row], id: &str) -> Vec<f64> {
+    rows.iter()
+        .filter(|r| r.id != id)
+        .filter_map(|r| r.final_val_loss)
+        .collect()
 }
 
 fn judge(row: &Row, outcome: &str, final_loss: Option<f64>, committed: &[f64]) -> Verdict {
@@ -246,6 +258,25 @@ mod tests {
         ));
         assert!(matches!(
             judge(&row, "stalled", Some(1.85), &seeds),
+            Verdict::NotReproduced(_)
+        ));
+    }
+
+    #[test]
+    fn a_row_does_not_vouch_for_itself() {
+        // Issue 33: a row edited to 2.9 widened its own configuration's range to [2.297, 2.9],
+        // so a rerun at 2.6 "reproduced". Without the row the range is the other seeds'.
+        let row = |id: &str, l: f64| Row {
+            id: id.into(),
+            outcome: "ok".into(),
+            final_val_loss: Some(l),
+        };
+        let rows = [row("a", 2.297), row("b", 2.4), row("edited", 2.9)];
+        let refs: Vec<&Row> = rows.iter().collect();
+        let others = other_seeds(&refs, "edited");
+        assert_eq!(others, [2.297, 2.4]);
+        assert!(matches!(
+            judge(&rows[2], "ok", Some(2.6), &others),
             Verdict::NotReproduced(_)
         ));
     }

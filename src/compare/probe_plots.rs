@@ -24,7 +24,7 @@ pub fn quantity(title: &str) -> Option<Read> {
 }
 
 /// (probe, panel title, log y, reader).
-const QUANTITIES: [(&str, &str, bool, Read); 16] = [
+const QUANTITIES: [(&str, &str, bool, Read); 19] = [
     ("sharpness", "sharpness λmax(H)", true, |p| {
         p.sharpness.as_ref().map(|s| s.lambda_max)
     }),
@@ -94,7 +94,45 @@ const QUANTITIES: [(&str, &str, bool, Read); 16] = [
     ("gradhist", "attn.q gradient entries < 1e-8", false, |p| {
         group_share(p, "attn.q.weight", GradHist::below_1e8())
     }),
+    (
+        "update",
+        "attn.q gradient RMS (geometric mean over blocks)",
+        true,
+        query_gradient,
+    ),
+    (
+        "attention",
+        "attention entropy (mean over blocks)",
+        false,
+        |p| {
+            let layers = &p.attention.as_ref()?.layers;
+            (!layers.is_empty())
+                .then(|| layers.iter().map(|l| l.entropy).sum::<f64>() / layers.len() as f64)
+        },
+    ),
+    (
+        "units",
+        "inactive FFN units (share, mean over blocks)",
+        false,
+        |p| {
+            let shares = p.ffn_inactive.as_ref()?;
+            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+        },
+    ),
 ];
+
+/// The geometric mean over blocks of the RMS gradient of `attn.q.weight` (it falls by orders of
+/// magnitude in a stalled Post-LN run: a log scale needs the geometric mean).
+fn query_gradient(p: &ProbePoint) -> Option<f64> {
+    let logs: Vec<f64> = p
+        .update
+        .as_ref()?
+        .iter()
+        .filter(|(name, _)| name.ends_with(".attn.q.weight"))
+        .map(|(_, s)| s.grad_rms.max(f64::MIN_POSITIVE).ln())
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
 
 /// The share of `group`'s gradient entries that are 0 or in the first `counts` counts.
 fn group_share(p: &ProbePoint, group: &str, counts: usize) -> Option<f64> {

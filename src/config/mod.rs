@@ -293,6 +293,7 @@ impl RunConfig {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| usage!("--config {}: cannot read: {e}", path.display()))?;
+        crate::unique_keys::check(&text).map_err(|e| usage!("--config {}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| usage!("--config {}: {e}", path.display()))
     }
 

@@ -155,6 +155,13 @@ impl Corpus {
         }
         let spec = TokenizerSpec::parse(&cfg.tokenizer)?;
         let tokenizer = TextTokenizer::build(&spec, &train_text, &val_text)?;
+        if tokenizer.size() < 2 {
+            // One symbol is predicted with certainty: loss 0, nothing to learn (issue 33).
+            return Err(usage!(
+                "--data {source}: a vocabulary of {} token; a language model needs at least 2",
+                tokenizer.size()
+            ));
+        }
         let (train, val) = (tokenizer.encode(&train_text)?, tokenizer.encode(&val_text)?);
         if train.len() < needed || val.len() < needed {
             return Err(usage!(

@@ -90,6 +90,7 @@ impl Study {
     pub fn load(path: &Path) -> Result<(Self, String)> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| usage!("study {}: cannot read: {e}", path.display()))?;
+        crate::unique_keys::check(&text).map_err(|e| usage!("study {}: {e}", path.display()))?;
         let mut study: Study =
             serde_json::from_str(&text).map_err(|e| usage!("study {}: {e}", path.display()))?;
         study.source_dir = path.parent().map(Path::to_path_buf);
@@ -141,5 +142,6 @@ pub fn read_base_file(path: &str, study_dir: Option<&Path>) -> Result<serde_json
         )
     })?;
     let text = std::fs::read_to_string(found).map_err(io_err(found.clone()))?;
+    crate::unique_keys::check(&text).map_err(|e| usage!("study base {path}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| usage!("study base {path}: {e}"))
 }
