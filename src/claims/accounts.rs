@@ -352,12 +352,51 @@ fn not_tested(arms: &Arms) -> Vec<Verdict> {
     let horizon = 1.0 / (1.0 - beta2);
     [
         ("M reason (1): large early steps over-fit each mini-batch", "no arm of this study manipulates it (why-warmup-cpu Part C's update cap was one untuned strength)".to_string()),
-        ("M sharpness (edge of stability)", "no arm of this study manipulates it; the sharpness arms (N and W with the sharpness probes) describe it only".to_string()),
+        ("M sharpness (edge of stability)", format!("no arm of this study manipulates it; the sharpness arms describe it only: {}", sharpness_description(arms))),
         ("M Adam's early second moment", format!("no arm of this study manipulates it; the warmup ladder is read against v's time constant 1/(1 - beta2) = {horizon:.0} updates (beta2 = {beta2} from the runs' config) as description")),
     ]
     .into_iter()
     .map(|(claim, why)| verdict_with_effect(claim, Outcome::NotTested, ACCOUNT_RULE, vec![why], Vec::new()))
     .collect()
+}
+
+/// Description: the seed medians of λmax(H)/(2/η) and of Adam's λmax(P⁻¹H)/(38/η) on the
+/// sharpness arms at a few updates (1 = the edge of stability).
+fn sharpness_description(arms: &Arms) -> String {
+    if arms.sharp.is_empty() {
+        return "the study has no sharpness arm".into();
+    }
+    let at = |g: &Group, step: u64, adam: bool| -> String {
+        let values: Vec<f64> = g
+            .runs
+            .iter()
+            .filter_map(|r| r.probes.iter().find(|p| p.step == step))
+            .filter_map(|p| match adam {
+                true => p.adam_sharpness.as_ref().and_then(|s| s.ratio),
+                false => p.sharpness.as_ref().and_then(|s| s.ratio),
+            })
+            .collect();
+        median(&values).map_or("-".into(), |m| format!("{m:.2}"))
+    };
+    arms.sharp
+        .iter()
+        .map(|(w, g)| {
+            let steps = [5, 20, 60, 300];
+            let row = |adam| {
+                steps
+                    .iter()
+                    .map(|&s| format!("{s}: {}", at(g, s, adam)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!(
+                "warmup {w}: lambda_max(H)/(2/lr) at updates {}; Adam's lambda_max(P^-1 H)/(38/lr) at {}",
+                row(false),
+                row(true)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// "T": the shortest warmup of the ladder that is like warmup.

@@ -145,6 +145,8 @@ pub struct Arms<'a> {
     pub z_loss: Vec<(f64, &'a Group)>,
     /// Plain linear warmups shorter than W's, by length.
     pub ladder: Vec<(u64, &'a Group)>,
+    /// N and W again with the sharpness probes (description only), by warmup length.
+    pub sharp: Vec<(u64, &'a Group)>,
 }
 
 /// Adam Post-LN with nothing changed but what `which` allows (and no sharpness probe: those
@@ -203,7 +205,15 @@ impl<'a> Arms<'a> {
             gelu: None,
             z_loss: Vec::new(),
             ladder: Vec::new(),
+            sharp: Vec::new(),
         };
+        arms.sharp = groups
+            .iter()
+            .filter(at_lr)
+            .filter(|g| g.runs[0].config.probe.names.contains(&ProbeKind::Sharpness))
+            .map(|g| (steps(g), g))
+            .collect();
+        arms.sharp.sort_by_key(|(w, _)| *w);
         for g in groups.iter().filter(at_lr).filter(|g| plain(g)) {
             arms.place(g, warm_len);
         }
