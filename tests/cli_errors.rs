@@ -504,8 +504,19 @@ fn a_key_given_twice_is_an_error_naming_it() {
         )),
         "{stderr}"
     );
-    let config = write_file(dir.path(), "c.json", br#"{"train": {"steps": 5, "steps": 6}}"#);
-    let outcome = run(&["--config", config.to_str().unwrap()], &dir.path().join("r.json"));
+    let config = write_file(
+        dir.path(),
+        "c.json",
+        br#"{"train": {"steps": 5, "steps": 6}}"#,
+    );
+    let outcome = run(
+        &["--config", config.to_str().unwrap()],
+        &dir.path().join("r.json"),
+    );
     assert_eq!(outcome.code, 2);
-    assert!(outcome.stderr.contains("duplicate key train.steps"), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("duplicate key train.steps"),
+        "{}",
+        outcome.stderr
+    );
 }

@@ -356,6 +356,34 @@ fn sigint_and_sigterm_leave_a_checkpoint_and_a_partial_result_that_resume_finish
     }
 }
 
+/// Issue 33: `timeout -s INT` delivers SIGINT twice at once (to the child and to its group);
+/// the duplicate must not throw the first one's checkpoint away. SIGHUP (the terminal closed)
+/// stops like SIGTERM.
+#[test]
+fn a_doubled_sigint_and_a_sighup_still_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("twice.json");
+    let child = start_until_checkpoint(TINY, &cut);
+    signal(&child, libc::SIGINT);
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&cut).status, RunStatus::Interrupted);
+    let hup = dir.path().join("hup.json");
+    let child = start_until_checkpoint(TINY, &hup);
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert_eq!(read(&hup).status, RunStatus::Interrupted);
+}
+
 fn expect_one_line_usage(out: Output, contains: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
