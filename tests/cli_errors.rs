@@ -63,7 +63,7 @@ fn sizes_must_be_positive_and_heads_divide_width() {
     );
     expect_usage_error(
         &["--layers", "-3"],
-        "error: invalid value '-3' for '--layers <LAYERS>': invalid digit found in string",
+        "error: invalid value '-3' for '--layers <LAYERS>': must be a whole number >= 1",
     );
     expect_usage_error(
         &["--batch-size", "0"],
@@ -519,4 +519,46 @@ fn a_key_given_twice_is_an_error_naming_it() {
         "{}",
         outcome.stderr
     );
+}
+
+#[test]
+fn negative_counts_name_the_flag_and_the_range() {
+    // Issue 33: "-2" was "invalid digit found in string", "--steps -1" said ">= 0" and then 0
+    // was refused, "sweep run --checkpoint-every -5" an unexpected argument.
+    for (flag, value, allowed) in [
+        ("--layers", "-2", "must be a whole number >= 1"),
+        ("--d-model", "-5", "must be a whole number >= 1"),
+        ("--seed", "-1", "must be a whole number >= 0"),
+        ("--checkpoint-every", "-1", "must be a whole number >= 0"),
+        ("--steps", "-1", "must be a whole number of updates >= 1"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run(
+            &["--data", "synthetic", flag, value],
+            &dir.path().join("r.json"),
+        );
+        assert_eq!(outcome.code, 2, "{flag} {value}: {}", outcome.stderr);
+        assert!(
+            outcome
+                .stderr
+                .contains(&format!("invalid value '{value}' for '{flag}"))
+                && outcome.stderr.contains(allowed),
+            "{flag} {value}: {}",
+            outcome.stderr
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args([
+            "sweep",
+            "run",
+            "--checkpoint-every",
+            "-5",
+            "experiments/smoke.json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must be a whole number >= 0"), "{stderr}");
 }

@@ -98,10 +98,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Number of updates [default: 8000].
-    #[arg(long, value_parser = crate::cli::schedule_args::parse_steps)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_run_length)]
     pub steps: Option<u64>,
     /// Number of Transformer blocks [default: 6].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub layers: Option<usize>,
     /// Optimizer [default: adam, beta 0.9/0.98, eps 1e-8].
     #[arg(long, value_enum)]
@@ -136,7 +136,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Write a checkpoint (<out>.ckpt/) every N updates; 0 = only when interrupted and at the end.
-    #[arg(long, value_name = "N", default_value_t = 500)]
+    #[arg(long, value_name = "N", default_value_t = 500, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_whole)]
     pub checkpoint_every: u64,
     /// Continue from the checkpoint <out>.ckpt/ (same config required); the result equals the
     /// uninterrupted run's.
@@ -202,19 +202,19 @@ impl ProbeArgs {
 #[derive(Debug, Args, Default, Clone)]
 pub struct ModelDataArgs {
     /// Sequences per batch [default: 32].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub batch_size: Option<usize>,
     /// Characters per sequence [default: 128].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub seq_len: Option<usize>,
     /// Model width [default: 128].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub d_model: Option<usize>,
     /// Attention heads; must divide --d-model [default: 4].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub heads: Option<usize>,
     /// FFN inner width [default: 512].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_positive)]
     pub d_ff: Option<usize>,
     /// FFN activation [default: relu].
     #[arg(long, value_enum)]
@@ -223,7 +223,7 @@ pub struct ModelDataArgs {
     #[arg(long, value_enum)]
     pub positions: Option<Positions>,
     /// Seed of the initial weights and the training batches.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_whole)]
     pub seed: Option<u64>,
     /// moby-dick | synthetic | PATH (UTF-8 text) | FILE.parquet[:COLUMN] | hf:OWNER/NAME[:COLUMN].
     #[arg(long, value_name = "SOURCE")]

@@ -98,6 +98,30 @@ pub struct ScheduleArgs {
     pub decay_param: Vec<String>,
 }
 
+/// A count that must be at least 1 (model sizes, batch sizes), with a message that says so
+/// (issue 33: "-2" used to be "invalid digit found in string").
+/// (0 parses, and the config check refuses it naming the config key.)
+pub fn parse_positive(text: &str) -> std::result::Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .map_err(|_| "must be a whole number >= 1".to_string())
+}
+
+/// A whole number >= 0 (seeds, update intervals where 0 means "never").
+pub fn parse_whole(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| "must be a whole number >= 0".to_string())
+}
+
+/// A run length: at least one update.
+/// (0 parses, and the config check refuses it naming `train.steps`.)
+pub fn parse_run_length(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| "must be a whole number of updates >= 1".to_string())
+}
+
 /// A step count: a whole number >= 0, with a message that says so.
 pub fn parse_steps(text: &str) -> std::result::Result<u64, String> {
     text.trim()

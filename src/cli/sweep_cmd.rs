@@ -56,7 +56,7 @@ pub struct RunArgs {
     pub results: PathBuf,
     /// Checkpoint the run every N updates (0: only when interrupted); a re-run continues from
     /// its checkpoint, and the checkpoint is removed once the result is complete.
-    #[arg(long, value_name = "N", default_value_t = 500)]
+    #[arg(long, value_name = "N", default_value_t = 500, allow_negative_numbers = true, value_parser = crate::cli::schedule_args::parse_whole)]
     pub checkpoint_every: u64,
     /// TensorBoard event files in DIR/<run id>/ (one TensorBoard run per lnwarm run).
     #[arg(long, value_name = "DIR")]
