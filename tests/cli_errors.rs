@@ -562,3 +562,27 @@ fn negative_counts_name_the_flag_and_the_range() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("must be a whole number >= 0"), "{stderr}");
 }
+
+#[test]
+fn compare_refuses_a_study_file_that_does_not_parse() {
+    // Issue 34: a broken study.json was read as absent, dropping the study's margins silently.
+    let dir = tempfile::tempdir().unwrap();
+    let run = run(
+        &["--data", "synthetic", "--steps", "2", "--quiet"],
+        &dir.path().join("r.json"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    write_file(
+        dir.path(),
+        "study.json",
+        b"{\"margins\": {\"final_loss\": }",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .arg("compare")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("study.json: not a study file"), "{stderr}");
+}

@@ -51,6 +51,20 @@ pub struct Loaded {
     pub margins: crate::study::Margins,
 }
 
+/// The study file a sweep copied into its folder, if there is one. One that exists but does not
+/// parse is an error naming it: read as absent, it silently dropped the study's margins and
+/// target loss (issue 34).
+fn read_study(path: &Path) -> Result<Option<Study>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::usage!("{}: cannot read: {e}", path.display())),
+    };
+    serde_json::from_str::<Study>(&text)
+        .map(Some)
+        .map_err(|e| crate::usage!("{}: not a study file: {e}", path.display()))
+}
+
 /// Read a study folder. `target` overrides the study's `target_loss`; the fallback is the
 /// unigram entropy minus 0.5 nats.
 pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
@@ -77,9 +91,7 @@ pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
             dir.display()
         ));
     }
-    let study = std::fs::read_to_string(dir.join("study.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<Study>(&t).ok());
+    let study = read_study(&dir.join("study.json"))?;
     let preferred: Vec<String> = study
         .as_ref()
         .map(|s| s.scientific.keys().cloned().collect())
