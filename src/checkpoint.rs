@@ -296,8 +296,18 @@ fn consistent(
     Ok(())
 }
 
-/// Set every parameter of `store` from `tensors` (names, shapes and dtypes must match).
+/// Set every parameter of `store` from `tensors` (names, shapes and dtypes must match). A
+/// tensor the model does not have is an error, as a missing one is (issue 33: a Pre-LN
+/// checkpoint loaded into a Post-LN run with its `final_ln.*` silently ignored).
 pub fn restore_params(store: &ParamStore, tensors: &HashMap<String, Tensor>) -> Result<()> {
+    let mut extra: Vec<&String> = tensors.keys().filter(|k| store.get(k).is_none()).collect();
+    extra.sort();
+    if let Some(first) = extra.first() {
+        return Err(crate::usage!(
+            "checkpoint: {first} is not a parameter of this model ({} such tensors; a checkpoint of another architecture or size?)",
+            extra.len()
+        ));
+    }
     for (name, var) in store.named_vars() {
         let t = tensors
             .get(name)

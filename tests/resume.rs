@@ -643,3 +643,33 @@ fn a_finished_run_extends_when_its_schedule_does_not_depend_on_the_length() {
         "{err}"
     );
 }
+
+/// Issue 33: a checkpoint's tensor that the model does not have is an error, as a missing one is.
+#[test]
+fn a_checkpoint_with_tensors_the_model_lacks_is_refused() {
+    use candle_core::DType;
+    let (_, pre) = tiny_model(&tiny_model_config(Arch::PreLn), DType::F32, 1);
+    let (_, post) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F32, 1);
+    let tensors: std::collections::HashMap<String, candle_core::Tensor> = pre
+        .named_vars()
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().copy().unwrap()))
+        .collect();
+    let err = lnwarm::checkpoint::restore_params(&post, &tensors)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "checkpoint: final_ln.bias is not a parameter of this model (2 such tensors"
+        ),
+        "{err}"
+    );
+    let err = lnwarm::checkpoint::restore_params(&pre, &{
+        let mut fewer = tensors.clone();
+        fewer.remove("final_ln.bias");
+        fewer
+    })
+    .unwrap_err()
+    .to_string();
+    assert_eq!(err, "checkpoint: no parameter final_ln.bias");
+}
