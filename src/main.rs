@@ -76,6 +76,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A deliberate stop is not an error: it is reported as the stop it is.
+        Err(err @ lnwarm::Error::Interrupted { .. }) => {
+            eprintln!("lnwarm: {err}");
+            ExitCode::from(err.exit_code())
+        }
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())
@@ -133,12 +138,13 @@ fn run_train(args: &TrainArgs) -> lnwarm::Result<()> {
 }
 
 /// This process's command line with `--resume` added (once).
+/// The command that continues this run, as the user typed it (`cargo run` sets CARGO and the
+/// package name for the binary it runs).
 fn resume_command() -> String {
-    let mut args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--resume") {
-        args.push("--resume".into());
-    }
-    args.join(" ")
+    let args: Vec<String> = std::env::args().collect();
+    let via_cargo = std::env::var_os("CARGO").is_some()
+        && std::env::var("CARGO_PKG_NAME").is_ok_and(|n| n == "lnwarm");
+    lnwarm::cli::resume_line(&args, via_cargo)
 }
 
 fn fmt_loss(loss: Option<f64>) -> String {

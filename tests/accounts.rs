@@ -216,3 +216,39 @@ fn no_group_carrying_warmup_asks_for_the_second_stage() {
         Outcome::NotTested
     );
 }
+
+#[test]
+fn a_depth_account_is_contradicted_only_by_the_complementary_arms() {
+    // rules.md: reason (2) and the gradient-scale argument are contradicted when each "warmup on
+    // X only" is like no warmup *and* each "warmup on all but X" is like warmup. Two "only" arms
+    // like no warmup are not enough (the code at 3ca4bed said "contradicted" here).
+    let t = template();
+    let mut runs = arm(&t, &warmup(0), true, AS_NONE);
+    runs.extend(arm(&t, &warmup(100), false, AS_WARM));
+    for spec in ["top:2", "embed", "!top:2"] {
+        runs.extend(arm(&t, &group(spec), true, AS_NONE));
+    }
+    runs.extend(arm(&t, &group("!embed"), false, AS_WARM));
+    let v = verdicts(runs.clone());
+    let scale = find(&v, "M the paper's gradient-scale argument");
+    assert_eq!(scale.outcome, Outcome::Inconclusive, "{scale:#?}");
+    assert!(
+        scale
+            .evidence
+            .contains("warmup on all but top:2: like no warmup"),
+        "{}",
+        scale.evidence
+    );
+    // With all but top:2 like warmup too, both complements hold: contradicted.
+    let mut runs: Vec<RunResult> = runs
+        .into_iter()
+        .filter(|r| r.config.schedule.warmup.groups.as_deref() != Some("!top:2"))
+        .collect();
+    runs.extend(arm(&t, &group("!top:2"), false, AS_WARM));
+    let v = verdicts(runs);
+    assert_eq!(
+        find(&v, "M the paper's gradient-scale argument").word(),
+        "contradicted"
+    );
+    assert_eq!(find(&v, "M reason (2)").word(), "contradicted");
+}

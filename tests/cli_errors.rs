@@ -586,3 +586,26 @@ fn compare_refuses_a_study_file_that_does_not_parse() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("study.json: not a study file"), "{stderr}");
 }
+
+#[test]
+fn the_resume_hint_is_the_command_the_user_typed() {
+    // Issue 33: after `cargo run --release -- ...` the hint named the absolute path of the
+    // binary cargo built; a user who ran the binary gets the binary as they invoked it.
+    let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let built = "/home/u/lnwarm/target/release/lnwarm";
+    assert_eq!(
+        lnwarm::cli::resume_line(
+            &argv(&[built, "--arch", "post-ln", "--warmup", "4000"]),
+            true
+        ),
+        "cargo run --release -- --arch post-ln --warmup 4000 --resume"
+    );
+    assert_eq!(
+        lnwarm::cli::resume_line(&argv(&["target/debug/lnwarm", "--name", "a b"]), true),
+        "cargo run -- --name 'a b' --resume"
+    );
+    assert_eq!(
+        lnwarm::cli::resume_line(&argv(&["lnwarm", "--steps", "9", "--resume"]), false),
+        "lnwarm --steps 9 --resume"
+    );
+}

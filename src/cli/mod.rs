@@ -401,6 +401,31 @@ pub fn check_writable_as(flag: &str, out: &std::path::Path) -> Result<()> {
         .map_err(|e| crate::usage!("{flag} {shown}: cannot write into {}: {e}", dir.display()))
 }
 
+/// The command line that continues a run: `args` (argv, the program first) with `--resume`, the
+/// program as the user invoked it — `cargo run [--release] --` when cargo ran it (`via_cargo`),
+/// not the absolute path of the binary it built. Arguments with spaces or quotes are quoted.
+pub fn resume_line(args: &[String], via_cargo: bool) -> String {
+    let Some((program, rest)) = args.split_first() else {
+        return "lnwarm --resume".into();
+    };
+    let head = match (via_cargo, program.contains("/release/")) {
+        (true, true) => "cargo run --release --".to_string(),
+        (true, false) => "cargo run --".to_string(),
+        (false, _) => program.clone(),
+    };
+    let quote = |a: &String| match a.is_empty() || a.contains([' ', '\'', '"', '$', '*']) {
+        true => format!("'{}'", a.replace('\'', "'\\''")),
+        false => a.clone(),
+    };
+    let mut words: Vec<String> = std::iter::once(head)
+        .chain(rest.iter().map(quote))
+        .collect();
+    if !rest.iter().any(|a| a == "--resume") {
+        words.push("--resume".into());
+    }
+    words.join(" ")
+}
+
 /// Condense a clap error into one line (clap prints usage blocks over several lines).
 pub fn one_line_error(err: &clap::Error) -> String {
     let rendered = err.render().to_string();

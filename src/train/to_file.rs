@@ -49,7 +49,7 @@ pub fn train_to_file(cfg: &RunConfig, to: &ToFile) -> Result<(Setup, RunResult)>
         return Err(Error::Interrupted {
             signal: sig,
             message: format!(
-                "{}: {} after update {}: wrote the partial result {} and the checkpoint {}; continue with: {}",
+                "{}: stopped by {} after update {}: wrote the partial result {} and the checkpoint {}; continue with: {}",
                 to.name,
                 crate::interrupt::signal_name(sig),
                 result.summary.steps_done,
