@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks that probes change nothing a run computes: in a study's results folder, every run with
-probes on is compared with the run of the same configuration and seed without probes (the same
-config once `probe` is removed), and every validation loss, train loss, learning rate, gradient
+"""Checks that probes change nothing a run computes: in a study's results folder, every run is
+compared with the runs of the same configuration and seed that differ only in their probe
+settings (without probes, or with other probes or another schedule: the same config once
+`probe` is removed), and every validation loss, train loss, learning rate, gradient
 norm and per-parameter gradient norm must be equal bit for bit (the floats as the JSON holds
 them; wall times and throughput are left out). The probes read the model on their own batches
 and must not touch its weights, optimizer state or data stream (docs/probes.md).
@@ -41,26 +42,31 @@ def main(folder):
     if not os.path.isdir(folder):
         print(f"probes-change-nothing: {folder}: not a folder (give results/STUDY)", file=sys.stderr)
         return 2
-    probed, plain = {}, {}
+    twins = {}
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
         with open(path) as handle:
             result = json.load(handle)
         if "config" not in result or result.get("status") == "interrupted":
             continue  # study.json, or a partial run (its checkpoint continues it)
-        has_probes = bool((result["config"].get("probe") or {}).get("names"))
-        (probed if has_probes else plain).setdefault(pair_key(result), []).append(path)
+        twins.setdefault(pair_key(result), []).append(path)
     compared, differing = 0, 0
-    for key, probed_paths in sorted(probed.items()):
-        for plain_path in plain.get(key, []):
-            with open(plain_path) as handle:
-                reference = computed(json.load(handle))
-            for path in probed_paths:
-                compared += 1
-                with open(path) as handle:
-                    if computed(json.load(handle)) != reference:
-                        differing += 1
-                        print(f"differs: {os.path.basename(path)} vs {os.path.basename(plain_path)}")
-    print(f"{compared} probed runs compared with their unprobed twins: {compared - differing} equal bit for bit, {differing} differ")
+    for key, paths in sorted(twins.items()):
+        if len(paths) < 2:
+            continue
+        # The reference: the twin without probes if there is one, else the first.
+        def unprobed(path):
+            with open(path) as handle:
+                return not (json.load(handle)["config"].get("probe") or {}).get("names")
+        paths = sorted(paths, key=lambda p: (not unprobed(p), p))
+        with open(paths[0]) as handle:
+            reference = computed(json.load(handle))
+        for path in paths[1:]:
+            compared += 1
+            with open(path) as handle:
+                if computed(json.load(handle)) != reference:
+                    differing += 1
+                    print(f"differs: {os.path.basename(path)} vs {os.path.basename(paths[0])}")
+    print(f"{compared} runs compared with a twin that differs only in its probe settings: {compared - differing} equal bit for bit, {differing} differ")
     return 0 if compared > 0 and differing == 0 else 1
 
 

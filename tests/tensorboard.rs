@@ -230,7 +230,10 @@ fn a_file_as_the_tensorboard_dir_is_one_line() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: --tensorboard "), "{stderr}");
-    assert!(stderr.contains("not a directory"), "{stderr}");
+    assert!(
+        stderr.contains("is not a folder") && !stderr.contains("Ok("),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1);
     assert!(!dir.path().join("r.json").exists());
 }

@@ -9,6 +9,7 @@ pub mod label;
 pub mod lr_curves;
 pub mod plots;
 pub mod probe_plots;
+mod probe_readers;
 pub mod report;
 pub mod table;
 

@@ -4,6 +4,9 @@
 //! those the papers behind each probe plot (see `probe`'s module header).
 
 use super::plots::MAX_PER_PANEL;
+use super::probe_readers::{
+    group_share, median_relative_update, query_gradient, share_below_eps, small_gradient_share,
+};
 use super::Group;
 use crate::error::Result;
 use crate::plot::{panel_grid, Panel, Series};
@@ -121,50 +124,6 @@ const QUANTITIES: [(&str, &str, bool, Read); 19] = [
     ),
 ];
 
-/// The geometric mean over blocks of the RMS gradient of `attn.q.weight` (it falls by orders of
-/// magnitude in a stalled Post-LN run: a log scale needs the geometric mean).
-fn query_gradient(p: &ProbePoint) -> Option<f64> {
-    let logs: Vec<f64> = p
-        .update
-        .as_ref()?
-        .iter()
-        .filter(|(name, _)| name.ends_with(".attn.q.weight"))
-        .map(|(_, s)| s.grad_rms.max(f64::MIN_POSITIVE).ln())
-        .collect();
-    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
-}
-
-/// The share of `group`'s gradient entries that are 0 or in the first `counts` counts.
-fn group_share(p: &ProbePoint, group: &str, counts: usize) -> Option<f64> {
-    p.gradhist.as_ref()?.share(Some(group), counts)
-}
-
-fn median_relative_update(p: &ProbePoint) -> Option<f64> {
-    let mut rel: Vec<f64> = p
-        .update
-        .as_ref()?
-        .iter()
-        .filter(|(name, _)| name.ends_with("weight") && !name.contains("ln"))
-        .filter_map(|(_, u)| u.relative)
-        .collect();
-    rel.sort_by(f64::total_cmp);
-    rel.get(rel.len() / 2).copied()
-}
-
-fn share_below_eps(p: &ProbePoint) -> Option<f64> {
-    let shares: Vec<f64> = p
-        .update
-        .as_ref()?
-        .values()
-        .filter_map(|u| u.v_below_eps)
-        .collect();
-    (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
-}
-
-fn small_gradient_share(p: &ProbePoint) -> Option<f64> {
-    p.gradhist.as_ref()?.share(None, GradHist::below_1e8())
-}
-
 /// One run's (update, quantity) at every probe point that measured it.
 pub fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
     run.probes
@@ -188,8 +147,13 @@ pub fn write(groups: &[Group], out: &Path) -> Result<Vec<PathBuf>> {
     let columns = if per_row > 1 { per_row } else { 3 };
     panel_grid(&path, title, "update", &all, columns)?;
     let mut paths = vec![path];
-    let mut probes: Vec<&str> = QUANTITIES.iter().map(|q| q.0).collect();
-    probes.dedup();
+    // Each probe once, in table order (its quantities need not be adjacent in QUANTITIES).
+    let mut probes: Vec<&str> = Vec::new();
+    for (probe, ..) in QUANTITIES {
+        if !probes.contains(&probe) {
+            probes.push(probe);
+        }
+    }
     for probe in probes {
         let (panels, per_row) = panels(groups, |name| name == probe);
         if panels.is_empty() {
