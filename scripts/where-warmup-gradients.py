@@ -2,7 +2,9 @@
 """Seed medians of the gradients and probe quantities behind docs/findings.md's description of
 where-warmup-acts (the collapse without warmup): per arm, at updates 2, 6, 10, 20 and 60, the
 RMS gradient of attn.q, attn.v and ffn.w1 weights (geometric mean over blocks, `update` probe),
-the share of inactive FFN units (`units`), mean log Z and the attention entropy (`attention`).
+the share of inactive FFN units (`units`), mean log Z and the attention entropy (`attention`),
+and each block's attention entropy at update 20. A uniform causal row over T keys has entropy
+ln(i + 1) at query i: its mean over a row of T = 64 is sum(ln(i + 1))/64 = 3.206 nats.
 
     python3 scripts/where-warmup-gradients.py results/where-warmup-acts
 """
@@ -51,6 +53,17 @@ QUANTITIES = {
 }
 
 
+def block_entropies(runs, step):
+    """Per block: (min, median, max) over seeds of the attention entropy at `step`."""
+    per_block = {}
+    for r in runs:
+        for p in r["probes"]:
+            if p["step"] == step and p.get("attention"):
+                for i, layer in enumerate(p["attention"]["layers"]):
+                    per_block.setdefault(i, []).append(layer["entropy"])
+    return {i: (min(v), statistics.median(v), max(v)) for i, v in sorted(per_block.items())}
+
+
 def main(folder):
     arms = {}
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
@@ -67,6 +80,10 @@ def main(folder):
                 values = [v for r in runs for p in r["probes"] if p["step"] == step for v in [read(p)] if v is not None]
                 cells.append(f"{name} {statistics.median(values):.2g}" if values else f"{name} -")
             print(f"  update {step}: " + ", ".join(cells))
+        blocks = block_entropies(runs, 20)
+        if blocks:
+            text = "; ".join(f"block {i} {lo:.2f}/{mid:.2f}/{hi:.2f}" for i, (lo, mid, hi) in blocks.items())
+            print(f"  attention entropy at update 20 (min/median/max over seeds): {text}")
 
 
 if __name__ == "__main__":

@@ -401,7 +401,6 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     let t_loss_behind = behind_for_good(none, warm);
     let mut secondary = Vec::new();
     let mut supported = Vec::new();
-    let mut all_refuted = true; // stays false: no account can be contradicted here
     for (claim, aimed, q) in ACCOUNTS {
         let results: Vec<(&str, Option<Outcome>)> = aimed
             .iter()
@@ -412,7 +411,6 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
         if outcome == Outcome::Holds {
             supported.push(claim);
         }
-        all_refuted &= outcome == Outcome::DoesNotHold;
         let when = |t: Option<u64>| t.map_or("never".into(), |t| format!("update {t}"));
         let evidence = vec![
             results
@@ -450,17 +448,16 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
             Vec::new(),
         ));
     }
-    let summary = if !supported.is_empty() {
-        Outcome::Holds
-    } else if all_refuted {
-        Outcome::DoesNotHold
-    } else {
-        Outcome::Inconclusive
+    // No account can be contradicted under these rules (issue 32), so neither can "one of
+    // them alone explains warmup" be refuted.
+    let summary = match supported.is_empty() {
+        false => Outcome::Holds,
+        true => Outcome::Inconclusive,
     };
     out.push(verdict_with_effect(
         "M one of these accounts alone explains warmup here",
         summary,
-        "holds when some account is supported; does not hold when every account is not supported; else inconclusive (none of these alone, or not decided at this size)",
+        "holds when some account is supported; else inconclusive (no account can be contradicted under these rules: issue 32)",
         vec![if supported.is_empty() {
             "no account is supported".to_string()
         } else {

@@ -57,20 +57,8 @@ impl Quantity {
 
     fn at(self, p: &crate::probe::ProbePoint) -> Option<f64> {
         match self {
-            Quantity::QueryGradient => {
-                let logs: Vec<f64> = p
-                    .update
-                    .as_ref()?
-                    .iter()
-                    .filter(|(name, _)| name.ends_with(".attn.q.weight"))
-                    .map(|(_, s)| s.grad_rms.max(f64::MIN_POSITIVE).ln())
-                    .collect();
-                (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
-            }
-            Quantity::InactiveUnits => {
-                let shares = p.ffn_inactive.as_ref()?;
-                (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
-            }
+            Quantity::QueryGradient => p.query_gradient(),
+            Quantity::InactiveUnits => p.mean_ffn_inactive(),
             Quantity::LogZ => p.attention.as_ref().map(|a| a.log_z_mean),
         }
     }

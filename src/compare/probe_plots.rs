@@ -5,7 +5,7 @@
 
 use super::plots::MAX_PER_PANEL;
 use super::probe_readers::{
-    group_share, median_relative_update, query_gradient, share_below_eps, small_gradient_share,
+    group_share, median_relative_update, share_below_eps, small_gradient_share,
 };
 use super::Group;
 use crate::error::Result;
@@ -101,7 +101,7 @@ const QUANTITIES: [(&str, &str, bool, Read); 19] = [
         "update",
         "attn.q gradient RMS (geometric mean over blocks)",
         true,
-        query_gradient,
+        ProbePoint::query_gradient,
     ),
     (
         "attention",
@@ -117,10 +117,7 @@ const QUANTITIES: [(&str, &str, bool, Read); 19] = [
         "units",
         "inactive FFN units (share, mean over blocks)",
         false,
-        |p| {
-            let shares = p.ffn_inactive.as_ref()?;
-            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
-        },
+        |p| p.mean_ffn_inactive(),
     ),
 ];
 

@@ -3,19 +3,6 @@
 
 use crate::probe::{GradHist, ProbePoint};
 
-/// The geometric mean over blocks of the RMS gradient of `attn.q.weight` (it falls by orders of
-/// magnitude in a stalled Post-LN run: a log scale needs the geometric mean).
-pub(super) fn query_gradient(p: &ProbePoint) -> Option<f64> {
-    let logs: Vec<f64> = p
-        .update
-        .as_ref()?
-        .iter()
-        .filter(|(name, _)| name.ends_with(".attn.q.weight"))
-        .map(|(_, s)| s.grad_rms.max(f64::MIN_POSITIVE).ln())
-        .collect();
-    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
-}
-
 /// The share of `group`'s gradient entries that are 0 or in the first `counts` counts.
 pub(super) fn group_share(p: &ProbePoint, group: &str, counts: usize) -> Option<f64> {
     p.gradhist.as_ref()?.share(Some(group), counts)

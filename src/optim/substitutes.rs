@@ -14,6 +14,7 @@
 
 use crate::config::OptimConfig;
 use crate::error::Result;
+use crate::schedule::groups::block_of;
 use candle_core::backprop::GradStore;
 use candle_core::Var;
 
@@ -24,15 +25,6 @@ pub struct Substitutes {
     pub cap: Option<f64>,
     /// Per parameter, in the optimizer's order: frozen during the window.
     pub frozen: Vec<bool>,
-}
-
-/// The block index of a parameter name (`blocks.3.ffn.w1.weight` -> 3).
-fn block_of(name: &str) -> Option<usize> {
-    name.strip_prefix("blocks.")?
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Whether `name` is in the top `k` of `n_layers` blocks or above them (final norm, untied head).

@@ -156,6 +156,25 @@ impl GradHist {
 }
 
 impl ProbePoint {
+    /// The geometric mean over blocks of the RMS gradient of `attn.q.weight` (`update`; it falls
+    /// by orders of magnitude in a stalled Post-LN run, so the geometric mean).
+    pub fn query_gradient(&self) -> Option<f64> {
+        let logs: Vec<f64> = self
+            .update
+            .as_ref()?
+            .iter()
+            .filter(|(name, _)| name.ends_with(".attn.q.weight"))
+            .map(|(_, s)| s.grad_rms.max(f64::MIN_POSITIVE).ln())
+            .collect();
+        (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+    }
+
+    /// The share of inactive FFN units, mean over blocks (`units`).
+    pub fn mean_ffn_inactive(&self) -> Option<f64> {
+        let shares = self.ffn_inactive.as_ref()?;
+        (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+    }
+
     /// The TensorBoard scalars of this point: `probe/<probe>/<quantity>[/<layer or tensor>]`.
     pub fn scalars(&self) -> Vec<(String, f64)> {
         let mut out = Vec::new();

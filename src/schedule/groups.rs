@@ -124,8 +124,9 @@ fn parse_group(name: &str, spec: &str) -> Result<Group> {
     })
 }
 
-/// The block index of a parameter name (`blocks.3.ffn.w1.weight` -> 3).
-fn block_of(name: &str) -> Option<usize> {
+/// The block index of a parameter name (`blocks.3.ffn.w1.weight` -> 3); also what
+/// `--freeze-top` reads (`optim::substitutes`).
+pub fn block_of(name: &str) -> Option<usize> {
     name.strip_prefix("blocks.")?
         .split('.')
         .next()?
