@@ -10,7 +10,13 @@ The golden fixture of the tests (tests/fixtures/torch-golden/, read by tests/tor
 that every CI run compares lnwarm with PyTorch without installing torch) is made with:
     lnwarm grad-init --layers 2 --d-model 16 --heads 2 --d-ff 32 --seq-len 8 --batch-size 2 \
         --seeds 1 --batches 1 --threads 1 --export tests/fixtures/torch-golden --out /tmp/gi.json
+    lnwarm grad-init --layers 2 --d-model 16 --heads 2 --d-ff 32 --seq-len 8 --batch-size 2 \
+        --seeds 1 --batches 1 --threads 1 --qk-norm --z-loss 0.01 \
+        --export tests/fixtures/torch-golden --out /tmp/gi-qk.json
     python3 scripts/grad_check_torch.py tests/fixtures/torch-golden --fixture
+(the second writes post-ln-qk-norm-z-loss-* and pre-ln-qk-norm-z-loss-*: QK-LayerNorm and
+z-loss, Wortsman et al. 2023, against the same independent equations; the QK gains start at 1,
+so the export's weights are perturbed nowhere: the gradients of q_norm/k_norm are still checked.)
 
 For each architecture exported into the folder, it rebuilds the same model in PyTorch (same
 equations as src/model/: fairseq sinusoids, sqrt(d) embedding scale, biased-variance LayerNorm,
@@ -26,7 +32,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 
 def sinusoids(seq, d):
@@ -43,7 +49,9 @@ def sinusoids(seq, d):
 def layer_norm(x, p, name, eps):
     mean = x.mean(-1, keepdim=True)
     var = ((x - mean) ** 2).mean(-1, keepdim=True)
-    return (x - mean) / torch.sqrt(var + eps) * p[f"{name}.weight"] + p[f"{name}.bias"]
+    out = (x - mean) / torch.sqrt(var + eps) * p[f"{name}.weight"]
+    bias = p.get(f"{name}.bias")
+    return out if bias is None else out + bias
 
 
 def linear(x, p, name):
@@ -52,14 +60,20 @@ def linear(x, p, name):
     return y if bias is None else y + bias
 
 
-def attention(x, p, name, heads, batch, seq):
+def attention(x, p, name, heads, batch, seq, qk_eps=None):
+    """Causal attention; with qk_eps (--qk-norm), each head's queries and keys pass a
+    LayerNorm over head_dim (q_norm with a bias, k_norm without: the key projection has none)."""
     d = x.shape[-1]
     hd = d // heads
 
     def split(t):
         return t.reshape(batch, seq, heads, hd).transpose(1, 2)
 
-    q, k, v = (split(linear(x, p, f"{name}.{m}")) for m in ("q", "k", "v"))
+    q, k, v = (linear(x, p, f"{name}.{m}") for m in ("q", "k", "v"))
+    if qk_eps is not None:
+        q = layer_norm(q.reshape(-1, heads, hd), p, f"{name}.q_norm", qk_eps).reshape(-1, d)
+        k = layer_norm(k.reshape(-1, heads, hd), p, f"{name}.k_norm", qk_eps).reshape(-1, d)
+    q, k, v = split(q), split(k), split(v)
     scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
     mask = torch.triu(torch.ones(seq, seq, dtype=torch.bool), diagonal=1)
     scores = scores.masked_fill(mask, float("-inf"))
@@ -81,18 +95,25 @@ def loss_of(p, cfg, ids, targets):
         x = x * math.sqrt(d)
     pos = p["pos_emb.weight"][:seq] if cfg["positions"] == "learned" else sinusoids(seq, d).to(x.dtype)
     x = (x.reshape(batch, seq, d) + pos).reshape(batch * seq, d)
+    qk_eps = eps if cfg.get("qk_norm") else None
     for l in range(cfg["n_layers"]):
         b = f"blocks.{l}"
+        attend = lambda h: attention(h, p, f"{b}.attn", cfg["n_heads"], batch, seq, qk_eps)  # noqa: E731
         if cfg["arch"] == "post-ln":
-            x = layer_norm(x + attention(x, p, f"{b}.attn", cfg["n_heads"], batch, seq), p, f"{b}.ln_attn", eps)
+            x = layer_norm(x + attend(x), p, f"{b}.ln_attn", eps)
             x = layer_norm(x + ffn(x, p, f"{b}.ffn", cfg["activation"]), p, f"{b}.ln_ffn", eps)
         else:
-            x = x + attention(layer_norm(x, p, f"{b}.ln_attn", eps), p, f"{b}.attn", cfg["n_heads"], batch, seq)
+            x = x + attend(layer_norm(x, p, f"{b}.ln_attn", eps))
             x = x + ffn(layer_norm(x, p, f"{b}.ln_ffn", eps), p, f"{b}.ffn", cfg["activation"])
     if cfg["arch"] == "pre-ln":
         x = layer_norm(x, p, "final_ln", eps)
     head = p["tok_emb.weight"] if cfg["tie_embeddings"] else p["head.weight"]
-    return F.cross_entropy(x @ head.T, targets.reshape(-1))
+    logits = x @ head.T
+    loss = F.cross_entropy(logits, targets.reshape(-1))
+    if cfg.get("z_loss") is not None:
+        # PaLM's z-loss: C * mean over positions of (log Z)^2, log Z = logsumexp of the logits.
+        loss = loss + cfg["z_loss"] * (torch.logsumexp(logits, -1) ** 2).mean()
+    return loss
 
 
 def torch_numbers(folder, arch, dtype):
@@ -104,6 +125,20 @@ def torch_numbers(folder, arch, dtype):
     loss = loss_of(params, exported["model"], ids, targets)
     loss.backward()
     return exported, params, loss
+
+
+def perturb_norms(folder, arch, generator):
+    """Every norm's gain to 1 + 0.3 N(0,1) and bias to 0.1 N(0,1) (float32, so exact in both
+    implementations): at initialisation they are 1 and 0, where a gain or bias that one side
+    forgets to apply would go unseen. Rewrites ARCH-weights.safetensors."""
+    path = folder / f"{arch}-weights.safetensors"
+    weights = load_file(path)
+    for name, w in weights.items():
+        if ".ln" in name or "_ln." in name or "_norm." in name or name.startswith("ln"):
+            scale, shift = (0.3, 1.0) if name.endswith(".weight") else (0.1, 0.0)
+            noise = torch.randn(w.shape, generator=generator, dtype=torch.float64)
+            weights[name] = (shift + scale * noise).to(torch.float32)
+    save_file(weights, path)
 
 
 def write_fixture(folder, arch):
@@ -150,12 +185,17 @@ def main():
     if not archs:
         print(f"error: no *-grads.json in {folder}; run lnwarm grad-init --export {folder}", file=sys.stderr)
         return 2
-    if fixture:
-        torch.manual_seed(0)
-        for arch in archs:
-            write_fixture(folder, arch)
     ok = all([check(folder, arch, tol) for arch in archs])
     print("OK" if ok else f"FAIL: a difference exceeds {tol}")
+    if ok and fixture:
+        # Only after lnwarm's own export agreed: perturb the norms, write PyTorch's float64
+        # numbers on the perturbed weights, and drop lnwarm's ARCH-grads.json (they describe
+        # the unperturbed weights; tests/torch_golden.rs reads ARCH-torch.json only).
+        generator = torch.Generator().manual_seed(0)
+        for arch in archs:
+            perturb_norms(folder, arch, generator)
+            write_fixture(folder, arch)
+            (folder / f"{arch}-grads.json").unlink()
     return 0 if ok else 1
 
 

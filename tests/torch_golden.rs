@@ -1,6 +1,7 @@
 //! lnwarm against PyTorch in every CI run, without torch installed (llm.c's style): the fixture
-//! in `tests/fixtures/torch-golden/` holds tiny exported weights and a batch for both
-//! architectures, and PyTorch's float64 loss and per-parameter gradient norms on them
+//! in `tests/fixtures/torch-golden/` holds tiny exported weights (norm gains and biases
+//! perturbed away from 1 and 0) and a batch for both architectures, plain and with
+//! `--qk-norm --z-loss 0.01`, and PyTorch's float64 objective and per-parameter gradient norms on them
 //! (`scripts/grad_check_torch.py DIR --fixture`, an independent implementation of the same
 //! equations). Here lnwarm loads the same weights in f64, runs one forward/backward and must
 //! agree to 1e-10 relative: any change of the model's equations (a missing scale, a cut graph, a
@@ -47,7 +48,7 @@ fn lnwarm_numbers(arch: &str, model_cfg: &ModelConfig) -> (f64, BTreeMap<String,
             .unwrap_or_else(|| panic!("{name} not in the fixture"));
         var.set(&w.to_dtype(DType::F64).unwrap()).unwrap();
     }
-    let loss = model.loss(ids, targets).unwrap();
+    let (loss, _) = model.objective(ids, targets).unwrap();
     let grads = loss.backward().unwrap();
     let norms = GradNorms::compute(&store, &grads).unwrap();
     let by_name = norms.names.into_iter().zip(norms.norms).collect();
@@ -56,7 +57,12 @@ fn lnwarm_numbers(arch: &str, model_cfg: &ModelConfig) -> (f64, BTreeMap<String,
 
 #[test]
 fn loss_and_every_gradient_norm_match_pytorch_in_f64() {
-    for arch in ["post-ln", "pre-ln"] {
+    for arch in [
+        "post-ln",
+        "pre-ln",
+        "post-ln-qk-norm-z-loss",
+        "pre-ln-qk-norm-z-loss",
+    ] {
         let text = std::fs::read_to_string(fixture(&format!("{arch}-torch.json"))).unwrap();
         let golden: Golden = serde_json::from_str(&text).unwrap();
         assert_eq!(golden.dtype, "f64");

@@ -84,12 +84,6 @@ pub struct TrainArgs {
     /// --arch dyt: initial a of DyT(x) = γ tanh(a·x) + β [default: 0.5].
     #[arg(long, value_name = "A")]
     pub dyt_alpha: Option<f64>,
-    /// LayerNorm on each head's queries and keys (QK-LayerNorm; Dehghani et al. 2023).
-    #[arg(long)]
-    pub qk_norm: bool,
-    /// Add C·mean((log Z)²) of the logits to the objective (PaLM's z-loss; e.g. 1e-4).
-    #[arg(long, value_name = "C", allow_hyphen_values = true)]
-    pub z_loss: Option<f64>,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
     #[command(flatten)]
@@ -219,6 +213,12 @@ pub struct ModelDataArgs {
     /// FFN activation [default: relu].
     #[arg(long, value_enum)]
     pub activation: Option<Activation>,
+    /// LayerNorm on each head's queries and keys (QK-LayerNorm; Dehghani et al. 2023).
+    #[arg(long)]
+    pub qk_norm: bool,
+    /// Add C·mean((log Z)²) of the logits to the objective (PaLM's z-loss; e.g. 1e-4).
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub z_loss: Option<f64>,
     /// Positional encoding [default: sinusoidal].
     #[arg(long, value_enum)]
     pub positions: Option<Positions>,
@@ -247,6 +247,8 @@ impl ModelDataArgs {
             ("--heads", self.heads.is_some()),
             ("--d-ff", self.d_ff.is_some()),
             ("--activation", self.activation.is_some()),
+            ("--qk-norm", self.qk_norm),
+            ("--z-loss", self.z_loss.is_some()),
             ("--positions", self.positions.is_some()),
             ("--seed", self.seed.is_some()),
             ("--data", self.data.is_some()),
@@ -262,6 +264,12 @@ impl ModelDataArgs {
         set!(self.heads => cfg.model.n_heads);
         set!(self.d_ff => cfg.model.d_ff);
         set!(self.activation => cfg.model.activation);
+        if self.qk_norm {
+            cfg.model.qk_norm = true;
+        }
+        if self.z_loss.is_some() {
+            cfg.model.z_loss = self.z_loss;
+        }
         set!(self.positions => cfg.model.positions);
         set!(self.data => cfg.data.source);
         set!(self.tokenizer => cfg.data.tokenizer);
@@ -283,12 +291,6 @@ impl TrainArgs {
         set!(self.arch => cfg.model.arch);
         if self.dyt_alpha.is_some() {
             cfg.model.dyt_alpha = self.dyt_alpha;
-        }
-        if self.qk_norm {
-            cfg.model.qk_norm = true;
-        }
-        if self.z_loss.is_some() {
-            cfg.model.z_loss = self.z_loss;
         }
         set!(self.layers => cfg.model.n_layers);
         set!(self.eval_batches => cfg.data.eval_batches);

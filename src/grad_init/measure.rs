@@ -74,7 +74,9 @@ pub fn measure(
     let mut loss_total = 0.0;
     for (ids, targets) in batches {
         let probe = model.probe(ids)?;
-        let loss = candle_nn::loss::cross_entropy(&probe.logits, &targets.flatten_all()?)?;
+        // The gradient the optimizer would see (with --z-loss, of CE + z-loss); the loss
+        // reported is the cross-entropy.
+        let (objective, loss) = model.objective_of(&probe.logits, targets)?;
         loss_total += scalar(&loss)?;
         for (l, h) in probe.entering.iter().enumerate() {
             hidden[l] += mean_sq_norm(h)?;
@@ -82,7 +84,7 @@ pub fn measure(
         for (l, h) in probe.residual_sums.iter().enumerate() {
             residual[l] += mean_sq_norm(h)?;
         }
-        let grads = loss.backward()?;
+        let grads = objective.backward()?;
         for l in 0..n {
             for m in MATRICES {
                 let name = format!("blocks.{l}.{m}.weight");

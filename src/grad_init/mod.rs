@@ -296,7 +296,7 @@ fn export(
     batch: &(Tensor, Tensor),
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let name = arch.name();
+    let name = export_name(arch, model.config());
     let weights: std::collections::HashMap<String, Tensor> = store
         .named_vars()
         .iter()
@@ -309,11 +309,11 @@ fn export(
     ]
     .into();
     candle_core::safetensors::save(&data, dir.join(format!("{name}-batch.safetensors")))?;
-    let loss = model.loss(&batch.0, &batch.1)?;
+    let (loss, _) = model.objective(&batch.0, &batch.1)?;
     let grads = loss.backward()?;
     let norms = crate::metrics::GradNorms::compute(store, &grads)?;
     let json = serde_json::json!({
-        "arch": name,
+        "arch": arch.name(),
         "model": model.config(),
         "loss": loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?,
         "grad_norms": norms.names.iter().zip(&norms.norms).map(|(n, v)| (n.clone(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
@@ -322,6 +322,19 @@ fn export(
         &dir.join(format!("{name}-grads.json")),
         json.to_string().as_bytes(),
     )
+}
+
+/// The export's file prefix: the arch's name, then `-qk-norm` and `-z-loss` where they are on,
+/// so one folder can hold a model with and without them.
+fn export_name(arch: Arch, model: &crate::config::ModelConfig) -> String {
+    let mut name = arch.name().to_string();
+    if model.qk_norm {
+        name.push_str("-qk-norm");
+    }
+    if model.z_loss.is_some() {
+        name.push_str("-z-loss");
+    }
+    name
 }
 
 /// The distinct values, sorted.

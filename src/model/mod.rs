@@ -402,12 +402,16 @@ impl Transformer {
     /// objective is CE + C·mean((log Z)²), log Z = logsumexp of each position's logits (PaLM;
     /// Wortsman et al. 2023); without it the two are one tensor (the update is unchanged).
     pub fn objective(&self, ids: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> {
-        let logits = self.forward(ids)?;
-        let ce = candle_nn::loss::cross_entropy(&logits, &targets.flatten_all()?)?;
+        self.objective_of(&self.forward(ids)?, targets)
+    }
+
+    /// [`Transformer::objective`] on logits already computed (the probes' forward).
+    pub fn objective_of(&self, logits: &Tensor, targets: &Tensor) -> Result<(Tensor, Tensor)> {
+        let ce = candle_nn::loss::cross_entropy(logits, &targets.flatten_all()?)?;
         let Some(c) = self.cfg.z_loss else {
             return Ok((ce.clone(), ce));
         };
-        Ok(((&ce + (z_loss(&logits)? * c)?)?, ce))
+        Ok(((&ce + (z_loss(logits)? * c)?)?, ce))
     }
 
     pub fn config(&self) -> &ModelConfig {
