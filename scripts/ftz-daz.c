@@ -1,6 +1,6 @@
 /* Sets the x86 flush-to-zero and denormals-are-zero modes before main (threads inherit MXCSR),
-   to measure what subnormal floats cost a run (docs/performance.md#subnormal-floats-high-rate-runs-are-up-to-9-slower).
-   It changes the numbers; lnwarm does not use it.
+   to measure what subnormal floats cost a run (docs/performance.md#what-subnormals-cost-without-it-high-rate-runs-were-up-to-9-slower).
+   It changes the numbers; lnwarm sets the same modes itself with --flush-subnormals on.
    gcc -O2 -shared -fPIC -o /tmp/ftz-daz.so scripts/ftz-daz.c
    LD_PRELOAD=/tmp/ftz-daz.so lnwarm sweep run ... */
 #include <pmmintrin.h>

@@ -22,6 +22,17 @@
 # LNWARM_BIN overrides the binary (default: target/release/lnwarm, built if needed).
 set -euo pipefail
 
+# Started in the background by a non-interactive shell (`scripts/sweep.sh ... &` in a script,
+# nohup), a sweep inherits SIGINT ignored, and bash cannot trap a signal ignored on entry: it
+# would ignore Ctrl-C and kill -INT. Restore the default once (coreutils' env) so that it stops
+# like a sweep in the foreground (issue 33).
+if [ -z "${LNWARM_SWEEP_SIGNALS:-}" ] && env --default-signal=INT true 2>/dev/null; then
+  export LNWARM_SWEEP_SIGNALS=1
+  exec env --default-signal=INT bash "$0" "$@"
+fi
+# The command as typed, for the line that says how to continue.
+CONTINUE=$(printf '%q ' "$0" "$@")
+
 usage() { echo "usage: scripts/sweep.sh experiments/NAME.json [--jobs N] [--threads T] [--results DIR] [--checkpoint-every U] [--tensorboard DIR] [--slurm [--no-wait]]" >&2; exit 2; }
 die() { echo "error: $*" >&2; exit 2; }
 
@@ -152,7 +163,7 @@ stop_all() {
   echo "sweep $NAME: interrupted; ${#PIDS[@]} running run(s) finish their update and checkpoint" >&2
   for pid in "${!PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait
-  echo "sweep $NAME: stopped; run the same command to continue (finished runs are kept, the others resume)" >&2
+  echo "sweep $NAME: stopped; run the same command to continue (finished runs are kept, the others resume): ${CONTINUE% }" >&2
   exit "$code"
 }
 # Reap one finished run (wait -n returns its status and, with -p, its pid).
@@ -173,6 +184,9 @@ finish_one() {
     *) word="FAILED (log: $DIR/failed/$id.log)"; FAILED=$(( FAILED + 1 )) ;;
   esac
   echo "[$DONE_NOW/${#PENDING[@]}] $id $word | ${elapsed}s elapsed, eta ${eta}s"
+  # A run stopped by a signal that did not reach the sweep (sent to the run, or to the group
+  # before the trap ran): the user is stopping; stop the sweep the same way, not as a failure.
+  case $status in 130|143) stop_all "$status" ;; esac
 }
 trap 'stop_all 130' INT
 trap 'stop_all 143' TERM

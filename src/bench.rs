@@ -62,6 +62,10 @@ pub struct BenchResult {
     pub tokens_per_s: Spread,
     pub ms: PhaseSpreads,
     pub gflop_per_s: f64,
+    /// The yardstick: GFLOP/s of a 1024³ f32 GEMM on this machine and thread count
+    /// (`bench_peak`); `gflop_per_s` is `fraction_of_large_gemm` of it.
+    pub large_gemm_gflop_per_s: f64,
+    pub fraction_of_large_gemm: f64,
     pub peak_rss_mib: Option<f64>,
     pub threads: usize,
     /// Writing one checkpoint (model, optimizer, state.json as large as at the run's last
@@ -313,6 +317,8 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
             .map(|t| tokens as f64 / (t.total_ms / 1e3))
             .collect::<Vec<_>>(),
     );
+    let gflop_per_s = flop / (total.median / 1e3) / 1e9;
+    let large_gemm = crate::bench_peak::large_gemm_gflop_per_s()?;
     Ok(BenchResult {
         schema_version: 1,
         kind: "bench".into(),
@@ -322,7 +328,9 @@ pub fn run(cfg: &RunConfig, steps: usize, warmup: usize, scratch: &Path) -> Resu
         warmup_steps: warmup,
         tokens_per_step: tokens,
         flop_per_step: flop,
-        gflop_per_s: flop / (total.median / 1e3) / 1e9,
+        gflop_per_s,
+        large_gemm_gflop_per_s: large_gemm,
+        fraction_of_large_gemm: gflop_per_s / large_gemm,
         tokens_per_s,
         ms: PhaseSpreads {
             forward: spread(|t| t.forward_ms),
@@ -389,10 +397,14 @@ pub fn render(r: &BenchResult) -> String {
         r.checkpoint_ms.max,
         100.0 * r.checkpoint_share
     ));
+    let side = crate::bench_peak::SIDE;
     out.push_str(&format!(
-        "achieved: {:.1} GFLOP/s ({:.2} GFLOP/update, counted as 6*matmul params*tokens + 12*L*B*T^2*d)\npeak memory: {}\n",
+        "achieved: {:.1} GFLOP/s ({:.2} GFLOP/update, counted as 6*matmul params*tokens + 12*L*B*T^2*d) = {:.0}% of a {side}³ f32 GEMM's {:.1} GFLOP/s here ({} threads, the yardstick)\npeak memory: {}\n",
         r.gflop_per_s,
         r.flop_per_step / 1e9,
+        100.0 * r.fraction_of_large_gemm,
+        r.large_gemm_gflop_per_s,
+        r.threads,
         r.peak_rss_mib.map_or("unknown".into(), |m| format!("{m:.0} MiB RSS"))
     ));
     if let Some(p) = &r.probes {

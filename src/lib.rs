@@ -9,6 +9,7 @@
 //! (flags) and `progress`.
 
 pub mod bench;
+pub mod bench_peak;
 pub mod checkpoint;
 pub mod claims;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod interrupt;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+pub mod numerics;
 pub mod optim;
 pub mod outcome;
 pub mod plot;

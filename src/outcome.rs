@@ -10,6 +10,15 @@
 //! it trained (e.g. 2.92 nats after 1000 updates), or fell back to the plateau. A run that
 //! escapes the plateau late but ends well below it is `ok`: it trained, later (the
 //! updates-to-loss curves of `compare` show how much later).
+//!
+//! A loss above H − 0.3 is evidence of a stall only when the run had a fair chance to leave the
+//! plateau (issue 33): at least `STALL_MIN_AT_PEAK` = 100 updates after its warmup ended (at
+//! its peak rate; the pilot's stalled runs sat on the plateau by update 20), and no new best
+//! loss `STALL_MARGIN` or more below the earlier best within the last `STALL_MIN_AT_PEAK`
+//! updates (a run still falling that fast may yet cross H − 0.3). Otherwise the run is
+//! `undecided`: not a failure and not a success, left out of failure rates and shown as such.
+//! Every committed study ran 300 or more updates with warmup of at most 100, so the first
+//! condition moves none of their rows; docs/result-schema.md says how the second was checked.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +28,10 @@ pub const PLATEAU_MARGIN: f64 = 0.1;
 
 /// A run whose final validation loss is above H − STALL_MARGIN is `stalled` (see the module doc).
 pub const STALL_MARGIN: f64 = 0.3;
+
+/// Updates at the peak rate a run needs before a loss above H − STALL_MARGIN counts as a stall;
+/// also the window in which a new best STALL_MARGIN below the earlier best means "still falling".
+pub const STALL_MIN_AT_PEAK: u64 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -30,6 +43,9 @@ pub enum Outcome {
     Diverged,
     /// Stopped by a signal before its last update (a partial result; resume it to know).
     Interrupted,
+    /// Ended above H − STALL_MARGIN without the evidence of a stall: too few updates at the
+    /// peak rate, or still falling fast. Neither a failure nor a success.
+    Undecided,
 }
 
 impl Outcome {
@@ -39,31 +55,58 @@ impl Outcome {
             Outcome::Stalled => "stalled",
             Outcome::Diverged => "diverged",
             Outcome::Interrupted => "interrupted",
+            Outcome::Undecided => "undecided",
         }
     }
 }
 
+/// Where a run stands when classified: its validation curve ((update, loss) pairs in update
+/// order), the unigram entropy H of the text, the updates it did, and the update at which its
+/// warmup ended (0 without warmup).
+pub struct Curve<'a> {
+    pub eval: &'a [(u64, f64)],
+    pub unigram_entropy: f64,
+    pub steps_done: u64,
+    pub peak_from: u64,
+}
+
 /// The outcome and the number of updates spent on the unigram plateau: from the first
 /// evaluation within the margin of the entropy to the last one not clearly below it. `fixed` is
-/// the outcome a run's status already decides (diverged, interrupted); `eval` holds
-/// (update, validation loss) pairs in update order.
-pub fn classify(
-    fixed: Option<Outcome>,
-    eval: &[(u64, f64)],
-    unigram_entropy: f64,
-    steps_done: u64,
-) -> (Outcome, u64) {
-    let plateau = plateau_steps(eval, unigram_entropy, steps_done);
+/// the outcome a run's status already decides (diverged, interrupted).
+pub fn classify(fixed: Option<Outcome>, curve: &Curve) -> (Outcome, u64) {
+    let plateau = plateau_steps(curve.eval, curve.unigram_entropy, curve.steps_done);
     if let Some(outcome) = fixed {
         return (outcome, plateau);
     }
-    let last = eval.last().map_or(f64::INFINITY, |e| e.1);
-    let outcome = if last > unigram_entropy - STALL_MARGIN {
-        Outcome::Stalled
-    } else {
+    let last = curve.eval.last().map_or(f64::INFINITY, |e| e.1);
+    let outcome = if last <= curve.unigram_entropy - STALL_MARGIN {
         Outcome::Ok
+    } else if curve.steps_done < curve.peak_from.saturating_add(STALL_MIN_AT_PEAK)
+        || still_falling(curve)
+    {
+        Outcome::Undecided
+    } else {
+        Outcome::Stalled
     };
     (outcome, plateau)
+}
+
+/// A new best loss in the last STALL_MIN_AT_PEAK updates at least STALL_MARGIN below the best
+/// before them. A spike and a return to the plateau is no new best; neither is a run that fell
+/// back from a better loss.
+fn still_falling(curve: &Curve) -> bool {
+    let window_start = curve.steps_done.saturating_sub(STALL_MIN_AT_PEAK);
+    let best = |keep: &dyn Fn(u64) -> bool| {
+        curve
+            .eval
+            .iter()
+            .filter(|e| keep(e.0))
+            .map(|e| e.1)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let before = best(&|step| step <= window_start);
+    let within = best(&|step| step > window_start);
+    before.is_finite() && within <= before - STALL_MARGIN
 }
 
 fn plateau_steps(eval: &[(u64, f64)], h: f64, steps_done: u64) -> u64 {
@@ -88,42 +131,99 @@ mod tests {
             .collect()
     }
 
+    fn classify_at(eval: &[(u64, f64)], h: f64, steps: u64, peak_from: u64) -> (Outcome, u64) {
+        classify(
+            None,
+            &Curve {
+                eval,
+                unigram_entropy: h,
+                steps_done: steps,
+                peak_from,
+            },
+        )
+    }
+
     #[test]
     fn stalled_ok_and_plateau_length() {
         let h = 3.0;
+        let at = |losses: &[f64], steps| classify_at(&evals(losses), h, steps, 0);
         assert_eq!(
-            classify(None, &evals(&[4.5, 3.05, 2.98, 3.0, 3.01]), h, 400),
+            at(&[4.5, 3.05, 2.98, 3.0, 3.01], 400),
             (Outcome::Stalled, 300)
         );
-        assert_eq!(
-            classify(None, &evals(&[4.5, 3.05, 3.0, 2.5, 2.2]), h, 400),
-            (Outcome::Ok, 200)
-        );
+        assert_eq!(at(&[4.5, 3.05, 3.0, 2.5, 2.2], 400), (Outcome::Ok, 200));
         // Barely learning (0.13 below H at the end) is stalled; so is falling back to H.
-        assert_eq!(
-            classify(None, &evals(&[4.5, 3.05, 2.95, 2.87]), h, 300).0,
-            Outcome::Stalled
-        );
-        assert_eq!(
-            classify(None, &evals(&[4.5, 2.5, 2.2, 2.99]), h, 300).0,
-            Outcome::Stalled
-        );
+        assert_eq!(at(&[4.5, 3.05, 2.95, 2.87], 300).0, Outcome::Stalled);
+        assert_eq!(at(&[4.5, 2.5, 2.2, 2.99], 300).0, Outcome::Stalled);
         // Either side of the margin.
-        assert_eq!(
-            classify(None, &evals(&[4.5, 3.0, 2.69]), h, 200).0,
-            Outcome::Ok
+        assert_eq!(at(&[4.5, 3.0, 2.69], 200).0, Outcome::Ok);
+        assert_eq!(at(&[4.5, 3.0, 2.71], 200).0, Outcome::Stalled);
+        assert_eq!(at(&[4.5, 2.5, 2.0], 200), (Outcome::Ok, 0));
+        let diverged = classify(
+            Some(Outcome::Diverged),
+            &Curve {
+                eval: &evals(&[4.5]),
+                unigram_entropy: h,
+                steps_done: 10,
+                peak_from: 0,
+            },
         );
+        assert_eq!(diverged.0, Outcome::Diverged);
+    }
+
+    #[test]
+    fn too_few_updates_at_the_peak_rate_is_undecided() {
+        let h = 3.0;
+        let plateau = evals(&[4.5, 3.02, 3.01, 3.01]);
+        // 300 updates, warmup 100: 200 at the peak -> stalled.
+        assert_eq!(classify_at(&plateau, h, 300, 100).0, Outcome::Stalled);
+        // The same curve with warmup 250: 50 at the peak -> undecided; 99 and 100 either side.
+        assert_eq!(classify_at(&plateau, h, 300, 250).0, Outcome::Undecided);
+        assert_eq!(classify_at(&plateau, h, 300, 201).0, Outcome::Undecided);
+        assert_eq!(classify_at(&plateau, h, 300, 200).0, Outcome::Stalled);
+        // The README job stopped at 60 updates, 0.66 above H: undecided, not stalled.
+        let short = [(0, 4.2), (20, 3.9), (40, 3.8), (60, 3.727)];
+        assert_eq!(classify_at(&short, 3.066, 60, 0).0, Outcome::Undecided);
+    }
+
+    #[test]
+    fn still_falling_fast_is_undecided_a_spike_or_a_fall_back_is_not() {
+        let h = 3.0;
+        let every_20 = |losses: &[f64]| -> Vec<(u64, f64)> {
+            losses
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| (i as u64 * 20, l))
+                .collect()
+        };
+        // Updates 0..=300 every 20; the last 100 updates are the last 5 evaluations.
+        let mut falling = vec![4.5, 3.6, 3.4, 3.3, 3.2, 3.1, 3.05, 3.04, 3.03, 3.02, 3.01];
+        falling.extend([2.95, 2.9, 2.85, 2.8, 2.75 + 0.02]);
+        // Best before the window 3.01 (update 200), best within 2.77: 0.24 lower -> stalled.
         assert_eq!(
-            classify(None, &evals(&[4.5, 3.0, 2.71]), h, 200).0,
+            classify_at(&every_20(&falling), h, 300, 0).0,
             Outcome::Stalled
         );
+        // A run that dipped to 2.70 (0.31 below the earlier best) and ends at 2.77, above
+        // H - 0.3: still falling fast, undecided.
+        let mut dipped = falling.clone();
+        dipped[14] = 2.70;
         assert_eq!(
-            classify(None, &evals(&[4.5, 2.5, 2.0]), h, 200),
-            (Outcome::Ok, 0)
+            classify_at(&every_20(&dipped), h, 300, 0).0,
+            Outcome::Undecided
         );
+        // A spike above the plateau and back is no new best: stalled.
+        let mut spike = vec![
+            4.5, 3.1, 3.02, 3.01, 3.01, 3.01, 3.01, 3.01, 3.01, 3.01, 3.01,
+        ];
+        spike.extend([3.9, 3.6, 3.3, 3.05, 3.01]);
         assert_eq!(
-            classify(Some(Outcome::Diverged), &evals(&[4.5]), h, 10).0,
-            Outcome::Diverged
+            classify_at(&every_20(&spike), h, 300, 0).0,
+            Outcome::Stalled
         );
+        // A fall back from 2.2 to the plateau: stalled.
+        let mut back = vec![4.5, 3.0, 2.5, 2.2, 2.2, 2.3, 2.6, 2.9, 3.0, 3.0, 3.0];
+        back.extend([3.0, 3.0, 3.0, 3.0, 3.0]);
+        assert_eq!(classify_at(&every_20(&back), h, 300, 0).0, Outcome::Stalled);
     }
 }

@@ -1,6 +1,7 @@
 //! Progress reporting: an indicatif bar on a terminal, plain lines otherwise (logs, CI, Slurm).
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,9 @@ use std::time::{Duration, Instant};
 pub struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
-    started: Instant,
+    /// When this process started counting, and the update it started from (0, or the update a
+    /// resumed run continues after): the ETA is the rate since then.
+    started: Cell<(Instant, u64)>,
     quiet: bool,
 }
 
@@ -24,7 +27,7 @@ impl Progress {
         Self {
             bar,
             total,
-            started: Instant::now(),
+            started: Cell::new((Instant::now(), 0)),
             quiet,
         }
     }
@@ -37,6 +40,29 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.println(msg),
             None => println!("{msg}"),
+        }
+    }
+
+    /// A resumed run: the bar starts at `update` (done before), and the ETA counts only the
+    /// updates made from here on (the setup before them, and the jump, are not a rate).
+    pub fn resumed_at(&self, update: u64) {
+        self.started.set((Instant::now(), update));
+        if let Some(bar) = &self.bar {
+            bar.set_position(update);
+            bar.reset_eta();
+        }
+    }
+
+    /// `--v-fill`'s batches before update 1: on the bar's message, and as a line every tenth.
+    pub fn filling(&self, batch: u64, batches: u64) {
+        if self.quiet {
+            return;
+        }
+        let msg = format!("--v-fill batch {batch}/{batches}");
+        match &self.bar {
+            Some(bar) => bar.set_message(msg),
+            None if batch.is_multiple_of((batches / 10).max(1)) => println!("{msg}"),
+            None => {}
         }
     }
 
@@ -60,9 +86,12 @@ impl Progress {
     }
 
     fn eta(&self, step: u64) -> Duration {
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let per_step = elapsed / step.max(1) as f64;
-        Duration::from_secs_f64(per_step * self.total.saturating_sub(step) as f64)
+        let (since, from) = self.started.get();
+        eta(
+            since.elapsed(),
+            step.saturating_sub(from),
+            self.total.saturating_sub(step),
+        )
     }
 
     pub fn finish(&self) {
@@ -72,11 +101,36 @@ impl Progress {
     }
 }
 
+/// The time `left` more updates take at the rate of the `done` ones made in `elapsed`.
+fn eta(elapsed: Duration, done: u64, left: u64) -> Duration {
+    Duration::from_secs_f64(elapsed.as_secs_f64() / done.max(1) as f64 * left as f64)
+}
+
 fn format_eta(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=59 => format!("{s}s"),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_the_rate_since_the_resume() {
+        // Resumed at 7000 of 8000, 10 updates made in 5 s since: 990 left take 495 s.
+        let p = Progress::new(8000, true);
+        p.started
+            .set((Instant::now() - Duration::from_secs(5), 7000));
+        let left = p.eta(7010).as_secs_f64();
+        assert!((left - 495.0).abs() < 1.0, "{left}");
+        assert_eq!(
+            eta(Duration::from_secs(10), 100, 50),
+            Duration::from_secs(5)
+        );
+        assert_eq!(format_eta(Duration::from_secs(4500)), "1h15m");
     }
 }

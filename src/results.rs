@@ -5,7 +5,7 @@
 
 use crate::config::RunConfig;
 use crate::error::Result;
-use crate::outcome::{classify, Outcome};
+use crate::outcome::{classify, Curve, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,6 +102,10 @@ pub struct Provenance {
     /// recorded): a run reproduces bit for bit on CPUs that select the same kernels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::cpu::CpuInfo>,
+    /// Whether the thread that trained flushed subnormals (`train.flush_subnormals`, read off
+    /// the CPU's mode when the result was made); absent in results written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnormals_flushed: Option<bool>,
 }
 
 impl Provenance {
@@ -121,6 +125,7 @@ impl Provenance {
             started_at_unix,
             command: std::env::args().collect(),
             cpu: Some(crate::cpu::CpuInfo::detect()),
+            subnormals_flushed: Some(crate::numerics::flushing()),
         }
     }
 }
@@ -197,6 +202,10 @@ pub struct DataInfo {
     /// (`<result>.tokenizer.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer_sha256: Option<String>,
+    /// SHA-256 of the text the run read (UTF-8, before the train/validation split): `--resume`
+    /// refuses data that changed since the checkpoint. Absent in results written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
 }
 
 impl DataInfo {
@@ -276,6 +285,7 @@ impl RunResult {
                 started_at_unix: 0,
                 command: Vec::new(),
                 cpu: None,
+                subnormals_flushed: None,
             },
             data: DataInfo {
                 source: empty(),
@@ -286,6 +296,7 @@ impl RunResult {
                 has_unk: false,
                 val_chars: 0,
                 tokenizer_sha256: None,
+                text_sha256: None,
             },
             status: RunStatus::Ok,
             diverged_at_step: None,
@@ -315,11 +326,24 @@ impl RunResult {
     /// same way as new ones).
     pub fn outcome(&self) -> (Outcome, u64) {
         let eval: Vec<(u64, f64)> = self.eval.iter().map(|e| (e.step, e.val_loss)).collect();
-        classify(
-            self.status.fixed_outcome(),
-            &eval,
-            self.summary.val_unigram_entropy,
-            self.summary.steps_done,
-        )
+        let curve = Curve {
+            eval: &eval,
+            unigram_entropy: self.summary.val_unigram_entropy,
+            steps_done: self.summary.steps_done,
+            peak_from: self.peak_from(),
+        };
+        classify(self.status.fixed_outcome(), &curve)
+    }
+
+    /// The update at which the run reached its peak rate: where its warmup ended (a
+    /// loss-triggered warmup where it was triggered, or never if it was not and has no limit).
+    fn peak_from(&self) -> u64 {
+        let warmup = &self.config.schedule.warmup;
+        match (self.warmup_ended_at_step, warmup.kind, warmup.until_loss) {
+            (Some(step), _, _) => step,
+            (None, crate::schedule::WarmupKind::None, _) => 0,
+            (None, _, Some(_)) if warmup.steps == 0 => u64::MAX,
+            (None, _, _) => warmup.steps,
+        }
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::tiny_run_config;
-use lnwarm::compare::load;
+use lnwarm::compare::load_dir;
 use lnwarm::config::{Activation, Arch};
 use lnwarm::probe::{Attention, ProbePoint, UpdateStats};
 use lnwarm::results::{EvalPoint, RunResult, RunStatus};
@@ -104,7 +104,7 @@ fn verdicts(runs: Vec<RunResult>) -> Vec<Verdict> {
     for (i, r) in runs.iter().enumerate() {
         r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
     }
-    lnwarm::claims::verdicts(&load(dir.path(), Some(2.5)).unwrap(), None)
+    lnwarm::claims::verdicts(&load_dir(dir.path(), Some(2.5)).unwrap(), None)
 }
 
 fn find<'a>(v: &'a [Verdict], prefix: &str) -> &'a Verdict {

@@ -4,13 +4,13 @@
 mod common;
 
 use common::*;
-use lnwarm::compare::load;
+use lnwarm::compare::load_dir;
 use lnwarm::config::Arch;
 use lnwarm::results::{EvalPoint, RunResult, RunStatus};
 use lnwarm::study::plan::expand;
 use lnwarm::study::Study;
 use lnwarm::verdict::Outcome;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -112,112 +112,6 @@ fn a_base_path_resolves_from_the_study_files_repository_too() {
     );
 }
 
-fn tiny_study(dir: &Path) -> PathBuf {
-    let path = dir.join("tiny.json");
-    let study = r#"{
-      "base": {"data": {"source": "synthetic", "seq_len": 32, "batch_size": 8, "eval_batches": 2}},
-      "fixed": {"model.n_layers": 2, "model.d_model": 32, "model.n_heads": 2, "model.d_ff": 64,
-                "train.steps": 600, "train.eval_every": 300, "schedule.peak_lr": 0.003},
-      "scientific": {"model.arch": ["post-ln", "pre-ln"]},
-      "nuisance": {"train.seed": [0, 1, 2]}
-    }"#;
-    std::fs::write(&path, study).unwrap();
-    path
-}
-
-/// The run result files of a study folder (not study.json; none if the folder is missing).
-fn result_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).map_or(Vec::new(), |d| {
-        d.map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("study.json"))
-            .collect()
-    })
-}
-
-/// The ids of runs that have started (their `.locks/ID.lock` exists) and not finished (no
-/// `ID.json` yet) in a study's results folder.
-fn runs_in_progress(dir: &Path) -> Vec<String> {
-    let locks = std::fs::read_dir(dir.join(".locks")).map_or(Vec::new(), |d| {
-        d.filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().to_string();
-            name.strip_suffix(".lock").map(String::from)
-        })
-        .collect()
-    });
-    locks
-        .into_iter()
-        .filter(|id| !dir.join(format!("{id}.json")).exists())
-        .collect()
-}
-
-/// Polls (every 10 ms, at most 120 s) until a run of the study is in progress; its ids.
-fn wait_for_a_run_in_progress(dir: &Path) -> Vec<String> {
-    let start = std::time::Instant::now();
-    while start.elapsed() < std::time::Duration::from_secs(120) {
-        let running = runs_in_progress(dir);
-        if !running.is_empty() {
-            return running;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("no run of {} started within 120 s", dir.display());
-}
-
-fn sweep(study: &Path, results: &Path) -> Command {
-    let mut cmd = Command::new("bash");
-    cmd.arg("scripts/sweep.sh")
-        .arg(study)
-        .arg("--results")
-        .arg(results)
-        .arg("--jobs")
-        .arg("2");
-    cmd.env("LNWARM_BIN", env!("CARGO_BIN_EXE_lnwarm"));
-    cmd
-}
-
-#[test]
-fn sweep_resumes_after_a_kill_with_every_result_once() {
-    use std::os::unix::process::CommandExt;
-    let dir = tempfile::tempdir().unwrap();
-    let study = tiny_study(dir.path());
-    let results = dir.path().join("results");
-    // Start the sweep in its own process group, then kill -9 the whole group mid-way.
-    let mut child = sweep(&study, &results)
-        .process_group(0)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_a_run_in_progress(&results.join("tiny"));
-    let pgid = child.id() as i32;
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .status()
-        .unwrap();
-    let _ = child.wait();
-    let finished_before = result_files(&results.join("tiny")).len();
-    assert!(
-        finished_before < 6,
-        "the kill came too late to test anything ({finished_before} results)"
-    );
-    let out = sweep(&study, &results).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let jsons = result_files(&results.join("tiny"));
-    assert_eq!(jsons.len(), 6);
-    for path in &jsons {
-        let r = RunResult::read(path).unwrap();
-        assert_eq!(r.summary.steps_done, 600);
-    }
-    // A third start finds nothing to do.
-    let out = sweep(&study, &results).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 of 6 runs to do"));
-}
-
 fn tiny_result(arch: Arch, seed: u64) -> RunResult {
     let mut cfg = tiny_run_config(arch, 20);
     cfg.train.seed = seed;
@@ -249,7 +143,7 @@ fn compare_skips_corrupt_and_foreign_files() {
     partial.status = lnwarm::results::RunStatus::Interrupted;
     partial.summary.steps_done = 7;
     partial.write(&dir.path().join("pre-ln-2.json")).unwrap();
-    let loaded = load(dir.path(), None).unwrap();
+    let loaded = load_dir(dir.path(), None).unwrap();
     assert_eq!(loaded.groups.len(), 2);
     assert_eq!(loaded.groups[0].runs.len(), 2, "post-ln seeds grouped");
     assert_eq!(
@@ -336,7 +230,7 @@ fn claims_with_margins(
         )
         .unwrap();
     }
-    let loaded = load(dir.path(), Some(target)).unwrap();
+    let loaded = load_dir(dir.path(), Some(target)).unwrap();
     lnwarm::claims::verdicts(&loaded, None)
 }
 
@@ -594,7 +488,7 @@ fn the_report_has_one_csv_row_per_run_and_one_verdict_per_paragraph() {
                 .unwrap();
         }
     }
-    let loaded = load(&results, Some(2.5)).unwrap();
+    let loaded = load_dir(&results, Some(2.5)).unwrap();
     let verdicts = lnwarm::claims::verdicts(&loaded, None);
     let root = dir.path().join("docs/studies");
     lnwarm::compare::report::write(&loaded, &verdicts, &root).unwrap();
@@ -665,7 +559,7 @@ fn the_table_has_one_probes_column_and_no_nulls() {
                 .unwrap();
         }
     }
-    let loaded = load(dir.path(), Some(2.5)).unwrap();
+    let loaded = load_dir(dir.path(), Some(2.5)).unwrap();
     let table = lnwarm::compare::table::markdown(&loaded);
     let header = table.lines().find(|l| l.starts_with("| ")).unwrap();
     assert!(header.contains("| probes |"), "{header}");
@@ -681,52 +575,6 @@ fn the_table_has_one_probes_column_and_no_nulls() {
     let rates: Vec<String> = csv.lines().skip(1).map(rate_of).collect();
     assert_eq!(rates.iter().filter(|r| *r == "0.0001").count(), 2, "{csv}");
     assert_eq!(rates.iter().filter(|r| r.is_empty()).count(), 6, "{csv}");
-}
-
-#[test]
-fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
-    let dir = tempfile::tempdir().unwrap();
-    let study = tiny_study(dir.path());
-    let results = dir.path().join("results");
-    // kill -9 of the script alone: its runs live on as orphans and still write their results.
-    let mut child = sweep(&study, &results)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let tiny = results.join("tiny");
-    wait_for_a_run_in_progress(&tiny);
-    Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = child.wait();
-    // The script died with runs in flight: they are orphans now, still running.
-    let orphaned = runs_in_progress(&tiny);
-    assert!(
-        !orphaned.is_empty(),
-        "the kill interrupted nothing: every started run had finished"
-    );
-    let out = sweep(&study, &results).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let files = result_files(&results.join("tiny"));
-    for p in &files {
-        RunResult::read(p).unwrap();
-    }
-    let n = files.len();
-    assert_eq!(n, 6);
-    // Each orphan's run finished once, complete (the rerun waited on its lock, it did not
-    // start the run a second time beside it).
-    for id in &orphaned {
-        let r = RunResult::read(&tiny.join(format!("{id}.json"))).unwrap();
-        assert_eq!(r.summary.steps_done, 600, "{id}");
-        assert!(r.resumed.is_empty(), "{id} was restarted: {:?}", r.resumed);
-    }
 }
 
 /// "Which variants need warmup": in a lineage study each architecture gets its own verdict,
@@ -813,7 +661,7 @@ fn lr_sensitivity_equals_the_value_by_hand_and_warmup_lowers_it() {
     for (i, r) in runs.iter().enumerate() {
         r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
     }
-    let loaded = load(dir.path(), Some(2.5)).unwrap();
+    let loaded = load_dir(dir.path(), Some(2.5)).unwrap();
     let curves = lnwarm::compare::lr_curves::curves(&loaded);
     assert_eq!(curves.len(), 2);
     let by_warmup = |w: u64| {

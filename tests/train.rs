@@ -201,11 +201,17 @@ fn the_outcome_is_computed_at_the_end_of_every_run() {
     // Learns: 0.3 nats below the unigram entropy at the end (the test above) -> ok.
     let ok = run(&tiny_run_config(Arch::PreLn, 300));
     assert_eq!(ok.summary.outcome, Outcome::Ok);
-    // A rate too small to move the weights: the loss stays at its initial value -> stalled.
+    // A rate too small to move the weights: the loss stays at its initial value. After 40
+    // updates, 20 of them past the warmup, that is too short to tell -> undecided; after 140
+    // updates at the peak rate -> stalled.
     let mut cfg = tiny_run_config(Arch::PostLn, 40);
     cfg.schedule.peak_lr = 1e-9;
+    let short = run(&cfg);
+    assert_eq!(short.status, RunStatus::Ok);
+    assert_eq!(short.summary.outcome, Outcome::Undecided);
+    cfg.train.steps = 140;
+    cfg.schedule.warmup = lnwarm::schedule::Warmup::none();
     let stalled = run(&cfg);
-    assert_eq!(stalled.status, RunStatus::Ok);
     assert_eq!(stalled.summary.outcome, Outcome::Stalled);
     // Above the divergence threshold at the first update -> diverged, in the JSON as well.
     let mut cfg = tiny_run_config(Arch::PostLn, 40);

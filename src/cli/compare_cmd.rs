@@ -1,7 +1,7 @@
 //! `lnwarm compare` and `lnwarm claims`.
 
 use crate::claims;
-use crate::compare::{load, write_report};
+use crate::compare::{load, load_dir, write_report, Inputs};
 use crate::error::Result;
 use crate::grad_init::GradInitResult;
 use clap::Args;
@@ -9,9 +9,11 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args, Clone)]
 pub struct CompareArgs {
-    /// A study's results folder, e.g. results/smoke/.
-    pub dir: PathBuf,
-    /// Output folder for table.md, the SVGs and index.html [default: <dir>/compare].
+    /// A study's results folder (e.g. results/smoke/), or result JSON files.
+    #[arg(required = true, value_name = "DIR | RESULT.json...")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder for table.md, the SVGs and index.html [default: <dir>/compare, for files
+    /// the first one's folder].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// A grad-init JSON for claim 1's verdict in the page.
@@ -41,12 +43,22 @@ fn grad_init(path: &Option<PathBuf>) -> Result<Option<GradInitResult>> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
-    let loaded = load(&args.dir, args.target_loss)?;
+    let inputs = Inputs::of(&args.inputs)?;
+    if let (Some(root), Inputs::Files(_)) = (&args.report, &inputs) {
+        return Err(crate::usage!(
+            "--report {}: a committed report is a study's; give its results folder, not files",
+            root.display()
+        ));
+    }
+    let loaded = load(&inputs, args.target_loss)?;
     for line in &loaded.rejected {
         eprintln!("lnwarm compare: {line}");
     }
     let verdicts = claims::verdicts(&loaded, grad_init(&args.grad_init)?.as_ref());
-    let out = args.out.clone().unwrap_or_else(|| args.dir.join("compare"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| inputs.dir().join("compare"));
     let mut written = write_report(&loaded, &verdicts, &out)?;
     if let Some(root) = &args.report {
         written.extend(crate::compare::report::write(&loaded, &verdicts, root)?);
@@ -64,7 +76,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
 }
 
 pub fn claims(args: &ClaimsArgs) -> Result<()> {
-    let loaded = load(&args.dir, args.target_loss)?;
+    let loaded = load_dir(&args.dir, args.target_loss)?;
     for line in &loaded.rejected {
         eprintln!("lnwarm claims: {line}");
     }

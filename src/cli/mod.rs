@@ -71,6 +71,17 @@ pub enum Command {
     Bench(bench_cmd::BenchArgs),
 }
 
+/// Whether a run from flags alone (no --config) flushes subnormals: docs/performance.md
+/// ("Subnormal floats") has the measurements this default rests on.
+pub const FLUSH_WITHOUT_CONFIG: bool = true;
+
+/// An on/off flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// Flags of a training run.
 #[derive(Debug, Args, Default, Clone)]
 #[command(allow_negative_numbers = true)]
@@ -123,6 +134,11 @@ pub struct TrainArgs {
     /// Training loss above which the run counts as diverged [default: 3 ln(vocab size)].
     #[arg(long)]
     pub diverge_loss: Option<f64>,
+    /// Flush subnormal floats to zero on every compute thread (train.flush_subnormals): fast
+    /// high-rate runs, other last digits [default: on without --config; a config file's value,
+    /// off where it has none].
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub flush_subnormals: Option<Switch>,
     /// Result file [default: results/<run name>.json].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -292,6 +308,13 @@ impl TrainArgs {
         if self.dyt_alpha.is_some() {
             cfg.model.dyt_alpha = self.dyt_alpha;
         }
+        // Runs from flags alone get the fast path; a config file says what it says (absent:
+        // off, so every committed study row means what it meant).
+        cfg.train.flush_subnormals = match (self.flush_subnormals, &self.config) {
+            (Some(switch), _) => switch == Switch::On,
+            (None, None) => FLUSH_WITHOUT_CONFIG,
+            (None, Some(_)) => cfg.train.flush_subnormals,
+        };
         set!(self.layers => cfg.model.n_layers);
         set!(self.eval_batches => cfg.data.eval_batches);
         set!(self.optimizer => cfg.optim.kind);

@@ -38,7 +38,8 @@ pub struct ScheduleArgs {
     /// attn-vo, ffn, norms, embed, scales, blocks:A-B, top:K, bottom:K (docs/training.md).
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
     pub warmup_groups: Option<String>,
-    /// Decay after warmup (noam ignores --lr: factor*d_model^-0.5*min(t^-0.5, t*w^-1.5)).
+    /// Decay after warmup [default: inverse-sqrt] (noam ignores --lr:
+    /// factor*d_model^-0.5*min(t^-0.5, t*w^-1.5)).
     #[arg(long, value_enum, value_name = "KIND")]
     pub decay: Option<DecayKind>,
     /// Decay horizon D (default: until the end of training; warmup-stable-decay: 20% of the run).

@@ -70,6 +70,18 @@ struct Labelled {
 }
 
 pub fn run(args: &ScheduleCmdArgs) -> Result<()> {
+    if let Some(path) = &args.plot {
+        // The plot is SVG text: a .png (or any other) name would hold something it does not say.
+        if !path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("svg"))
+        {
+            return Err(usage!(
+                "--plot {}: lnwarm draws SVG; name the file FILE.svg",
+                path.display()
+            ));
+        }
+    }
     let shown = args.schedules()?;
     let total = args.total_steps()?;
     let text = match args.format {

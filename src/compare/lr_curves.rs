@@ -59,12 +59,12 @@ impl LrCurve<'_> {
         self.rates[best]
     }
 
-    /// The largest rate at which no seed failed (stalled or diverged).
+    /// The largest rate at which no seed failed (stalled or diverged) and some seed was decided.
     pub fn largest_clean_rate(&self) -> Option<f64> {
         self.arms
             .iter()
             .zip(&self.rates)
-            .rfind(|(g, _)| g.failures().k == 0)
+            .rfind(|(g, _)| g.failures().k == 0 && g.failures().n > 0)
             .map(|(_, r)| *r)
     }
 

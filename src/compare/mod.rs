@@ -5,6 +5,7 @@
 //! line each, and skipped; they never stop the comparison.
 
 pub mod html;
+mod inputs;
 pub mod label;
 pub mod lr_curves;
 pub mod plots;
@@ -12,6 +13,8 @@ pub mod probe_plots;
 mod probe_readers;
 pub mod report;
 pub mod table;
+
+pub use inputs::Inputs;
 
 use crate::error::{io_err, Result};
 use crate::outcome::Outcome;
@@ -68,17 +71,14 @@ fn read_study(path: &Path) -> Result<Option<Study>> {
 
 /// Read a study folder. `target` overrides the study's `target_loss`; the fallback is the
 /// unigram entropy minus 0.5 nats.
-pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| crate::usage!("{}: cannot read the folder: {e}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_name().is_some_and(|n| n != "study.json")
-        })
-        .collect();
-    paths.sort();
+/// A study's results folder: [`load`] of [`Inputs::Folder`].
+pub fn load_dir(dir: &Path, target: Option<f64>) -> Result<Loaded> {
+    load(&Inputs::Folder(dir.to_path_buf()), target)
+}
+
+pub fn load(inputs: &Inputs, target: Option<f64>) -> Result<Loaded> {
+    let dir = inputs.dir();
+    let (paths, study_file) = inputs.paths()?;
     let (mut runs, mut rejected) = (Vec::new(), Vec::new());
     for path in paths {
         match read_result(&path) {
@@ -87,12 +87,18 @@ pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
         }
     }
     if runs.is_empty() {
-        return Err(crate::usage!(
-            "{}: no lnwarm result JSON (schema {SCHEMA_VERSION}) in the folder",
-            dir.display()
-        ));
+        return Err(match inputs {
+            Inputs::Folder(_) => crate::usage!(
+                "{}: no lnwarm result JSON (schema {SCHEMA_VERSION}) in the folder",
+                dir.display()
+            ),
+            Inputs::Files(_) => crate::usage!(
+                "no lnwarm run result (schema {SCHEMA_VERSION}) among the files: {}",
+                rejected.join("; ")
+            ),
+        });
     }
-    let study = read_study(&dir.join("study.json"))?;
+    let study = study_file.map(|f| read_study(&f)).transpose()?.flatten();
     let preferred: Vec<String> = study
         .as_ref()
         .map(|s| s.scientific.keys().cloned().collect())
@@ -119,7 +125,7 @@ pub fn load(dir: &Path, target: Option<f64>) -> Result<Loaded> {
             .collect(),
     };
     Ok(Loaded {
-        dir: dir.to_path_buf(),
+        dir,
         groups,
         axis_keys,
         target_loss,
@@ -319,14 +325,16 @@ impl Group {
             .collect()
     }
 
-    /// Failed runs (stalled or diverged) out of all, with the exact interval of the rate.
+    /// Failed runs (stalled or diverged) out of the decided ones, with the exact interval of
+    /// the rate: an `undecided` run (too short to tell) is neither.
     pub fn failures(&self) -> Rate {
-        let failed = self
-            .outcomes()
+        let outcomes = self.outcomes();
+        let failed = outcomes
             .iter()
-            .filter(|o| **o != Outcome::Ok)
+            .filter(|o| matches!(o, Outcome::Stalled | Outcome::Diverged))
             .count();
-        Rate::of(failed, self.runs.len())
+        let decided = outcomes.len() - self.count(Outcome::Undecided);
+        Rate::of(failed, decided)
     }
 
     /// Per seed: the final validation loss, infinite for a diverged run (ranks last).

@@ -9,7 +9,7 @@ use crate::stats::rank::MedianInterval;
 use serde_json::Value;
 
 /// What the table's columns mean, printed under its title.
-pub const LEGEND: &str = "Failed = stalled + diverged runs out of all, with the exact 95% Clopper–Pearson interval of the rate. Losses and updates: median [interval] over seeds; the interval is min–max below 5 seeds, else the narrowest order-statistic interval covering the median with ≥ 95% (93.75% at 5 seeds, min–max). A diverged run's final loss and a seed that never reached the target count as worst (\"never\").";
+pub const LEGEND: &str = "Failed = stalled + diverged runs out of all decided ones (an undecided run, too short to tell, is counted beside the rate), with the exact 95% Clopper–Pearson interval of the rate. Losses and updates: median [interval] over seeds; the interval is min–max below 5 seeds, else the narrowest order-statistic interval covering the median with ≥ 95% (93.75% at 5 seeds, min–max). A diverged run's final loss and a seed that never reached the target count as worst (\"never\").";
 
 /// Column headers and rows as plain strings (shared by the markdown and the HTML).
 pub fn rows(loaded: &Loaded) -> (Vec<String>, Vec<Vec<String>>) {
@@ -57,7 +57,7 @@ fn row(g: &Group, target: f64) -> Vec<String> {
     let reached = updates.iter().filter(|u| u.is_finite()).count();
     cells.extend([
         g.runs.len().to_string(),
-        g.failures().fmt(),
+        failed_cell(g),
         g.count(Outcome::Stalled).to_string(),
         g.count(Outcome::Diverged).to_string(),
         MedianInterval::of(&g.final_losses()).fmt(4),
@@ -69,6 +69,15 @@ fn row(g: &Group, target: f64) -> Vec<String> {
         ),
     ]);
     cells
+}
+
+/// The failure rate, and how many runs were too short to tell where there are any (they are
+/// left out of the rate).
+fn failed_cell(g: &Group) -> String {
+    match g.count(Outcome::Undecided) {
+        0 => g.failures().fmt(),
+        u => format!("{} ({u} undecided)", g.failures().fmt()),
+    }
 }
 
 /// An axis value in a cell: a key the configuration does not set (null) or an empty list

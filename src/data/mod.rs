@@ -130,6 +130,8 @@ pub struct Corpus {
     pub n_chars: usize,
     /// Characters of the validation text, for bits per character.
     pub val_chars: usize,
+    /// SHA-256 of the text as loaded (before the split): what a resumed run must train on.
+    pub text_sha256: String,
 }
 
 impl Corpus {
@@ -178,6 +180,7 @@ impl Corpus {
             source,
             n_chars: chars.len(),
             val_chars: n_val,
+            text_sha256: crate::files::sha256_hex(text.as_bytes()),
         })
     }
 }

@@ -24,7 +24,7 @@ impl Schedule {
             ));
         }
         if let (Decay::InverseSqrt { timescale: None }, 0) = (&cfg.decay, w) {
-            notes.push("inverse-sqrt without warmup or timescale: the rate stays at peak_lr (HF's default timescale is 10000: set timescale)".into());
+            notes.push("decay inverse-sqrt (lnwarm's default decay) decays from the end of the warmup, and there is none and no timescale: the rate stays at peak_lr; choose a decay (--decay constant says so; cosine, linear, ...) or set its timescale (HF's default is 10000)".into());
         }
         if cfg.warmup.until_loss.is_some() {
             notes.push("constant warmup ends when the training loss first drops below until_loss; the step is recorded in the result".into());

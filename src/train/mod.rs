@@ -162,7 +162,7 @@ pub fn train(
             let point = prober.at_init(model, store, p.schedule.lr(1))?;
             record_probe(&mut p, point)?;
         }
-        fill_second_moment(&mut p, model, cfg.optim.v_fill, &progress)?;
+        fill_second_moment(&mut p, model, cfg.optim.v_fill, &progress, opts.stop)?;
     } else if let Some(prober) = &mut prober {
         // The drift reference is the initial model's: rebuilt from the seed, bit for bit.
         let (_, initial) = build_model(cfg, corpus, device)?;
@@ -328,22 +328,40 @@ fn build_schedule(
 
 /// `--v-fill N`: the next N training batches fill Adam's second moment before update 1 (they
 /// are drawn from the run's own stream, so a resumed run, which never refills, continues it).
+/// `--v-fill N`: N batches' gradients into Adam's second moment before update 1. A signal
+/// stops it like any other phase, but there is nothing to checkpoint before update 1: the run
+/// ends interrupted with no checkpoint, and running the command again starts it over.
 fn fill_second_moment(
     p: &mut Progression,
     model: &Transformer,
     batches: u64,
     progress: &Progress,
+    stop: &dyn Fn(u64) -> Option<i32>,
 ) -> Result<()> {
-    for _ in 0..batches {
+    if batches == 0 {
+        return Ok(());
+    }
+    progress.println(&format!(
+        "lnwarm: --v-fill: {batches} batches fill Adam's second moment before update 1"
+    ));
+    for batch in 1..=batches {
         let (inputs, targets) = p.sampler.next_batch()?;
         let grads = model.objective(&inputs, &targets)?.0.backward()?;
         p.opt.fill_second_moment(&grads)?;
+        progress.filling(batch, batches);
+        if let Some(signal) = stop(0) {
+            return Err(crate::error::Error::Interrupted {
+                signal,
+                message: format!(
+                    "stopped by {} during --v-fill (batch {batch} of {batches}), before update 1: nothing to checkpoint; run the command again to start over",
+                    crate::interrupt::signal_name(signal)
+                ),
+            });
+        }
     }
-    if batches > 0 {
-        progress.println(&format!(
-            "lnwarm: {batches} batches filled Adam's second moment before update 1 (--v-fill)"
-        ));
-    }
+    progress.println(&format!(
+        "lnwarm: {batches} batches filled Adam's second moment before update 1 (--v-fill)"
+    ));
     Ok(())
 }
 

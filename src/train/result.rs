@@ -33,6 +33,7 @@ pub fn empty_result(
             has_unk: corpus.tokenizer.has_unk(),
             val_chars: corpus.val_chars,
             tokenizer_sha256: corpus.tokenizer.saved().map(|(_, sha)| sha.to_string()),
+            text_sha256: Some(corpus.text_sha256.clone()),
         },
         schedule_notes: cfg.schedule.notes(cfg.train.steps),
         summary: Summary::empty(unigram_entropy(&corpus.val, vocab_size)),

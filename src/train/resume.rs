@@ -138,12 +138,16 @@ pub(super) fn restore(
             p.result.data.tokenizer_sha256
         ));
     }
+    check_same_text(&ckpt, &p.result.data)?;
     let update = ckpt.state.update;
     p.before = ckpt.state.elapsed;
-    // The result describes the whole run: with `--steps` extended, the new length.
-    let config = p.result.config.clone();
+    // The result describes the whole run: with `--steps` extended, the new length, and the
+    // name and notes the banner printed for it (one run, one name).
+    let (config, run_name) = (p.result.config.clone(), p.result.run_name.clone());
+    let notes = std::mem::take(&mut p.result.schedule_notes);
     p.result = ckpt.state.result;
-    p.result.config = config;
+    (p.result.config, p.result.run_name) = (config, run_name);
+    p.result.schedule_notes = notes;
     // reduce-on-plateau keeps counters between evaluations: replay the recorded ones.
     for point in p.result.eval.iter().filter(|e| e.step > 0) {
         p.schedule.observe_val_loss(point.step, point.val_loss);
@@ -160,12 +164,35 @@ pub(super) fn restore(
         command: std::env::args().collect(),
     });
     p.next_step = update + 1;
+    progress.resumed_at(update);
     progress.println(&format!(
         "lnwarm: resuming {} at update {} of {}",
         ckpt.dir.display(),
         update + 1,
         p.result.config.train.steps
     ));
+    Ok(())
+}
+
+/// The text must be the one the checkpoint trained on: a word replaced keeps the vocabulary's
+/// size, and the run would continue on other data under the same name. A checkpoint from before
+/// the hash was recorded is compared by its vocabulary only.
+fn check_same_text(ckpt: &checkpoint::Loaded, now: &crate::results::DataInfo) -> Result<()> {
+    let then = &ckpt.state.result.data;
+    let differs = match (&then.text_sha256, &now.text_sha256) {
+        (Some(a), Some(b)) => a != b,
+        _ => then.vocab != now.vocab,
+    };
+    if differs {
+        return Err(crate::usage!(
+            "--resume: {}: made on other data ({} text SHA-256 {}; now {} SHA-256 {}): resume on the same text, or start over",
+            ckpt.dir.display(),
+            then.source,
+            then.text_sha256.as_deref().unwrap_or("not recorded"),
+            now.source,
+            now.text_sha256.as_deref().unwrap_or("not recorded")
+        ));
+    }
     Ok(())
 }
 

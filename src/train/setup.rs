@@ -19,6 +19,9 @@ impl Setup {
     /// Build from a resolved (validated) config: `RunConfig::resolve`.
     pub fn new(cfg: &RunConfig) -> Result<Self> {
         let device = make_device(cfg.train.device)?;
+        // Before anything computes: every run sets the mode its config asks for, on or off
+        // (a process that ran another config before must not keep its mode).
+        crate::numerics::flush_everywhere(cfg.train.flush_subnormals);
         let corpus = Corpus::load(&cfg.data)?;
         if cfg.train.device == DeviceKind::Cpu {
             let available = crate::memory::available_bytes();

@@ -24,14 +24,26 @@ pub struct ToFile<'a> {
 
 /// Trains `cfg` into `to.out`; returns the setup (its model and tokenizer) and the result.
 pub fn train_to_file(cfg: &RunConfig, to: &ToFile) -> Result<(Setup, RunResult)> {
-    // After the setup, so that a config the machine cannot run (no GPU, too little memory)
-    // fails with its one line and nothing before it.
+    // Before the setup, so that a signal during it (the corpus, a tokenizer, the model) is
+    // honoured with a message instead of killing the process silently (issue 33).
+    crate::interrupt::install();
+    // The setup comes before any output, so that a config the machine cannot run (no GPU, too
+    // little memory) fails with its one line and nothing before it.
     let setup = Setup::new(cfg)?;
+    if let Some(signal) = crate::interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            message: format!(
+                "{}: stopped by {} during the setup, before update 1: nothing to checkpoint; run the same command again to start it",
+                to.name,
+                crate::interrupt::signal_name(signal)
+            ),
+        });
+    }
     if !to.quiet {
         let json = serde_json::to_string(cfg).unwrap_or_default();
         println!("lnwarm: config {json}");
     }
-    crate::interrupt::install();
     let stop = |_step: u64| crate::interrupt::requested();
     let ckpt_dir = crate::checkpoint::dir_for(to.out);
     let opts = RunOptions {

@@ -94,3 +94,26 @@ pub fn write_parquet(path: &std::path::Path, rows: &[&str]) {
     group.close().unwrap();
     writer.close().unwrap();
 }
+
+/// What one `lnwarm` invocation did: exit code, stdout, stderr.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the built `lnwarm` binary with `args` in `dir` (`RAYON_NUM_THREADS` 1: the numbers of a
+/// run do not depend on the test machine's cores).
+pub fn lnwarm(dir: &std::path::Path, args: &[&str]) -> Ran {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
+        .args(args)
+        .current_dir(dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("lnwarm runs");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
