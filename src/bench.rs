@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::optim::Optimizer;
 use crate::stats::Interval;
 use crate::step::{self, StepRule, Trainee};
-use crate::train::Setup;
+use crate::train::{ProbedUpdate, Setup};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -128,32 +128,19 @@ fn time_probes(
     for round in 1..=PROBE_ROUNDS as u64 {
         let batch = sampler.next_batch()?;
         let t = std::time::Instant::now();
-        let plan = crate::probe::Plan {
-            measure: true,
-            hist: cfg.probe.has(crate::probe::ProbeKind::Gradhist),
-            keep_grads: true,
-        };
-        let before = prober.before(plan, &setup.model, &setup.store)?;
-        let report = step::update(
+        let update = ProbedUpdate::run(
             &trainee,
             opt,
-            &batch,
-            StepRule {
-                keep_grads: true,
-                ..rule
-            },
+            Some(&prober),
+            Some(crate::probe::Plan::everything(&cfg.probe)),
+            (round, &batch),
+            rule,
         )?;
-        let ctx = crate::probe::StepContext {
-            model: &setup.model,
-            store: &setup.store,
-            opt,
-            train_batch: &batch,
-            report: &report,
-            lr: rule.lr,
-            warmup_end: 0,
-        };
-        let point = prober.after(round, plan, before, &ctx)?.unwrap_or_default();
-        overhead.push(t.elapsed().as_secs_f64() * 1e3 - report.times.total_ms);
+        let update_ms = update.report.times.total_ms;
+        let point = update
+            .measure(Some(&mut prober), &trainee, opt, 0)?
+            .unwrap_or_default();
+        overhead.push(t.elapsed().as_secs_f64() * 1e3 - update_ms);
         for (name, ms) in point.ms {
             by_probe.entry(name).or_default().push(ms);
         }

@@ -8,6 +8,7 @@
 //! may act on: sharpness, update size, layer drift, over-fitting, attention logits), `results` (the JSON), `cli`
 //! (flags) and `progress`.
 
+pub mod analysis;
 pub mod bench;
 pub mod bench_peak;
 pub mod checkpoint;

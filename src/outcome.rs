@@ -35,7 +35,7 @@ pub const STALL_MIN_AT_PEAK: u64 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum RunOutcome {
     #[default]
     Ok,
     /// Ended within STALL_MARGIN of the unigram entropy.
@@ -48,14 +48,14 @@ pub enum Outcome {
     Undecided,
 }
 
-impl Outcome {
+impl RunOutcome {
     pub fn name(self) -> &'static str {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Stalled => "stalled",
-            Outcome::Diverged => "diverged",
-            Outcome::Interrupted => "interrupted",
-            Outcome::Undecided => "undecided",
+            RunOutcome::Ok => "ok",
+            RunOutcome::Stalled => "stalled",
+            RunOutcome::Diverged => "diverged",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Undecided => "undecided",
         }
     }
 }
@@ -73,20 +73,20 @@ pub struct Curve<'a> {
 /// The outcome and the number of updates spent on the unigram plateau: from the first
 /// evaluation within the margin of the entropy to the last one not clearly below it. `fixed` is
 /// the outcome a run's status already decides (diverged, interrupted).
-pub fn classify(fixed: Option<Outcome>, curve: &Curve) -> (Outcome, u64) {
+pub fn classify(fixed: Option<RunOutcome>, curve: &Curve) -> (RunOutcome, u64) {
     let plateau = plateau_steps(curve.eval, curve.unigram_entropy, curve.steps_done);
     if let Some(outcome) = fixed {
         return (outcome, plateau);
     }
     let last = curve.eval.last().map_or(f64::INFINITY, |e| e.1);
     let outcome = if last <= curve.unigram_entropy - STALL_MARGIN {
-        Outcome::Ok
+        RunOutcome::Ok
     } else if curve.steps_done < curve.peak_from.saturating_add(STALL_MIN_AT_PEAK)
         || still_falling(curve)
     {
-        Outcome::Undecided
+        RunOutcome::Undecided
     } else {
-        Outcome::Stalled
+        RunOutcome::Stalled
     };
     (outcome, plateau)
 }
@@ -131,7 +131,7 @@ mod tests {
             .collect()
     }
 
-    fn classify_at(eval: &[(u64, f64)], h: f64, steps: u64, peak_from: u64) -> (Outcome, u64) {
+    fn classify_at(eval: &[(u64, f64)], h: f64, steps: u64, peak_from: u64) -> (RunOutcome, u64) {
         classify(
             None,
             &Curve {
@@ -149,18 +149,18 @@ mod tests {
         let at = |losses: &[f64], steps| classify_at(&evals(losses), h, steps, 0);
         assert_eq!(
             at(&[4.5, 3.05, 2.98, 3.0, 3.01], 400),
-            (Outcome::Stalled, 300)
+            (RunOutcome::Stalled, 300)
         );
-        assert_eq!(at(&[4.5, 3.05, 3.0, 2.5, 2.2], 400), (Outcome::Ok, 200));
+        assert_eq!(at(&[4.5, 3.05, 3.0, 2.5, 2.2], 400), (RunOutcome::Ok, 200));
         // Barely learning (0.13 below H at the end) is stalled; so is falling back to H.
-        assert_eq!(at(&[4.5, 3.05, 2.95, 2.87], 300).0, Outcome::Stalled);
-        assert_eq!(at(&[4.5, 2.5, 2.2, 2.99], 300).0, Outcome::Stalled);
+        assert_eq!(at(&[4.5, 3.05, 2.95, 2.87], 300).0, RunOutcome::Stalled);
+        assert_eq!(at(&[4.5, 2.5, 2.2, 2.99], 300).0, RunOutcome::Stalled);
         // Either side of the margin.
-        assert_eq!(at(&[4.5, 3.0, 2.69], 200).0, Outcome::Ok);
-        assert_eq!(at(&[4.5, 3.0, 2.71], 200).0, Outcome::Stalled);
-        assert_eq!(at(&[4.5, 2.5, 2.0], 200), (Outcome::Ok, 0));
+        assert_eq!(at(&[4.5, 3.0, 2.69], 200).0, RunOutcome::Ok);
+        assert_eq!(at(&[4.5, 3.0, 2.71], 200).0, RunOutcome::Stalled);
+        assert_eq!(at(&[4.5, 2.5, 2.0], 200), (RunOutcome::Ok, 0));
         let diverged = classify(
-            Some(Outcome::Diverged),
+            Some(RunOutcome::Diverged),
             &Curve {
                 eval: &evals(&[4.5]),
                 unigram_entropy: h,
@@ -168,7 +168,7 @@ mod tests {
                 peak_from: 0,
             },
         );
-        assert_eq!(diverged.0, Outcome::Diverged);
+        assert_eq!(diverged.0, RunOutcome::Diverged);
     }
 
     #[test]
@@ -176,14 +176,14 @@ mod tests {
         let h = 3.0;
         let plateau = evals(&[4.5, 3.02, 3.01, 3.01]);
         // 300 updates, warmup 100: 200 at the peak -> stalled.
-        assert_eq!(classify_at(&plateau, h, 300, 100).0, Outcome::Stalled);
+        assert_eq!(classify_at(&plateau, h, 300, 100).0, RunOutcome::Stalled);
         // The same curve with warmup 250: 50 at the peak -> undecided; 99 and 100 either side.
-        assert_eq!(classify_at(&plateau, h, 300, 250).0, Outcome::Undecided);
-        assert_eq!(classify_at(&plateau, h, 300, 201).0, Outcome::Undecided);
-        assert_eq!(classify_at(&plateau, h, 300, 200).0, Outcome::Stalled);
+        assert_eq!(classify_at(&plateau, h, 300, 250).0, RunOutcome::Undecided);
+        assert_eq!(classify_at(&plateau, h, 300, 201).0, RunOutcome::Undecided);
+        assert_eq!(classify_at(&plateau, h, 300, 200).0, RunOutcome::Stalled);
         // The README job stopped at 60 updates, 0.66 above H: undecided, not stalled.
         let short = [(0, 4.2), (20, 3.9), (40, 3.8), (60, 3.727)];
-        assert_eq!(classify_at(&short, 3.066, 60, 0).0, Outcome::Undecided);
+        assert_eq!(classify_at(&short, 3.066, 60, 0).0, RunOutcome::Undecided);
     }
 
     #[test]
@@ -202,7 +202,7 @@ mod tests {
         // Best before the window 3.01 (update 200), best within 2.77: 0.24 lower -> stalled.
         assert_eq!(
             classify_at(&every_20(&falling), h, 300, 0).0,
-            Outcome::Stalled
+            RunOutcome::Stalled
         );
         // A run that dipped to 2.70 (0.31 below the earlier best) and ends at 2.77, above
         // H - 0.3: still falling fast, undecided.
@@ -210,7 +210,7 @@ mod tests {
         dipped[14] = 2.70;
         assert_eq!(
             classify_at(&every_20(&dipped), h, 300, 0).0,
-            Outcome::Undecided
+            RunOutcome::Undecided
         );
         // A spike above the plateau and back is no new best: stalled.
         let mut spike = vec![
@@ -219,11 +219,14 @@ mod tests {
         spike.extend([3.9, 3.6, 3.3, 3.05, 3.01]);
         assert_eq!(
             classify_at(&every_20(&spike), h, 300, 0).0,
-            Outcome::Stalled
+            RunOutcome::Stalled
         );
         // A fall back from 2.2 to the plateau: stalled.
         let mut back = vec![4.5, 3.0, 2.5, 2.2, 2.2, 2.3, 2.6, 2.9, 3.0, 3.0, 3.0];
         back.extend([3.0, 3.0, 3.0, 3.0, 3.0]);
-        assert_eq!(classify_at(&every_20(&back), h, 300, 0).0, Outcome::Stalled);
+        assert_eq!(
+            classify_at(&every_20(&back), h, 300, 0).0,
+            RunOutcome::Stalled
+        );
     }
 }

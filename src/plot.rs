@@ -123,6 +123,58 @@ pub fn panel_grid_scaled(
     columns: usize,
     shared_y: bool,
 ) -> Result<()> {
+    grid(
+        path,
+        (title, x_label),
+        panels,
+        columns,
+        shared_y,
+        XTicks::Plain,
+    )
+}
+
+/// `panel_grid_scaled` with one y range, for x values that are log10 of learning rates: the
+/// axis is logarithmic in the rate and its ticks read as rates (1e-3, 4e-3), not exponents.
+pub fn panel_grid_rates(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    panels: &[Panel],
+    columns: usize,
+) -> Result<()> {
+    grid(
+        path,
+        (title, x_label),
+        panels,
+        columns,
+        true,
+        XTicks::Log10Rates,
+    )
+}
+
+/// How x ticks are written.
+#[derive(Clone, Copy)]
+enum XTicks {
+    Plain,
+    /// x is log10(rate): a tick at v reads 10^v in rate notation.
+    Log10Rates,
+}
+
+/// 10^v as a rate: "1e-3", "4e-3", "1.6e-2".
+fn rate_tick(v: f64) -> String {
+    let rate = 10f64.powf(v);
+    let text = format!("{rate:.1e}");
+    text.replace(".0e", "e")
+}
+
+fn grid(
+    path: &Path,
+    (title, x_label): (&str, &str),
+    panels: &[Panel],
+    columns: usize,
+    shared_y: bool,
+    x_ticks: XTicks,
+) -> Result<()> {
     let plot_err = |e: String| Error::Output(format!("plot {}: {e}", path.display()));
     let rows = panels.len().div_ceil(columns).max(1);
     // One panel alone gets the room a single chart needs; small multiples share it.
@@ -153,7 +205,7 @@ pub fn panel_grid_scaled(
     let y_shared = shared_y.then(|| shared_y_range(panels)).flatten();
     for (area, panel) in grid.split_evenly((rows, columns)).iter().zip(panels) {
         let styles: Vec<usize> = panel.series.iter().map(|s| style_of(&s.label)).collect();
-        draw_panel(area, panel, x_label, &styles, y_shared).map_err(plot_err)?;
+        draw_panel(area, panel, (x_label, x_ticks), &styles, y_shared).map_err(plot_err)?;
     }
     if labels.len() > 1 || labels.first().is_some_and(|l| !l.is_empty()) {
         for (row, label) in labels.iter().enumerate() {
@@ -211,7 +263,7 @@ fn shared_y_range(panels: &[Panel]) -> Option<(f64, f64)> {
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
-    x_label: &str,
+    (x_label, x_ticks): (&str, XTicks),
     styles: &[usize],
     y_shared: Option<(f64, f64)>,
 ) -> std::result::Result<(), String> {
@@ -231,6 +283,10 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         0
     };
+    let x_format = |v: &f64| match x_ticks {
+        XTicks::Plain => format!("{v:.x_decimals$}"),
+        XTicks::Log10Rates => rate_tick(*v),
+    };
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&panel.title, ("sans-serif", 14))
@@ -246,7 +302,7 @@ fn draw_panel<DB: DrawingBackend>(
             .x_desc(x_label)
             .x_labels(5)
             .y_labels(5)
-            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
+            .x_label_formatter(&x_format)
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| e.to_string())?;
@@ -260,7 +316,7 @@ fn draw_panel<DB: DrawingBackend>(
             .x_desc(x_label)
             .x_labels(5)
             .y_labels(5)
-            .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
+            .x_label_formatter(&x_format)
             .y_label_formatter(&fmt_tick)
             .draw()
             .map_err(|e| e.to_string())?;
@@ -313,6 +369,13 @@ fn fmt_tick(v: &f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_ticks_read_as_rates() {
+        assert_eq!(rate_tick(-3.0), "1e-3");
+        assert_eq!(rate_tick(4e-3f64.log10()), "4e-3");
+        assert_eq!(rate_tick(1.6e-2f64.log10()), "1.6e-2");
+    }
 
     #[test]
     fn sixteen_series_get_sixteen_styles() {

@@ -5,7 +5,7 @@
 
 use crate::config::RunConfig;
 use crate::error::Result;
-use crate::outcome::{classify, Curve, Outcome};
+use crate::outcome::{classify, Curve, RunOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,11 +35,11 @@ impl RunStatus {
     }
 
     /// The outcome this status decides by itself.
-    fn fixed_outcome(self) -> Option<Outcome> {
+    fn fixed_outcome(self) -> Option<RunOutcome> {
         match self {
             RunStatus::Ok => None,
-            RunStatus::Diverged => Some(Outcome::Diverged),
-            RunStatus::Interrupted => Some(Outcome::Interrupted),
+            RunStatus::Diverged => Some(RunOutcome::Diverged),
+            RunStatus::Interrupted => Some(RunOutcome::Interrupted),
         }
     }
 }
@@ -153,7 +153,7 @@ pub struct Summary {
     pub val_unigram_entropy: f64,
     /// `ok`, `stalled` (never clearly below the unigram entropy) or `diverged`.
     #[serde(default)]
-    pub outcome: Outcome,
+    pub outcome: RunOutcome,
     /// Updates spent with the validation loss at the unigram entropy (see `outcome`).
     #[serde(default)]
     pub plateau_steps: u64,
@@ -177,7 +177,7 @@ impl Summary {
             wall_time_s: 0.0,
             mean_tokens_per_s: 0.0,
             val_unigram_entropy,
-            outcome: Outcome::Ok,
+            outcome: RunOutcome::Ok,
             plateau_steps: 0,
             final_val_bits_per_char: None,
             best_val_bits_per_char: None,
@@ -324,7 +324,7 @@ impl RunResult {
 
     /// The outcome and plateau length, recomputed from the curves (so older files classify the
     /// same way as new ones).
-    pub fn outcome(&self) -> (Outcome, u64) {
+    pub fn outcome(&self) -> (RunOutcome, u64) {
         let eval: Vec<(u64, f64)> = self.eval.iter().map(|e| (e.step, e.val_loss)).collect();
         let curve = Curve {
             eval: &eval,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::tiny_run_config;
-use lnwarm::compare::load_dir;
+use lnwarm::analysis::load_dir;
 use lnwarm::config::{Activation, Arch};
 use lnwarm::probe::{Attention, ProbePoint, UpdateStats};
 use lnwarm::results::{EvalPoint, RunResult, RunStatus};

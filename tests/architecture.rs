@@ -81,7 +81,7 @@ fn row_stats(xs: &Tensor) -> (Vec<f32>, Vec<f32>) {
 fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
     let (ids, _) = tiny_batch();
     let (post, _) = tiny_model(&tiny_model_config(Arch::PostLn), DType::F32, 1);
-    let kept = post.probe(&ids).unwrap().entering;
+    let kept = post.hidden_states(&ids).unwrap().entering;
     assert_eq!(kept.len(), 3, "input of each block + the output");
     for hidden in &kept[1..] {
         let (mean, var) = row_stats(hidden);
@@ -95,7 +95,7 @@ fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
         );
     }
     let (pre, _) = tiny_model(&tiny_model_config(Arch::PreLn), DType::F32, 1);
-    let probe = pre.probe(&ids).unwrap();
+    let probe = pre.hidden_states(&ids).unwrap();
     let (final_hidden, kept) = (probe.final_hidden, probe.entering);
     let (_, var) = row_stats(&kept[2]);
     assert!(
@@ -110,7 +110,7 @@ fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
 }
 
 #[test]
-fn pre_ln_hidden_norm_grows_with_depth() {
+fn hidden_norms_grow_with_depth_in_pre_ln_and_stay_d_in_post_ln() {
     // Lemma 2: E||x_l||^2 grows linearly in l for Pre-LN; stays ~constant for Post-LN.
     let mut cfg = tiny_model_config(Arch::PreLn);
     cfg.n_layers = 6;
@@ -118,7 +118,7 @@ fn pre_ln_hidden_norm_grows_with_depth() {
     cfg.n_heads = 4;
     let (model, _) = tiny_model(&cfg, DType::F32, 2);
     let (ids, _) = tiny_batch();
-    let kept = model.probe(&ids).unwrap().entering;
+    let kept = model.hidden_states(&ids).unwrap().entering;
     let sq: Vec<f32> = kept
         .iter()
         .map(|h| {
@@ -133,6 +133,26 @@ fn pre_ln_hidden_norm_grows_with_depth() {
         })
         .collect();
     assert!(sq[6] > 1.5 * sq[0], "squared norms by layer: {sq:?}");
+    // Post-LN of the same size: every state after a block is LayerNorm'd (gain 1, bias 0), so
+    // its squared norm is d at every layer.
+    cfg.arch = Arch::PostLn;
+    let (post, _) = tiny_model(&cfg, DType::F32, 2);
+    let kept = post.hidden_states(&ids).unwrap().entering;
+    for (l, h) in kept.iter().enumerate().skip(1) {
+        let norm_sq: f32 = h
+            .sqr()
+            .unwrap()
+            .sum(D::Minus1)
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(
+            (norm_sq / 64.0 - 1.0).abs() < 1e-3,
+            "Post-LN layer {l}: {norm_sq}"
+        );
+    }
 }
 
 #[test]
@@ -172,7 +192,7 @@ fn embedding_scale_gives_unit_variance_inputs() {
         "||E_i||^2 = {row_sq}, expected ~1"
     );
     let (ids, _) = tiny_batch();
-    let kept = model.probe(&ids).unwrap().entering;
+    let kept = model.hidden_states(&ids).unwrap().entering;
     let input_sq: f32 = kept[0]
         .sqr()
         .unwrap()
@@ -272,7 +292,7 @@ fn each_variant_has_the_parameters_of_its_formula() {
 fn rezero_blocks_are_the_identity_at_init() {
     let (ids, _) = tiny_batch();
     let (model, store) = tiny_model(&tiny_model_config(Arch::Rezero), DType::F64, 4);
-    let probe = model.probe(&ids).unwrap();
+    let probe = model.hidden_states(&ids).unwrap();
     let first: Vec<f64> = probe.entering[0].flatten_all().unwrap().to_vec1().unwrap();
     let last: Vec<f64> = probe.entering[2].flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(first, last);

@@ -72,7 +72,25 @@ fn deterministic_per_seed_and_complete() {
     assert_eq!(a.seeds, vec![0, 1]);
     assert_eq!(a.summaries.len(), 8);
     assert_eq!(a.theorem1.len(), 2);
-    assert!(a.verdicts.len() >= 4);
+    // The five verdicts, in order, each over both depths where it judges per depth.
+    let claims: Vec<&str> = a.verdicts.iter().map(|v| v.claim.as_str()).collect();
+    assert_eq!(
+        claims,
+        [
+            "1a Post-LN: expected gradient of W2 grows with layer index at init",
+            "1b Pre-LN: expected gradient of W2 about flat across layers at init",
+            "1c the last-layer gap Post-LN/Pre-LN grows like sqrt(L)",
+            "Theorem 1, Post-LN: last-layer ‖∇W2‖ independent of depth",
+            "Theorem 1, Pre-LN: last-layer ‖∇W2‖ falls like 1/sqrt(L)",
+        ]
+    );
+    for v in &a.verdicts[..2] {
+        assert!(
+            v.evidence.contains("L=1") && v.evidence.contains("L=3"),
+            "{}",
+            v.evidence
+        );
+    }
     for m in a.measurements.iter().filter(|m| m.phase == "init") {
         assert_eq!(m.layers.len(), m.n_layers);
         match m.arch {

@@ -168,26 +168,41 @@ fn every_parameter_gets_a_finite_nonzero_gradient() {
     }
 }
 
+/// The trap, and lnwarm past it: candle_nn's fused LayerNorm leaves its input without a
+/// gradient (only the direct `sum` path reaches x: every entry 1), lnwarm's LayerNorm passes
+/// the LN path's gradient on (its entries are not all 1: a weighted sum of the output has one). The candle half documents why
+/// lnwarm has its own; the lnwarm half is what this test holds.
 #[test]
-fn candle_layer_norm_would_be_caught() {
-    // The trap itself, demonstrated: candle_nn's fused LayerNorm leaves its input without a gradient.
-    let x = candle_core::Var::new(
-        &[[1.0f32, 2.0, 4.0], [0.5, -1.0, 3.0]],
-        &candle_core::Device::Cpu,
-    )
-    .unwrap();
-    let w = Tensor::ones(3, DType::F32, &candle_core::Device::Cpu).unwrap();
-    let b = Tensor::zeros(3, DType::F32, &candle_core::Device::Cpu).unwrap();
-    let ln = candle_nn::LayerNorm::new(w, b, 1e-5);
-    let y = candle_core::Module::forward(&ln, x.as_tensor()).unwrap();
-    let grads = (y.sqr().unwrap().sum_all().unwrap() + x.as_tensor().sum_all().unwrap())
-        .unwrap()
-        .backward()
-        .unwrap();
-    let gx: Vec<Vec<f32>> = grads.get(&x).unwrap().to_vec2().unwrap();
-    // Only the direct `sum` path contributes (all ones): the LN path was cut.
+fn lnwarm_layer_norm_passes_the_gradient_candles_cuts() {
+    let dev = candle_core::Device::Cpu;
+    let input = [[1.0f32, 2.0, 4.0], [0.5, -1.0, 3.0]];
+    let gradient_of_input = |forward: &dyn Fn(&Tensor) -> Tensor| -> Vec<f32> {
+        let x = candle_core::Var::new(&input, &dev).unwrap();
+        let y = forward(x.as_tensor());
+        // A weighting that is not constant along a row: LN's Jacobian removes only constants
+        // (sum(y²) would not do: it is d at any input, with no gradient through LN at all).
+        let weights = Tensor::new(&[1.0f32, 2.0, 3.0], &dev).unwrap();
+        let weighted = y.broadcast_mul(&weights).unwrap().sum_all().unwrap();
+        let grads = (weighted + x.as_tensor().sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gx: Vec<Vec<f32>> = grads.get(&x).unwrap().to_vec2().unwrap();
+        gx.into_iter().flatten().collect()
+    };
+    let w = Tensor::ones(3, DType::F32, &dev).unwrap();
+    let b = Tensor::zeros(3, DType::F32, &dev).unwrap();
+    let candle_ln = candle_nn::LayerNorm::new(w, b, 1e-5);
+    let cut = gradient_of_input(&|x| candle_core::Module::forward(&candle_ln, x).unwrap());
     assert!(
-        gx.iter().flatten().all(|&g| (g - 1.0).abs() < 1e-6),
-        "candle fixed the trap? {gx:?}"
+        cut.iter().all(|&g| (g - 1.0).abs() < 1e-6),
+        "candle's LayerNorm now passes a gradient: {cut:?}"
+    );
+    let mut store = ParamStore::with_dtype(0, &dev, DType::F32);
+    let ours = lnwarm::model::layers::LayerNorm::new(&mut store, "ln", 3, 1e-5).unwrap();
+    let passed = gradient_of_input(&|x| ours.forward(x).unwrap());
+    assert!(
+        passed.iter().any(|&g| (g - 1.0).abs() > 1e-3),
+        "lnwarm's LayerNorm cut the graph: {passed:?}"
     );
 }

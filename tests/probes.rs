@@ -88,9 +88,22 @@ fn hessian_vector_products_and_lanczos_match_the_formed_hessian() {
         };
         let e = lanczos(n, |v| shadow.hvp(v), None, rule).unwrap();
         assert!(
-            (e.max - top).abs() < 1e-5 * top.abs(),
+            (e.max - top).abs() < 1e-6 * top.abs(),
             "{arch:?}: {} vs {top}",
             e.max
+        );
+        // The probes' default (probe.lanczos_tol 1e-2, 20 steps): docs/probes.md quotes about
+        // 1e-4 relative; held here to 1e-3.
+        let default_rule = LanczosRule {
+            max_steps: 20,
+            tol: lnwarm::config::probe::DEFAULT_LANCZOS_TOL,
+            seed: 1,
+        };
+        let d = lanczos(n, |v| shadow.hvp(v), None, default_rule).unwrap();
+        assert!(
+            (d.max - top).abs() < 1e-3 * top.abs(),
+            "{arch:?}: at the default tolerance {} vs {top}",
+            d.max
         );
         assert!(
             (e.min - bottom).abs() < 1e-4 * top.abs(),
@@ -156,6 +169,7 @@ fn all_probes(every: u64) -> ProbeConfig {
         batch: 2,
         gradhist_updates: 2,
         lanczos_steps: 8,
+        lanczos_tol: 1e-2,
     }
 }
 
@@ -241,6 +255,7 @@ fn thresholds_follow_the_optimizer() {
         names: parse_probe_list("sharpness,adam-sharpness", OptimizerKind::Adam).unwrap(),
         every: 2.into(),
         lanczos_steps: 4,
+        lanczos_tol: 1e-2,
         ..ProbeConfig::default()
     };
     let r = run(&cfg);

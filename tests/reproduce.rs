@@ -67,7 +67,7 @@ fn a_committed_row_reproduces_with_the_planned_command() {
     );
     assert_eq!(s.best_val_loss.unwrap().to_string(), cell("best_val_loss"));
     assert_eq!(s.outcome.name(), cell("outcome"));
-    let reached = lnwarm::compare::steps_to(&result, 2.6).map_or(String::new(), |u| u.to_string());
+    let reached = lnwarm::analysis::steps_to(&result, 2.6).map_or(String::new(), |u| u.to_string());
     assert_eq!(reached, cell("updates_to_2.6"));
     // The plan now lists the run as done, with the command (and thread count) that made it.
     let plan = lnwarm(&[

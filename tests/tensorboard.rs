@@ -113,6 +113,7 @@ mod events {
             batch: 2,
             gradhist_updates: 2,
             lanczos_steps: 4,
+            lanczos_tol: 1e-2,
         };
         cfg.log.tensorboard = Some(dir.path().join("tb"));
         let cfg = cfg.finish().unwrap();

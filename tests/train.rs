@@ -197,10 +197,10 @@ fn constant_warmup_until_loss_is_recorded() {
 
 #[test]
 fn the_outcome_is_computed_at_the_end_of_every_run() {
-    use lnwarm::outcome::Outcome;
+    use lnwarm::outcome::RunOutcome;
     // Learns: 0.3 nats below the unigram entropy at the end (the test above) -> ok.
     let ok = run(&tiny_run_config(Arch::PreLn, 300));
-    assert_eq!(ok.summary.outcome, Outcome::Ok);
+    assert_eq!(ok.summary.outcome, RunOutcome::Ok);
     // A rate too small to move the weights: the loss stays at its initial value. After 40
     // updates, 20 of them past the warmup, that is too short to tell -> undecided; after 140
     // updates at the peak rate -> stalled.
@@ -208,17 +208,17 @@ fn the_outcome_is_computed_at_the_end_of_every_run() {
     cfg.schedule.peak_lr = 1e-9;
     let short = run(&cfg);
     assert_eq!(short.status, RunStatus::Ok);
-    assert_eq!(short.summary.outcome, Outcome::Undecided);
+    assert_eq!(short.summary.outcome, RunOutcome::Undecided);
     cfg.train.steps = 140;
     cfg.schedule.warmup = lnwarm::schedule::Warmup::none();
     let stalled = run(&cfg);
-    assert_eq!(stalled.summary.outcome, Outcome::Stalled);
+    assert_eq!(stalled.summary.outcome, RunOutcome::Stalled);
     // Above the divergence threshold at the first update -> diverged, in the JSON as well.
     let mut cfg = tiny_run_config(Arch::PostLn, 40);
     cfg.train.diverge_loss = Some(0.5);
     let diverged = run(&cfg);
     assert_eq!(diverged.status, RunStatus::Diverged);
-    assert_eq!(diverged.summary.outcome, Outcome::Diverged);
+    assert_eq!(diverged.summary.outcome, RunOutcome::Diverged);
     let json = serde_json::to_value(&diverged).unwrap();
     assert_eq!(json["summary"]["outcome"], "diverged");
     assert_eq!(json["status"], "diverged");

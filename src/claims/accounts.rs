@@ -21,7 +21,7 @@
 use super::chances::Between;
 use super::where_arms::{median, range, steps, Arms, Quantity, CHECK_UPDATE, GROUPS, TYPE_GROUPS};
 use super::{describe, verdict_with_effect, ALPHA};
-use crate::compare::{Group, Loaded};
+use crate::analysis::{Group, Loaded};
 use crate::verdict::{Outcome, Verdict};
 
 /// Every verdict of this module; empty for a study without group-warmup arms.

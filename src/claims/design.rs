@@ -13,7 +13,7 @@ use super::sensitivity::{axis_pairs, claim_of, Axis};
 use super::warmup::{lineage_archs, rescue_pairs, warmup_pairs};
 use super::where_arms::{Arms, PLAN_P_NONE, PLAN_P_WARM};
 use super::{grid_of_arch, ALPHA};
-use crate::compare::{Group, Loaded};
+use crate::analysis::{Group, Loaded};
 use crate::config::Arch;
 use crate::stats::margins::{
     runs_needed_for_difference, runs_needed_for_rate, seeds_for_level, seeds_for_shift,

@@ -6,7 +6,7 @@
 //! that would settle it at the effects seen.
 
 use super::ALPHA;
-use crate::compare::Group;
+use crate::analysis::Group;
 use crate::stats::margins::{
     hodges_lehmann, rate_difference_upper, rate_upper, runs_needed_at_rate,
     runs_needed_for_difference, seeds_for_shift, shift_lower, shift_upper,

@@ -1,5 +1,5 @@
 //! "L <arch>: warmup lowers the LR sensitivity" (issue 20): for a study with LR curves
-//! (`compare::lr_curves`), each curve without warmup against each curve of the same arch that
+//! (`analysis::lr_curves`), each curve without warmup against each curve of the same arch that
 //! differs only in its warmup. The difference d = S(no warmup) − S(warmup) of Wortsman et al.'s
 //! sensitivity, with a seed bootstrap (both curves' seeds resampled at every rate, 2,000 times)
 //! and one-sided percentile bounds at α/k (Bonferroni over the k pairs of the study). Holds when
@@ -8,9 +8,9 @@
 //! inconclusive.
 
 use super::{no_warmup, verdict_with_effect, ALPHA, WARMUP_KEYS};
-use crate::compare::lr_curves::{bootstrap_rng, curves, quantile, resample, sensitivity};
-use crate::compare::lr_curves::{LrCurve, RESAMPLES};
-use crate::compare::Loaded;
+use crate::analysis::lr_curves::{bootstrap_rng, curves, quantile, resample, sensitivity};
+use crate::analysis::lr_curves::{LrCurve, RESAMPLES};
+use crate::analysis::Loaded;
 use crate::verdict::{Outcome, Verdict};
 
 /// A curve's configuration without its rate and warmup: curves with equal keys differ only in

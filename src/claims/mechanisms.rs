@@ -15,9 +15,10 @@
 //!   also counts warmup's slower start.
 
 use super::evidence::{effect, pooled_sd};
+use super::interventions::Intervention;
 use super::{describe, no_warmup, peak, substitute_of, verdict_with_effect, ALPHA};
-use crate::compare::probe_plots::{curve, quantity};
-use crate::compare::{Group, Loaded};
+use crate::analysis::quantity::ProbeQuantity;
+use crate::analysis::{Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
 use crate::stats::binomial::fisher_greater;
 use crate::stats::margins::{
@@ -34,38 +35,44 @@ fn probed_post_ln(loaded: &Loaded) -> Vec<&Group> {
         .collect()
 }
 
-/// The accounts: (claim, the substitutes aimed at it, the quantity it predicts moves first).
-const ACCOUNTS: [(&str, &[&str], Quantity); 5] = [
+/// The accounts: (claim, the substitutes aimed at it in the order the evidence lists them,
+/// the quantity it predicts moves first). Each list is the account's substitutes in the
+/// interventions table (a unit test holds them equal).
+pub(super) const ACCOUNTS: [(&str, &[Intervention], Quantity); 5] = [
     (
         "M reason (1): large early steps over-fit each mini-batch",
-        &["update-cap"],
-        Quantity::Probe("one-step gap (train − held-out gain)"),
+        &[Intervention::UpdateCap],
+        Quantity::Probe(ProbeQuantity::OneStepGap),
     ),
     (
         "M reason (2): warmup keeps the deep layers stable",
-        &["freeze-top"],
-        Quantity::Probe("CKA to update 0, last block"),
+        &[Intervention::FreezeTop],
+        Quantity::Probe(ProbeQuantity::CkaInitLast),
     ),
     (
         "M the paper's gradient-scale argument",
-        &["freeze-top"],
+        &[Intervention::FreezeTop],
         Quantity::LastW2Gradient,
     ),
     (
         "M sharpness (edge of stability)",
-        &["catapult", "gi-adam"],
-        Quantity::Probe("Adam: λmax(P⁻¹H) / (38/η)"),
+        &[Intervention::Catapult, Intervention::GiAdam],
+        Quantity::Probe(ProbeQuantity::AdamSharpnessRatio),
     ),
     (
         "M Adam's early second moment",
-        &["v-fill", "radam", "gi-adam"],
-        Quantity::Probe("share of sqrt(v̂) < ε"),
+        &[
+            Intervention::VFill,
+            Intervention::Radam,
+            Intervention::GiAdam,
+        ],
+        Quantity::Probe(ProbeQuantity::ShareBelowEps),
     ),
 ];
 
 #[derive(Clone, Copy)]
-enum Quantity {
-    Probe(&'static str),
+pub(super) enum Quantity {
+    Probe(ProbeQuantity),
     /// ‖∇W2‖ of the last block, from the logged gradient norms.
     LastW2Gradient,
     ValLoss,
@@ -74,7 +81,7 @@ enum Quantity {
 impl Quantity {
     fn name(self) -> String {
         match self {
-            Quantity::Probe(t) => t.to_string(),
+            Quantity::Probe(q) => q.title().to_string(),
             Quantity::LastW2Gradient => "‖∇W2‖ of the last block".into(),
             Quantity::ValLoss => "validation loss".into(),
         }
@@ -85,9 +92,7 @@ impl Quantity {
         g.runs
             .iter()
             .map(|r| match self {
-                Quantity::Probe(title) => quantity(title)
-                    .map(|read| curve(r, read).into_iter().collect())
-                    .unwrap_or_default(),
+                Quantity::Probe(q) => q.curve(r).into_iter().collect(),
                 Quantity::LastW2Gradient => {
                     let key = format!("blocks.{}.ffn.w2.weight", r.config.model.n_layers - 1);
                     r.grad_norms
@@ -328,7 +333,7 @@ fn catapult_rates(g: &Group, lr: f64) -> Option<String> {
 }
 
 /// The probed Post-LN arms at one peak rate: (lr, N, W, substitutes by name).
-pub(super) type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(&'static str, &'a Group)>);
+pub(super) type PartB<'a> = (f64, &'a Group, &'a Group, Vec<(Intervention, &'a Group)>);
 
 pub(super) fn part_b(loaded: &Loaded) -> Option<PartB<'_>> {
     let probed = probed_post_ln(loaded);
@@ -367,13 +372,13 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     let margin = loaded.margins.final_loss;
     let rule = format!("docs/studies/why-warmup-cpu/rules.md, stated before the runs: S fails less often than no warmup (one-sided Fisher p < {ALPHA}/{k}) and no more often than linear warmup, and its final loss is at most {margin} nats worse than linear warmup's (exact Hodges-Lehmann upper bound at {ALPHA}/{k}) -> holds; S fails more often than linear warmup (Fisher p < {ALPHA}/{k}) or its loss is worse by more than {margin} (lower bound) -> does not hold; else inconclusive", k = subs.len());
     let mut out = Vec::new();
-    let mut outcome_of: BTreeMap<&str, Outcome> = BTreeMap::new();
+    let mut outcome_of: BTreeMap<Intervention, Outcome> = BTreeMap::new();
     for (name, s) in &subs {
         let outcome = match ran_no_warmup(s, lr) {
             true => Outcome::NotTested,
             false => reproduces(s, none, warm, level, margin),
         };
-        outcome_of.insert(name, outcome);
+        outcome_of.insert(*name, outcome);
         let mut evidence = vec![
             describe(s),
             describe(none),
@@ -404,7 +409,7 @@ pub fn verdicts(loaded: &Loaded) -> Vec<Verdict> {
     for (claim, aimed, q) in ACCOUNTS {
         let results: Vec<(&str, Option<Outcome>)> = aimed
             .iter()
-            .map(|a| (*a, outcome_of.get(a).copied()))
+            .map(|a| (a.label(), outcome_of.get(a).copied()))
             .collect();
         let t_q = separation(q, none, warm);
         let outcome = account_outcome(&results, t_q, t_loss);

@@ -19,6 +19,7 @@ mod accounts;
 pub mod chances;
 pub mod design;
 mod evidence;
+pub mod interventions;
 mod lr_sensitivity;
 mod mechanisms;
 mod sensitivity;
@@ -28,12 +29,13 @@ mod where_arms;
 
 pub use warmup::variants_need_warmup;
 
-use crate::compare::{partition, Group, Loaded};
+use crate::analysis::{partition, Group, Loaded};
 use crate::config::{Arch, OptimizerKind};
 use crate::grad_init::GradInitResult;
 use crate::schedule::WarmupKind;
 use crate::stats::rank::MedianInterval;
 use crate::verdict::{Outcome, Verdict};
+use interventions::Intervention;
 
 /// Significance level of every test, before the Bonferroni correction.
 pub const ALPHA: f64 = 0.05;
@@ -57,18 +59,10 @@ fn peak(g: &Group) -> f64 {
     g.runs[0].config.schedule.peak_lr
 }
 
-/// Issue 20's warmup substitute in a configuration, by the name the rules use (None: plain).
-fn substitute_of(g: &Group) -> Option<&'static str> {
-    let c = &g.runs[0].config;
-    Some(match () {
-        _ if c.optim.kind == OptimizerKind::GiAdam => "gi-adam",
-        _ if c.optim.kind == OptimizerKind::Radam => "radam",
-        _ if c.optim.v_fill > 0 => "v-fill",
-        _ if c.optim.update_cap.is_some() => "update-cap",
-        _ if c.optim.freeze_top > 0 => "freeze-top",
-        _ if c.schedule.warmup.start_search.is_some() => "catapult",
-        _ => return None,
-    })
+/// Issue 20's warmup substitute in a configuration (None: plain); `label()` is the name the
+/// rules use.
+fn substitute_of(g: &Group) -> Option<Intervention> {
+    Intervention::of(&g.runs[0].config, interventions::Kind::Substitute)
 }
 
 /// A grid arm: Adam with a linear warmup or none (the paper's setting) and no warmup
@@ -99,16 +93,6 @@ const WARMUP_KEYS: [&str; 3] = [
     "schedule.warmup.steps",
     "schedule.warmup.kind",
     "schedule.warmup.start_factor",
-];
-
-/// The config keys of the substitutes `substitute_of` names (besides `optim.kind`): arms that
-/// differ in them differ in their substitute (the pairing of 2d).
-const SUBSTITUTE_KEYS: [&str; 5] = [
-    "optim.v_fill",
-    "optim.update_cap",
-    "optim.freeze_top",
-    "optim.window",
-    "schedule.warmup.start_search",
 ];
 
 /// `post-ln w=0 lr=0.003: failed 5/5 [0.48, 1.00], final 3.05 [3.04, 3.07]`.

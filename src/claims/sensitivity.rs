@@ -8,7 +8,7 @@ use super::evidence::{
 use super::{
     describe, inconclusive, no_warmup, partition, verdict_with_effect, ALPHA, WARMUP_KEYS,
 };
-use crate::compare::Group;
+use crate::analysis::Group;
 use crate::stats::binomial::fisher_two_sided;
 use crate::stats::rank::mann_whitney_less;
 use crate::study::Margins;

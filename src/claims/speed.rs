@@ -7,7 +7,7 @@ use super::{
     grid_of_arch, inconclusive, no_warmup, partition, peak, verdict_with_effect, ALPHA,
     CLAIM3_LEVELS, CLAIM3_TOP_MARGIN, WARMUP_KEYS,
 };
-use crate::compare::{loss_levels, Group, Loaded};
+use crate::analysis::{loss_levels, Group, Loaded};
 use crate::config::Arch;
 use crate::stats::margins::{hodges_lehmann, shift_lower, shift_upper};
 use crate::stats::rank::{mann_whitney_less, MedianInterval};

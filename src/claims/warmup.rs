@@ -10,9 +10,9 @@ use super::evidence::{
 use super::sensitivity::{sensitivity, Axis};
 use super::{
     describe, grid_of_arch, inconclusive, is_grid_arm, no_warmup, partition, peak, verdict,
-    verdict_with_effect, ALPHA, SUBSTITUTE_KEYS, WARMUP_KEYS,
+    verdict_with_effect, ALPHA, WARMUP_KEYS,
 };
-use crate::compare::{Group, Loaded};
+use crate::analysis::{Group, Loaded};
 use crate::config::Arch;
 use crate::stats::binomial::fisher_greater;
 use crate::stats::rank::MedianInterval;
@@ -192,7 +192,7 @@ pub(super) fn rescue_pairs<'a>(
 ) -> Vec<(&'a Group, &'a Group)> {
     let mut free = WARMUP_KEYS.to_vec();
     free.push("optim.kind");
-    free.extend(SUBSTITUTE_KEYS);
+    free.extend(super::interventions::substitute_keys());
     loaded
         .groups
         .iter()

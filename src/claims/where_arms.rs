@@ -4,9 +4,10 @@
 //! `claims::accounts` (docs/studies/where-warmup-acts/rules.md).
 
 use super::chances::Between;
+use super::interventions::{Intervention, Kind};
 use super::ALPHA;
-use crate::compare::{Group, Loaded};
-use crate::config::{Activation, Arch, OptimizerKind};
+use crate::analysis::{Group, Loaded};
+use crate::config::{Arch, OptimizerKind};
 use crate::probe::ProbeKind;
 use crate::results::RunResult;
 
@@ -149,11 +150,7 @@ fn plain(g: &Group) -> bool {
 
 fn bare(g: &Group) -> bool {
     let c = &g.runs[0].config;
-    plain(g)
-        && c.schedule.warmup.groups.is_none()
-        && !c.model.qk_norm
-        && c.model.z_loss.is_none()
-        && c.model.activation == Activation::Relu
+    plain(g) && c.schedule.warmup.groups.is_none() && Intervention::of(c, Kind::Model).is_none()
 }
 
 pub(super) fn steps(g: &Group) -> u64 {
@@ -220,22 +217,18 @@ impl<'a> Arms<'a> {
             }
             return;
         }
-        let nothing_else = |n: usize| n == 1;
-        let changes = [
-            m.qk_norm,
-            m.z_loss.is_some(),
-            m.activation != Activation::Relu,
-        ];
-        if steps(g) != 0 || !nothing_else(changes.iter().filter(|c| **c).count()) {
+        // An intervention arm changes the model in exactly one way and has no warmup.
+        let changes = Intervention::all_of(c, Kind::Model);
+        if steps(g) != 0 || changes.len() != 1 {
             if bare(g) && steps(g) > 0 && steps(g) < warm_len {
                 self.ladder.push((steps(g), g));
             }
             return;
         }
-        match (m.qk_norm, m.z_loss, m.activation) {
-            (true, _, _) => self.qk_norm = Some(g),
-            (_, Some(c), _) => self.z_loss.push((c, g)),
-            (_, _, Activation::Gelu) => self.gelu = Some(g),
+        match changes[0] {
+            Intervention::QkNorm => self.qk_norm = Some(g),
+            Intervention::ZLoss => self.z_loss.push((m.z_loss.unwrap_or_default(), g)),
+            Intervention::Gelu => self.gelu = Some(g),
             _ => {}
         }
     }

@@ -1,7 +1,8 @@
 //! `lnwarm compare` and `lnwarm claims`.
 
+use crate::analysis::{load, load_dir, Inputs};
 use crate::claims;
-use crate::compare::{load, load_dir, write_report, Inputs};
+use crate::compare::write_report;
 use crate::error::Result;
 use crate::grad_init::GradInitResult;
 use clap::Args;

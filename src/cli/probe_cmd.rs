@@ -6,10 +6,12 @@
 use crate::config::RunConfig;
 use crate::data::batches::WindowSampler;
 use crate::error::Result;
-use crate::probe::{Plan, ProbePoint, Prober, StepContext};
+use crate::probe::{Plan, ProbePoint, Prober};
 use crate::schedule::LrSchedule;
-use crate::step::{self, StepRule, Trainee};
-use crate::train::{build_model, diverge_threshold, Setup};
+use crate::step::{StepRule, Trainee};
+use crate::train::{
+    build_model, build_schedule, diverge_threshold, restore_stream, ProbedUpdate, Setup,
+};
 use crate::usage;
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -112,7 +114,11 @@ fn require_probes(cfg: &RunConfig) -> Result<()> {
     Ok(())
 }
 
-/// The probes at the weights of `ckpt` (or the initial ones) and around the next update.
+/// The probes at the weights of `ckpt` (or the initial ones) and around the next update. A
+/// checkpoint is put back as `--resume` puts it back (weights, optimizer, sampler, a loss-ended
+/// warmup, the reduce-on-plateau cuts; a catapult start is found again on the initial model),
+/// so the rate and the thresholds are those the run itself would use next; the measurement at
+/// the checkpoint reads its Adam state (`adam-sharpness` at the checkpoint's own weights).
 fn probe_one(
     cfg: &RunConfig,
     ckpt: Option<(&PathBuf, crate::checkpoint::Loaded)>,
@@ -125,22 +131,14 @@ fn probe_one(
         cfg.train.seed,
         &setup.device,
     );
-    let mut schedule = cfg.schedule.build(cfg.train.steps)?;
+    // On the initial model, before any checkpoint weights: the catapult search's model.
+    let (mut schedule, _) = build_schedule(cfg, &setup)?;
     let mut opt = crate::optim::Optimizer::new(setup.store.named_vars(), &cfg.optim, 0.0)?;
     let (source, step) = match ckpt {
         Some((dir, loaded)) => {
             crate::checkpoint::restore_params(&setup.store, &loaded.model)?;
             opt.load_state(&loaded.optimizer)?;
-            let position = loaded.state.sampler_position.parse::<u128>().map_err(|_| {
-                usage!(
-                    "--from {}: damaged checkpoint: sampler_position is not an integer",
-                    dir.display()
-                )
-            })?;
-            sampler.seek(position);
-            if let Some(s) = loaded.state.warmup_ended_at_step {
-                schedule.end_warmup_at(s);
-            }
+            restore_stream(&loaded, "--from", &mut sampler, &mut schedule)?;
             (dir.display().to_string(), loaded.state.update)
         }
         None => ("init".to_string(), 0),
@@ -150,47 +148,46 @@ fn probe_one(
         .ok_or_else(|| usage!("lnwarm probe: no --probe given"))?;
     let (_, initial) = build_model(cfg, &setup.corpus, &setup.device)?;
     prober.set_initial_reference(&initial)?;
-    let mut at = prober.at_init(&setup.model, &setup.store, schedule.lr(step.max(1)))?;
+    let adam = opt.second_moment()?;
+    let mut at = prober.at(
+        &setup.model,
+        &setup.store,
+        schedule.lr(step.max(1)),
+        adam.as_ref(),
+        step,
+    )?;
     at.step = step;
     let next_step = step + 1;
-    let lr = schedule.lr(next_step);
-    let batch = sampler.next_batch()?;
-    let plan = Plan {
-        measure: true,
-        hist: cfg.probe.has(crate::probe::ProbeKind::Gradhist),
-        keep_grads: true,
-    };
-    let before = prober.before(plan, &setup.model, &setup.store)?;
     let trainee = Trainee {
         model: &setup.model,
         store: &setup.store,
         device: &setup.device,
     };
     let rule = StepRule {
-        lr,
-        full_lr: None,
+        lr: schedule.lr(next_step),
+        full_lr: Some(schedule.full_lr(next_step)),
         clip: cfg.optim.clip,
         diverge_loss: diverge_threshold(cfg, vocab),
         sync_phases: false,
         keep_grads: true,
     };
-    let report = step::update(&trainee, &mut opt, &batch, rule)?;
-    if let Some(reason) = &report.diverged {
+    let batch = sampler.next_batch()?;
+    let plan = Plan::everything(&cfg.probe);
+    let update = ProbedUpdate::run(
+        &trainee,
+        &mut opt,
+        Some(&prober),
+        Some(plan),
+        (next_step, &batch),
+        rule,
+    )?;
+    if let Some(reason) = &update.report.diverged {
         return Err(crate::error::Error::Failed(format!(
             "lnwarm probe: update {next_step} diverges ({reason}); nothing to measure after it"
         )));
     }
-    let ctx = StepContext {
-        model: &setup.model,
-        store: &setup.store,
-        opt: &opt,
-        train_batch: &batch,
-        report: &report,
-        lr,
-        warmup_end: schedule.warmup_end(),
-    };
-    let next = prober
-        .after(next_step, plan, before, &ctx)?
+    let next = update
+        .measure(Some(&mut prober), &trainee, &opt, schedule.warmup_end())?
         .unwrap_or_default();
     Ok(ProbeEntry {
         source,

@@ -114,7 +114,7 @@ fn print_design(study: &Study, name: &str, runs: &[PlannedRun]) {
         .iter()
         .map(|r| RunResult::planned(r.config.clone()))
         .collect();
-    let loaded = crate::compare::planned(study, name, planned);
+    let loaded = crate::analysis::planned(study, name, planned);
     let lines = crate::claims::design::design(&loaded);
     println!(
         "design of {name}: {} runs; {}; seed sd for planning {} nats; alpha {}",

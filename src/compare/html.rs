@@ -2,7 +2,8 @@
 //! verdicts and every plot. A small inline script records in `data-` attributes of `<body>` how
 //! many plots rendered and whether any script error happened (what the Chromium test reads).
 
-use super::{table, Loaded};
+use super::table;
+use crate::analysis::Loaded;
 use crate::error::{io_err, Result};
 use crate::verdict::Verdict;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! when no axis alone keeps a panel that small, so no panel holds more curves than an eye can
 //! follow.
 
-use super::{Group, Loaded};
+use crate::analysis::{Group, Loaded};
 use crate::config::Arch;
 use crate::error::Result;
 use crate::plot::{line_chart, panel_grid_scaled, ChartSpec, Panel, Series};
@@ -142,7 +142,8 @@ fn faceted_chart(path: &Path, spec: &ChartSpec, groups: &[Group], make: MakeSeri
     }
     let free: Vec<&str> = facets.iter().map(String::as_str).collect();
     // Panels in the order of the axes' values: the first axis's values are the rows.
-    let values_of = |axis: &String| super::first_seen(groups.iter().map(|g| g.axis_label(axis)));
+    let values_of =
+        |axis: &String| crate::analysis::first_seen(groups.iter().map(|g| g.axis_label(axis)));
     let per_axis: Vec<Vec<Option<String>>> = facets.iter().map(values_of).collect();
     let mut keys: Vec<Vec<Option<String>>> = vec![Vec::new()];
     for values in &per_axis {
@@ -272,7 +273,7 @@ fn curve_levels(loaded: &Loaded) -> Vec<f64> {
         .iter()
         .map(Group::median_best)
         .fold(f64::INFINITY, f64::min);
-    super::loss_levels(loaded.unigram_entropy() - 0.1, bottom, 50)
+    crate::analysis::loss_levels(loaded.unigram_entropy() - 0.1, bottom, 50)
 }
 
 /// Per configuration: (level, median updates to reach it), while the median is finite.

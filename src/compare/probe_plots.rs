@@ -4,130 +4,14 @@
 //! those the papers behind each probe plot (see `probe`'s module header).
 
 use super::plots::MAX_PER_PANEL;
-use super::probe_readers::{
-    group_share, median_relative_update, share_below_eps, small_gradient_share,
-};
-use super::Group;
+use crate::analysis::quantity::ProbeQuantity;
+use crate::analysis::Group;
+use crate::config::probe::ProbeKind;
 use crate::error::Result;
 use crate::plot::{panel_grid, Panel, Series};
-use crate::probe::{GradHist, ProbePoint};
+use crate::probe::ProbePoint;
 use crate::results::RunResult;
 use std::path::{Path, PathBuf};
-
-/// A quantity read from one probe point (None where that point did not measure it).
-pub type Read = fn(&ProbePoint) -> Option<f64>;
-
-/// The reader of the quantity whose panel title is `title` (`claims` reads the same numbers
-/// the panels draw).
-pub fn quantity(title: &str) -> Option<Read> {
-    QUANTITIES
-        .iter()
-        .find(|(_, t, _, _)| *t == title)
-        .map(|(_, _, _, read)| *read)
-}
-
-/// (probe, panel title, log y, reader).
-const QUANTITIES: [(&str, &str, bool, Read); 19] = [
-    ("sharpness", "sharpness λmax(H)", true, |p| {
-        p.sharpness.as_ref().map(|s| s.lambda_max)
-    }),
-    ("sharpness", "λmax(H) / (2/η)", true, |p| {
-        p.sharpness.as_ref().and_then(|s| s.ratio)
-    }),
-    ("adam-sharpness", "Adam: λmax(P⁻¹H)", true, |p| {
-        p.adam_sharpness.as_ref().map(|s| s.lambda_max)
-    }),
-    (
-        "adam-sharpness",
-        "Adam: λmax(P⁻¹H) / (38/η)",
-        true,
-        |p| p.adam_sharpness.as_ref().and_then(|s| s.ratio),
-    ),
-    (
-        "update",
-        "median ‖Δw‖/‖w‖ (matrices)",
-        true,
-        median_relative_update,
-    ),
-    ("update", "share of sqrt(v̂) < ε", false, share_below_eps),
-    ("drift", "CKA to update 0, last block", false, |p| {
-        p.drift.as_ref().and_then(|d| d.cka_init.last().copied())
-    }),
-    ("drift", "CKA to update 0, first block", false, |p| {
-        p.drift.as_ref().and_then(|d| d.cka_init.first().copied())
-    }),
-    ("drift", "CKA to warmup end, last block", false, |p| {
-        p.drift
-            .as_ref()
-            .and_then(|d| d.cka_warmup_end.as_ref())
-            .and_then(|c| c.last().copied())
-    }),
-    (
-        "overfit",
-        "one-step gap (train − held-out gain)",
-        false,
-        |p| p.overfit.as_ref().map(|o| o.gap),
-    ),
-    ("overfit", "cosine of consecutive gradients", false, |p| {
-        p.overfit.as_ref().and_then(|o| o.grad_cosine)
-    }),
-    ("attention", "largest attention logit", true, |p| {
-        p.attention.as_ref().map(|a| {
-            a.layers
-                .iter()
-                .map(|l| l.max_logit)
-                .fold(f64::MIN, f64::max)
-        })
-    }),
-    ("attention", "mean output log Z", false, |p| {
-        p.attention.as_ref().map(|a| a.log_z_mean)
-    }),
-    (
-        "gradhist",
-        "share of |g| < 1e-8, zeros included",
-        false,
-        small_gradient_share,
-    ),
-    (
-        "gradhist",
-        "dead FFN units (ffn.w1 gradient exactly 0)",
-        false,
-        |p| group_share(p, "ffn.w1.weight", 0),
-    ),
-    ("gradhist", "attn.q gradient entries < 1e-8", false, |p| {
-        group_share(p, "attn.q.weight", GradHist::below_1e8())
-    }),
-    (
-        "update",
-        "attn.q gradient RMS (geometric mean over blocks)",
-        true,
-        ProbePoint::query_gradient,
-    ),
-    (
-        "attention",
-        "attention entropy (mean over blocks)",
-        false,
-        |p| {
-            let layers = &p.attention.as_ref()?.layers;
-            (!layers.is_empty())
-                .then(|| layers.iter().map(|l| l.entropy).sum::<f64>() / layers.len() as f64)
-        },
-    ),
-    (
-        "units",
-        "inactive FFN units (share, mean over blocks)",
-        false,
-        |p| p.mean_ffn_inactive(),
-    ),
-];
-
-/// One run's (update, quantity) at every probe point that measured it.
-pub fn curve(run: &RunResult, read: Read) -> Vec<(u64, f64)> {
-    run.probes
-        .iter()
-        .filter_map(|p| read(p).map(|v| (p.step, v)))
-        .collect()
-}
 
 /// `probes.svg` (every quantity) and one `probe-<name>.svg` per probe measured, in `out`, when
 /// any run of `groups` has probes; their paths.
@@ -144,20 +28,16 @@ pub fn write(groups: &[Group], out: &Path) -> Result<Vec<PathBuf>> {
     let columns = if per_row > 1 { per_row } else { 3 };
     panel_grid(&path, title, "update", &all, columns)?;
     let mut paths = vec![path];
-    // Each probe once, in table order (its quantities need not be adjacent in QUANTITIES).
-    let mut probes: Vec<&str> = Vec::new();
-    for (probe, ..) in QUANTITIES {
-        if !probes.contains(&probe) {
-            probes.push(probe);
-        }
-    }
+    // Each probe once, in the quantities' order (its quantities need not be adjacent).
+    let probes = crate::analysis::first_seen(ProbeQuantity::ALL.iter().map(|q| q.probe()));
     for probe in probes {
-        let (panels, per_row) = panels(groups, |name| name == probe);
+        let (panels, per_row) = panels(groups, |kind| kind == probe);
         if panels.is_empty() {
             continue;
         }
-        let path = out.join(format!("probe-{probe}.svg"));
-        let title = format!("probe {probe} (seed median, min–max band)");
+        let name = probe.name();
+        let path = out.join(format!("probe-{name}.svg"));
+        let title = format!("probe {name} (seed median, min–max band)");
         let columns = if per_row > 1 {
             per_row
         } else {
@@ -189,13 +69,13 @@ pub fn table(groups: &[Group]) -> Option<String> {
         .iter()
         .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
         .collect();
-    let measured: Vec<_> = QUANTITIES
-        .iter()
+    let measured: Vec<ProbeQuantity> = ProbeQuantity::ALL
+        .into_iter()
         .filter(|q| {
             probed
                 .iter()
                 .flat_map(|g| &g.runs)
-                .any(|r| r.probes.iter().any(|p| (q.3)(p).is_some()))
+                .any(|r| r.probes.iter().any(|p| q.read(p).is_some()))
         })
         .collect();
     if probed.is_empty() {
@@ -205,7 +85,7 @@ pub fn table(groups: &[Group]) -> Option<String> {
         "# Probes: seed medians\n\nRegenerate with `lnwarm compare <results> --report`. Each cell is the median over seeds of the quantity at that update (`-`: not measured there, or no seed got there). What each quantity is: docs/probes.md.\n\n| configuration | update |",
     );
     for q in &measured {
-        out += &format!(" {} |", q.1.replace('|', "\\|"));
+        out += &format!(" {} |", q.title().replace('|', "\\|"));
     }
     out += "\n|---|---|";
     out += &"---|".repeat(measured.len());
@@ -221,7 +101,7 @@ pub fn table(groups: &[Group]) -> Option<String> {
                         r.probes
                             .iter()
                             .find(|p| p.step == step)
-                            .and_then(|p| (q.3)(p))
+                            .and_then(|p| q.read(p))
                     })
                     .collect();
                 out += &match values.is_empty() {
@@ -282,7 +162,7 @@ fn sharpness_summary(groups: &[Group]) -> String {
             .map(|(_, v)| v)
             .sum();
         let all_ms: f64 = points.iter().flat_map(|p| p.ms.values()).sum();
-        let max_ratio = |read: Read| -> String {
+        let max_ratio = |quantity: ProbeQuantity| -> String {
             let mut steps: Vec<u64> = points.iter().map(|p| p.step).collect();
             steps.sort_unstable();
             steps.dedup();
@@ -292,7 +172,7 @@ fn sharpness_summary(groups: &[Group]) -> String {
                     let v: Vec<f64> = points
                         .iter()
                         .filter(|p| p.step == *s)
-                        .filter_map(|p| read(p))
+                        .filter_map(|p| quantity.read(p))
                         .collect();
                     (!v.is_empty()).then(|| median(&v))
                 })
@@ -311,8 +191,8 @@ fn sharpness_summary(groups: &[Group]) -> String {
             median(&products),
             products.iter().copied().fold(0.0, f64::max),
             100.0 * sharp_ms / all_ms.max(1e-9),
-            max_ratio(|p| p.sharpness.as_ref().and_then(|s| s.ratio)),
-            max_ratio(|p| p.adam_sharpness.as_ref().and_then(|s| s.ratio)),
+            max_ratio(ProbeQuantity::SharpnessRatio),
+            max_ratio(ProbeQuantity::AdamSharpnessRatio),
         );
     }
     out
@@ -344,26 +224,27 @@ fn fmt_value(v: f64) -> String {
 /// configurations that ran probes. More than `MAX_PER_PANEL` of them over several architectures
 /// are split by architecture: one panel per quantity and architecture (rows: quantities); the
 /// second value is the number of columns that keeps a quantity on one row.
-fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> (Vec<Panel>, usize) {
+fn panels(groups: &[Group], keep: impl Fn(ProbeKind) -> bool) -> (Vec<Panel>, usize) {
     let probed: Vec<&Group> = groups
         .iter()
         .filter(|g| g.runs.iter().any(|r| !r.probes.is_empty()))
         .collect();
-    let archs = super::first_seen(probed.iter().map(|g| g.arch()));
+    let archs = crate::analysis::first_seen(probed.iter().map(|g| g.arch()));
     let split = probed.len() > MAX_PER_PANEL && archs.len() > 1;
     let facets: Vec<Option<Option<crate::config::Arch>>> = match split {
         true => archs.iter().map(|a| Some(*a)).collect(),
         false => vec![None],
     };
     let mut out = Vec::new();
-    for (_, title, log_y, read) in QUANTITIES.iter().filter(|(probe, ..)| keep(probe)) {
+    for quantity in ProbeQuantity::ALL.into_iter().filter(|q| keep(q.probe())) {
+        let (title, log_y) = (quantity.title(), quantity.log_y());
         for facet in &facets {
             let members = probed
                 .iter()
                 .filter(|g| facet.is_none_or(|a| g.arch() == a));
             let series: Vec<Series> = members
                 .map(|g| {
-                    let curves: Vec<_> = g.runs.iter().map(|r| curve(r, *read)).collect();
+                    let curves: Vec<_> = g.runs.iter().map(|r| quantity.curve(r)).collect();
                     let (points, band) = super::plots::median_band(&curves);
                     let label = match facet {
                         Some(_) => g.label_without("model.arch"),
@@ -381,7 +262,7 @@ fn panels(groups: &[Group], keep: impl Fn(&str) -> bool) -> (Vec<Panel>, usize) 
                 .map_or(String::new(), |a| format!(", {}", a.name()));
             out.push(Panel {
                 title: format!("{title}{arch}"),
-                log_y: *log_y,
+                log_y,
                 series,
             });
         }
@@ -439,7 +320,7 @@ mod tests {
         let mut groups: Vec<Group> = (0..8).map(|i| group(Arch::PostLn, i, true)).collect();
         groups.extend((0..8).map(|i| group(Arch::PreLn, i, true)));
         groups.extend((0..20).map(|i| group(Arch::Dyt, i, false)));
-        let (panels, per_row) = panels(&groups, |p| p == "overfit");
+        let (panels, per_row) = panels(&groups, |p| p == ProbeKind::Overfit);
         // The gap has data, the gradient cosine none: one row of two architectures.
         assert_eq!(per_row, 2);
         let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
@@ -454,7 +335,7 @@ mod tests {
         assert!(panels.iter().all(|p| p.series.len() == 8));
         assert_eq!(panels[0].series[0].label, "arm=0");
         // 8 probed configurations of one architecture fit one panel.
-        let (one, per_row) = super::panels(&groups[..8], |p| p == "overfit");
+        let (one, per_row) = super::panels(&groups[..8], |p| p == ProbeKind::Overfit);
         assert_eq!((one.len(), per_row), (1, 1));
         assert_eq!(one[0].series[0].label, "post-ln arm=0");
     }

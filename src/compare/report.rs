@@ -4,7 +4,8 @@
 //! the runs had `--probe`, and `runs.csv` (one row per run, every
 //! number at full precision so a rerun can be checked against it). The result JSONs stay out.
 
-use super::{plots, steps_to, table, Loaded};
+use super::{plots, table};
+use crate::analysis::{steps_to, Loaded};
 use crate::error::{io_err, Result};
 use crate::files::write_atomic;
 use crate::results::RunResult;

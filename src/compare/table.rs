@@ -2,9 +2,9 @@
 //! trains-or-stalls outcomes: the failure rate with its exact (Clopper–Pearson) 95% interval,
 //! and medians with an order-statistic interval (min–max below 5 seeds).
 
-use super::{is_probe_setting, Group, Loaded};
+use crate::analysis::{is_probe_setting, Group, Loaded};
 use crate::config::probe::ProbeKind;
-use crate::outcome::Outcome;
+use crate::outcome::RunOutcome;
 use crate::stats::rank::MedianInterval;
 use serde_json::Value;
 
@@ -58,8 +58,8 @@ fn row(g: &Group, target: f64) -> Vec<String> {
     cells.extend([
         g.runs.len().to_string(),
         failed_cell(g),
-        g.count(Outcome::Stalled).to_string(),
-        g.count(Outcome::Diverged).to_string(),
+        g.count(RunOutcome::Stalled).to_string(),
+        g.count(RunOutcome::Diverged).to_string(),
         MedianInterval::of(&g.final_losses()).fmt(4),
         MedianInterval::of(&g.best_losses()).fmt(4),
         format!(
@@ -74,7 +74,7 @@ fn row(g: &Group, target: f64) -> Vec<String> {
 /// The failure rate, and how many runs were too short to tell where there are any (they are
 /// left out of the rate).
 fn failed_cell(g: &Group) -> String {
-    match g.count(Outcome::Undecided) {
+    match g.count(RunOutcome::Undecided) {
         0 => g.failures().fmt(),
         u => format!("{} ({u} undecided)", g.failures().fmt()),
     }

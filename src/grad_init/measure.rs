@@ -73,7 +73,7 @@ pub fn measure(
     let mut residual = vec![0.0; n];
     let mut loss_total = 0.0;
     for (ids, targets) in batches {
-        let probe = model.probe(ids)?;
+        let probe = model.hidden_states(ids)?;
         // The gradient the optimizer would see (with --z-loss, of CE + z-loss); the loss
         // reported is the cross-entropy.
         let (objective, loss) = model.objective_of(&probe.logits, targets)?;

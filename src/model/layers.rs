@@ -140,8 +140,10 @@ pub struct FeedForward {
     w1: Linear,
     w2: Linear,
     activation: Activation,
-    /// ReLU only: the activation pattern, recorded or held fixed (`ReluPattern`).
+    /// The activation pattern, recorded or held fixed (`ReluPattern`): probes only.
     pattern: std::sync::Mutex<ReluPattern>,
+    /// Whether `pattern` is anything but `Free`: training reads this flag and never locks.
+    probing: std::sync::atomic::AtomicBool,
 }
 
 /// How a ReLU FFN treats its activation pattern. Training always uses `Free`. The sharpness
@@ -174,6 +176,7 @@ impl FeedForward {
             w2: Linear::with_gain(store, &format!("{name}.w2"), d_ff, d, gain)?,
             activation,
             pattern: Default::default(),
+            probing: Default::default(),
         })
     }
 
@@ -190,7 +193,15 @@ impl FeedForward {
         self.w2.forward(&hidden)
     }
 
+    /// Whether a probe set a pattern (the training forward takes the free path without a lock).
+    fn probing(&self) -> bool {
+        self.probing.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn relu_hidden(&self, xs: &Tensor) -> Result<Tensor> {
+        if !self.probing() {
+            return self.w1.forward_act(xs, true);
+        }
         let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *pattern {
             ReluPattern::Free => self.w1.forward_act(xs, true),
@@ -206,6 +217,9 @@ impl FeedForward {
     /// GELU under `ReluPattern::Record`: store where the pre-activation is > 0 (what the
     /// `units` probe reads); the forward itself is unchanged.
     fn record_activity(&self, pre: &Tensor) -> Result<()> {
+        if !self.probing() {
+            return Ok(());
+        }
         let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
         if let ReluPattern::Record(slot) = &mut *pattern {
             *slot = Some(pre.gt(0.0)?.to_dtype(pre.dtype())?.detach());
@@ -216,6 +230,9 @@ impl FeedForward {
     /// Set how the ReLU treats its pattern; returns the pattern recorded so far, if any.
     pub fn set_relu_pattern(&self, next: ReluPattern) -> Option<Tensor> {
         let mut pattern = self.pattern.lock().unwrap_or_else(|e| e.into_inner());
+        let probing = !matches!(next, ReluPattern::Free);
+        self.probing
+            .store(probing, std::sync::atomic::Ordering::Release);
         match std::mem::replace(&mut *pattern, next) {
             ReluPattern::Record(recorded) => recorded,
             _ => None,

@@ -253,8 +253,8 @@ pub struct BlockTrace {
     pub residual_sum: Option<Tensor>,
 }
 
-/// Hidden states recorded by `Transformer::probe`, each (B*T, d).
-pub struct Probe {
+/// Hidden states recorded by `Transformer::hidden_states`, each (B*T, d).
+pub struct HiddenStates {
     /// The state entering each block, then the state leaving the last block (entering the final
     /// LN for Pre-LN): L + 1 tensors.
     pub entering: Vec<Tensor>,
@@ -338,14 +338,23 @@ impl Transformer {
         Ok(self.mask.narrow(0, 0, seq)?.narrow(1, 0, seq)?)
     }
 
-    /// Token ids (B, T) u32 -> logits (B*T, vocab). The recorded states cost nothing extra:
-    /// the autograd graph keeps the same tensors alive.
+    /// Token ids (B, T) u32 -> logits (B*T, vocab): the training forward, which keeps no
+    /// hidden state beyond what the autograd graph holds (`hidden_states` keeps Lemma 2's).
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        Ok(self.probe(ids)?.logits)
+        let (batch, seq) = ids.dims2()?;
+        let mut xs = self.embed(ids, batch, seq)?;
+        let mask = self.mask(seq)?;
+        for block in &self.blocks {
+            xs = block.forward(&xs, batch, seq, &mask)?;
+        }
+        if let Some(ln) = &self.final_ln {
+            xs = ln.forward(&xs)?;
+        }
+        self.logits(&xs)
     }
 
-    /// Forward pass that keeps the hidden states of Lemma 2 (see `Probe`).
-    pub fn probe(&self, ids: &Tensor) -> Result<Probe> {
+    /// Forward pass that keeps the hidden states of Lemma 2 (see `HiddenStates`).
+    pub fn hidden_states(&self, ids: &Tensor) -> Result<HiddenStates> {
         let (batch, seq) = ids.dims2()?;
         let mut xs = self.embed(ids, batch, seq)?;
         let mask = self.mask(seq)?;
@@ -362,7 +371,7 @@ impl Transformer {
         if let Some(ln) = &self.final_ln {
             xs = ln.forward(&xs)?;
         }
-        Ok(Probe {
+        Ok(HiddenStates {
             entering,
             residual_sums,
             attn_inputs,

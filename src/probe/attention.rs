@@ -11,7 +11,7 @@ use candle_core::{DType, Tensor, D};
 /// Attention statistics of `model` on the (B, T) inputs `ids`.
 pub fn attention_stats(model: &Transformer, ids: &Tensor) -> Result<Attention> {
     let (batch, seq) = ids.dims2()?;
-    let probe = model.probe(ids)?;
+    let probe = model.hidden_states(ids)?;
     let mut layers = Vec::new();
     for (block, input) in model.blocks().iter().zip(&probe.attn_inputs) {
         let (q, k, scale) = block.attention().queries_keys(input, batch, seq)?;

@@ -40,7 +40,7 @@ mod update;
 
 pub use cka::linear_cka;
 pub use gradhist::{group_of, HIST_EDGES};
-pub use prober::{Plan, Prober, StepContext};
+pub use prober::{Before, Plan, Prober, StepContext};
 pub use record::*;
 pub use sharpness::SharpnessState;
 

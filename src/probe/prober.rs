@@ -27,6 +27,18 @@ pub struct Plan {
     pub keep_grads: bool,
 }
 
+impl Plan {
+    /// Every probe after this update, the histogram too where `gradhist` is on: what `lnwarm
+    /// bench` times and `lnwarm probe` measures.
+    pub fn everything(cfg: &ProbeConfig) -> Self {
+        Plan {
+            measure: true,
+            hist: cfg.has(ProbeKind::Gradhist),
+            keep_grads: true,
+        }
+    }
+}
+
 /// What was read before the update.
 pub struct Before {
     weights: Option<Vec<Tensor>>,
@@ -141,8 +153,22 @@ impl Prober {
         store: &ParamStore,
         first_lr: f64,
     ) -> Result<ProbePoint> {
+        self.at(model, store, first_lr, None, 0)
+    }
+
+    /// The measurements that need no update, at the current weights of update `step`: with
+    /// `adam` (a checkpoint's optimizer, `lnwarm probe --from`) Adam's preconditioned sharpness
+    /// too, at that second moment; `lr` is the rate of the next update.
+    pub fn at(
+        &mut self,
+        model: &Transformer,
+        store: &ParamStore,
+        lr: f64,
+        adam: Option<&crate::optim::SecondMoment>,
+        step: u64,
+    ) -> Result<ProbePoint> {
         let mut point = ProbePoint::default();
-        self.common(&mut point, model, store, first_lr, None, 0)?;
+        self.common(&mut point, model, store, lr, adam, step)?;
         Ok(point)
     }
 
@@ -245,7 +271,7 @@ impl Prober {
         point.step = step;
         let rule = LanczosRule {
             max_steps: self.cfg.lanczos_steps,
-            tol: 1e-2,
+            tol: self.cfg.lanczos_tol,
             seed: self.run.train.seed,
         };
         let wants_adam = self.has(ProbeKind::AdamSharpness) && adam.is_some();
@@ -401,7 +427,7 @@ impl Prober {
 
 /// Each block's output on `ids`, flattened (B·T·d) in f64.
 fn block_outputs(model: &Transformer, ids: &Tensor) -> Result<Vec<Vec<f64>>> {
-    let probe = model.probe(ids)?;
+    let probe = model.hidden_states(ids)?;
     probe.entering[1..]
         .iter()
         .map(|t| Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?))

@@ -35,10 +35,15 @@ pub struct ProbePoint {
 /// The top of a Hessian's spectrum and where it stands against the stability threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sharpness {
-    /// Largest eigenvalue (largest algebraic; may be negative early in training).
+    /// Largest algebraic eigenvalue (not the largest in magnitude: at initialization the
+    /// largest-magnitude one can be negative).
     pub lambda_max: f64,
-    /// Smallest eigenvalue (converges later than `lambda_max`; see `converged`).
-    pub lambda_min: f64,
+    /// The lowest Ritz value of the Lanczos run that found `lambda_max` (warm-started from the
+    /// previous top vector): an upper bound on the smallest eigenvalue, not an estimate of it
+    /// (it was +0.25 … +0.97 where the true smallest was −0.60 … −0.86; issue 34). Results
+    /// before the rename call it `lambda_min`.
+    #[serde(alias = "lambda_min")]
+    pub lowest_ritz: f64,
     /// The learning rate the threshold is taken at: the update just made (step 0: update 1's).
     pub lr: f64,
     /// 2(1 + momentum)/η for SGD and the raw Hessian; (2 + 2β1)/(η(1 − β1)) for Adam's
@@ -50,7 +55,8 @@ pub struct Sharpness {
     pub products: usize,
     /// ‖Hv − λv‖ of the reported top eigenpair.
     pub residual: f64,
-    /// residual ≤ 1e-2 |λmax| (then |λmax − true| ≤ residual, typically ≪).
+    /// residual ≤ `probe.lanczos_tol` |λmax| (then |λmax − true| ≤ residual, typically ≪);
+    /// it says nothing of `lowest_ritz`.
     pub converged: bool,
 }
 
@@ -236,9 +242,9 @@ pub fn summary_lines(p: &ProbePoint, indent: &str) -> String {
     ] {
         if let Some(s) = s {
             out += &format!(
-                "{indent}{name}: λmax {:.4e} (λmin {:.3e}), λmax/threshold {} at lr {:.3e}; {} products, residual {:.2e}{}\n",
+                "{indent}{name}: λmax {:.4e} (lowest Ritz value {:.3e}), λmax/threshold {} at lr {:.3e}; {} products, residual {:.2e}{}\n",
                 s.lambda_max,
-                s.lambda_min,
+                s.lowest_ritz,
                 opt(s.ratio),
                 s.lr,
                 s.products,

@@ -90,7 +90,7 @@ fn record(e: &Extremes, lr: f64, threshold: f64) -> Sharpness {
     let threshold = threshold.is_finite().then_some(threshold);
     Sharpness {
         lambda_max: e.max,
-        lambda_min: e.min,
+        lowest_ritz: e.min,
         lr,
         threshold,
         ratio: threshold.map(|t| e.max / t),

@@ -6,7 +6,7 @@
 //! optimizer moments, schedule and curves exactly where the checkpoint left them, so its result
 //! equals the uninterrupted run's in every number but the timings.
 
-use crate::checkpoint::{self, Elapsed};
+use crate::checkpoint::Elapsed;
 use crate::config::RunConfig;
 use crate::data::batches::WindowSampler;
 use crate::error::Result;
@@ -22,17 +22,20 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod between;
 pub mod catapult;
+mod probed;
 mod result;
 mod resume;
 mod setup;
 mod to_file;
 
 pub use crate::step::divergence;
+pub use probed::ProbedUpdate;
 pub use result::empty_result;
 use result::finish_summary;
-pub use resume::Resume;
 use resume::{checkpoint_state, restore, resume_point};
+pub use resume::{restore_stream, Resume};
 pub use setup::{build_model, diverge_threshold, make_device, Setup};
 pub use to_file::{train_to_file, ToFile};
 
@@ -182,60 +185,32 @@ pub fn train(
     for step in p.next_step..=cfg.train.steps {
         let lr = p.schedule.lr(step);
         let batch = p.sampler.next_batch()?;
-        let plan = prober.as_ref().map(|pr| pr.plan(step)).unwrap_or_default();
-        let before = match &prober {
-            Some(pr) => Some(pr.before(plan, model, store)?),
-            None => None,
-        };
-        let keep_grads = plan.keep_grads;
-        let report = step::update(
+        let full_lr = Some(p.schedule.full_lr(step));
+        let update = ProbedUpdate::run(
             &trainee,
             &mut p.opt,
-            &batch,
+            prober.as_ref(),
+            None,
+            (step, &batch),
             StepRule {
                 lr,
-                full_lr: Some(p.schedule.full_lr(step)),
-                keep_grads,
+                full_lr,
                 ..rule
             },
         )?;
-        if let Some(reason) = report.diverged {
+        if let Some(reason) = update.report.diverged.clone() {
             mark_diverged(&mut p.result, &progress, step, reason);
             break;
         }
-        record_update(&mut p, &progress, step, lr, &report, &mut clock, cfg)?;
-        if let (Some(prober), Some(before)) = (&mut prober, before) {
-            let ctx = crate::probe::StepContext {
-                model,
-                store,
-                opt: &p.opt,
-                train_batch: &batch,
-                report: &report,
-                lr,
-                warmup_end: p.schedule.warmup_end(),
-            };
-            if let Some(point) = prober.after(step, plan, before, &ctx)? {
-                record_probe(&mut p, point)?;
-            }
+        record_update(&mut p, &progress, step, lr, &update.report, &mut clock, cfg)?;
+        let warmup_end = p.schedule.warmup_end();
+        if let Some(point) = update.measure(prober.as_mut(), &trainee, &p.opt, warmup_end)? {
+            record_probe(&mut p, point)?;
         }
         if step.is_multiple_of(cfg.train.eval_every) || step == cfg.train.steps {
             let val_loss = evaluate(model, &val_batches)?;
-            if !val_loss.is_finite() {
-                let reason = format!("non-finite validation loss ({val_loss})");
-                mark_diverged(&mut p.result, &progress, step, reason);
+            if !between::record_eval(&mut p, &progress, step, val_loss)? {
                 break;
-            }
-            progress.println(&format!("step {step}: val_loss {val_loss:.4}"));
-            p.result.eval.push(EvalPoint { step, val_loss });
-            if let Some(board) = &mut p.board {
-                board.eval(step, val_loss)?;
-            }
-            if p.schedule.observe_val_loss(step, val_loss) {
-                p.result.lr_reductions.push(step);
-                progress.println(&format!(
-                    "step {step}: no improvement for too long: lr -> {:.4e}",
-                    p.schedule.lr(step + 1)
-                ));
             }
         }
         p.next_step = step + 1;
@@ -243,19 +218,7 @@ pub fn train(
         let due = opts.checkpoint_every > 0 && step.is_multiple_of(opts.checkpoint_every);
         if let (Some(dir), true) = (&opts.checkpoint_dir, due || signal.is_some()) {
             let elapsed = p.before.plus(wall.elapsed().as_secs_f64(), &clock);
-            let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
-            let probe_state = prober.as_ref().map(|pr| pr.state()).transpose()?;
-            checkpoint::save(
-                dir,
-                store,
-                &p.opt,
-                checkpoint_state(&p, cfg, elapsed),
-                tokenizer,
-                probe_state.as_ref(),
-            )?;
-            if let Some(board) = &mut p.board {
-                board.flush()?;
-            }
+            between::save(&mut p, dir, (cfg, setup), prober.as_ref(), elapsed)?;
         }
         if let Some(sig) = signal {
             progress.println(&format!(
@@ -278,16 +241,7 @@ pub fn train(
         p.result.status == RunStatus::Diverged,
     ) {
         // The final weights, for `grad-init --from` and a `--resume` that finds nothing to do.
-        let tokenizer = corpus.tokenizer.saved().map(|(json, _)| json);
-        let probe_state = prober.as_ref().map(|pr| pr.state()).transpose()?;
-        checkpoint::save(
-            dir,
-            store,
-            &p.opt,
-            checkpoint_state(&p, cfg, total),
-            tokenizer,
-            probe_state.as_ref(),
-        )?;
+        between::save(&mut p, dir, (cfg, setup), prober.as_ref(), total)?;
     }
     finish_summary(&mut p.result, total.wall_s, total.tokens_per_s());
     Ok(p.result)
@@ -308,7 +262,7 @@ fn group_optimizer(
 
 /// The run's schedule; with `--lr-init catapult`, its warmup starts at the rate the search on
 /// the initial model finds (capped at the peak).
-fn build_schedule(
+pub fn build_schedule(
     cfg: &RunConfig,
     setup: &Setup,
 ) -> Result<(crate::schedule::Schedule, Option<CatapultSearch>)> {
@@ -326,11 +280,10 @@ fn build_schedule(
     Ok((schedule.build(cfg.train.steps)?, Some(found)))
 }
 
-/// `--v-fill N`: the next N training batches fill Adam's second moment before update 1 (they
-/// are drawn from the run's own stream, so a resumed run, which never refills, continues it).
 /// `--v-fill N`: N batches' gradients into Adam's second moment before update 1. A signal
 /// stops it like any other phase, but there is nothing to checkpoint before update 1: the run
-/// ends interrupted with no checkpoint, and running the command again starts it over.
+/// ends interrupted with no checkpoint, and running the command again starts it over. The
+/// batches come from the run's own stream, so a resumed run, which never refills, continues it.
 fn fill_second_moment(
     p: &mut Progression,
     model: &Transformer,

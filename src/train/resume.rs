@@ -4,11 +4,13 @@
 use super::{Progression, RunOptions};
 use crate::checkpoint::{self, Elapsed};
 use crate::config::RunConfig;
+use crate::data::batches::WindowSampler;
 use crate::error::Result;
 use crate::files::unix_now;
 use crate::model::ParamStore;
 use crate::progress::Progress;
 use crate::results::{Resumption, RunStatus};
+use crate::schedule::Schedule;
 use candle_core::Device;
 
 /// Whether to continue from a checkpoint.
@@ -113,23 +115,9 @@ pub(super) fn restore(
     ckpt: checkpoint::Loaded,
     progress: &Progress,
 ) -> Result<()> {
-    let bad = |what: &str| {
-        crate::usage!(
-            "--resume: {}: damaged checkpoint: {what}",
-            ckpt.dir.display()
-        )
-    };
     checkpoint::restore_params(store, &ckpt.model)?;
     p.opt.load_state(&ckpt.optimizer)?;
-    let position: u128 = ckpt
-        .state
-        .sampler_position
-        .parse()
-        .map_err(|_| bad("sampler_position is not an integer"))?;
-    p.sampler.seek(position);
-    if let Some(step) = ckpt.state.warmup_ended_at_step {
-        p.schedule.end_warmup_at(step);
-    }
+    restore_stream(&ckpt, "--resume", &mut p.sampler, &mut p.schedule)?;
     if ckpt.state.result.data.tokenizer_sha256 != p.result.data.tokenizer_sha256 {
         return Err(crate::usage!(
             "--resume: {}: made with another tokenizer (SHA-256 {:?}, this run's {:?})",
@@ -148,15 +136,6 @@ pub(super) fn restore(
     p.result = ckpt.state.result;
     (p.result.config, p.result.run_name) = (config, run_name);
     p.result.schedule_notes = notes;
-    // reduce-on-plateau keeps counters between evaluations: replay the recorded ones.
-    for point in p.result.eval.iter().filter(|e| e.step > 0) {
-        p.schedule.observe_val_loss(point.step, point.val_loss);
-    }
-    if p.schedule.reductions() != p.result.lr_reductions.as_slice() {
-        return Err(bad(
-            "lr_reductions do not follow from the recorded validation losses",
-        ));
-    }
     p.result.status = RunStatus::Ok;
     p.result.resumed.push(Resumption {
         at_update: update,
@@ -191,6 +170,41 @@ fn check_same_text(ckpt: &checkpoint::Loaded, now: &crate::results::DataInfo) ->
             then.text_sha256.as_deref().unwrap_or("not recorded"),
             now.source,
             now.text_sha256.as_deref().unwrap_or("not recorded")
+        ));
+    }
+    Ok(())
+}
+
+/// What `--resume` puts back besides the weights, the optimizer and the partial result: the
+/// sampler's position, a loss-ended warmup's end, and the reduce-on-plateau cuts, replayed from
+/// the recorded validation losses and checked against the recorded cuts. `lnwarm probe --from`
+/// restores the same, so it measures at the rate the run itself would use next.
+/// `flag` names the flag that gave the checkpoint, for the message on a damaged one.
+pub fn restore_stream(
+    ckpt: &checkpoint::Loaded,
+    flag: &str,
+    sampler: &mut WindowSampler,
+    schedule: &mut Schedule,
+) -> Result<()> {
+    let bad =
+        |what: &str| crate::usage!("{flag}: {}: damaged checkpoint: {what}", ckpt.dir.display());
+    let position: u128 = ckpt
+        .state
+        .sampler_position
+        .parse()
+        .map_err(|_| bad("sampler_position is not an integer"))?;
+    sampler.seek(position);
+    if let Some(step) = ckpt.state.warmup_ended_at_step {
+        schedule.end_warmup_at(step);
+    }
+    // reduce-on-plateau keeps counters between evaluations: replay the recorded ones.
+    let recorded = &ckpt.state.result;
+    for point in recorded.eval.iter().filter(|e| e.step > 0) {
+        schedule.observe_val_loss(point.step, point.val_loss);
+    }
+    if schedule.reductions() != recorded.lr_reductions.as_slice() {
+        return Err(bad(
+            "lr_reductions do not follow from the recorded validation losses",
         ));
     }
     Ok(())

@@ -1,6 +1,10 @@
 //! Shared helpers for the integration tests: tiny configs and models.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod made;
+pub mod resumed;
+
 use candle_core::{DType, Device, Tensor};
 use lnwarm::config::{Arch, ModelConfig, Positions, RunConfig};
 use lnwarm::model::{ParamStore, Transformer};

@@ -48,7 +48,7 @@ pub(super) fn join<'a>(axes: impl Iterator<Item = &'a (String, Value)>) -> Strin
 
 #[cfg(test)]
 mod tests {
-    use crate::compare::Group;
+    use crate::analysis::Group;
     use serde_json::json;
 
     #[test]
