@@ -13,8 +13,11 @@ pub struct CpuInfo {
     pub model: String,
     /// `/proc/cpuinfo` "cpu family" (x86: 23 = Zen 1–2, 25 = Zen 3–4, 26 = Zen 5, 6 = Intel Core).
     pub family: Option<u32>,
-    /// The widest SIMD level both the GEMM and the fused kernels dispatch to: `avx512f`,
-    /// `avx2+fma`, `sse2` (x86-64), or the architecture's name elsewhere.
+    /// The widest SIMD level of the CPU that lnwarm's kernels tell apart: `avx512f`, `avx2+fma`,
+    /// `sse2` (x86-64), or the architecture's name elsewhere. The GEMM dispatches to it; the
+    /// fused kernels use at most `avx2+fma` (multiversion's "simd" preset has no AVX-512
+    /// target), so on an `avx512f` CPU they run their AVX2 clone. The value still names the
+    /// kernels a run used: each level selects one GEMM kernel and one fused-kernel clone.
     pub simd: String,
     /// The matrix-multiply backend of candle's CPU matmul.
     pub gemm: String,
