@@ -169,3 +169,40 @@ fn compare_skips_corrupt_and_foreign_files() {
     assert!(html.contains("foreign.json"));
     assert!(!html.contains("src=\"http"), "self-contained");
 }
+
+/// A linked axis (issue 36: model sizes whose heads and FFN width scale with the width) sets its
+/// keys together: 2 sizes × 2 archs is 4 runs, not the 2 × 2 × 2 × 2 of three separate axes;
+/// its keys are grid keys one by one (runs.csv columns); a value of the wrong length is one
+/// line naming the axis and its keys.
+#[test]
+fn a_linked_axis_sets_its_keys_together() {
+    let study: Study = serde_json::from_str(
+        r#"{"base": {"data": {"source": "synthetic"}},
+            "scientific": {"model.arch": ["post-ln", "pre-ln"],
+                           "model.d_model+model.n_heads+model.d_ff": [[64, 2, 256], [256, 8, 1024]]}}"#,
+    )
+    .unwrap();
+    let runs = expand(&study).unwrap();
+    assert_eq!(runs.len(), 4);
+    let sizes: Vec<(usize, usize, usize)> = runs
+        .iter()
+        .map(|r| {
+            let m = &r.config.model;
+            (m.d_model, m.n_heads, m.d_ff)
+        })
+        .collect();
+    assert_eq!(sizes.iter().filter(|s| **s == (64, 2, 256)).count(), 2);
+    assert_eq!(sizes.iter().filter(|s| **s == (256, 8, 1024)).count(), 2);
+    assert_eq!(
+        study.grid_keys(),
+        ["model.arch", "model.d_model", "model.n_heads", "model.d_ff"]
+    );
+    let bad: Study = serde_json::from_str(
+        r#"{"scientific": {"model.d_model+model.n_heads": [[64, 2], [128]]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        expand(&bad).unwrap_err().to_string(),
+        "study axis model.d_model+model.n_heads: value [128] must be an array of 2 values, one for each of model.d_model, model.n_heads"
+    );
+}

@@ -98,10 +98,7 @@ pub fn load(inputs: &Inputs, target: Option<f64>) -> Result<Loaded> {
         });
     }
     let study = study_file.map(|f| read_study(&f)).transpose()?.flatten();
-    let preferred: Vec<String> = study
-        .as_ref()
-        .map(|s| s.scientific.keys().cloned().collect())
-        .unwrap_or_default();
+    let preferred: Vec<String> = study.as_ref().map(|s| s.grid_keys()).unwrap_or_default();
     let target_loss = target
         .or(study.as_ref().and_then(|s| s.target_loss))
         .unwrap_or_else(|| {
@@ -138,7 +135,7 @@ pub fn load(inputs: &Inputs, target: Option<f64>) -> Result<Loaded> {
 /// A study's plan as `claims` will see its results (runs with configs and nothing measured):
 /// what the design check pairs and counts.
 pub fn planned(study: &Study, name: &str, runs: Vec<RunResult>) -> Loaded {
-    let preferred: Vec<String> = study.scientific.keys().cloned().collect();
+    let preferred: Vec<String> = study.grid_keys();
     let (groups, axis_keys) = group(runs, &preferred);
     Loaded {
         dir: PathBuf::from(name),

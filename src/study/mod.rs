@@ -59,6 +59,16 @@ pub struct Study {
     pub source_dir: Option<PathBuf>,
 }
 
+/// What joins the keys of a linked axis: `"model.d_model+model.n_heads+model.d_ff":
+/// [[64, 2, 256], [128, 4, 512]]` is one axis whose values set the three keys together (a model
+/// size whose heads and FFN width scale with its width), not the cross product of three axes.
+pub const LINK: char = '+';
+
+/// The config keys an axis key names: itself, or each key of a linked axis.
+pub fn linked_keys(key: &str) -> Vec<&str> {
+    key.split(LINK).collect()
+}
+
 /// The config keys an extra arm sets: its own, with a `strength` spec's key for the spec.
 fn arm_keys((key, value): (&String, &serde_json::Value)) -> Vec<String> {
     match (key.as_str(), value.as_object()) {
@@ -71,7 +81,12 @@ impl Study {
     /// The config keys a run of this study is defined by: scientific axes, the keys the extra
     /// arms set, then the nuisance axes (seeds).
     pub fn grid_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.scientific.keys().cloned().collect();
+        let mut keys: Vec<String> = self
+            .scientific
+            .keys()
+            .flat_map(|k| linked_keys(k))
+            .map(String::from)
+            .collect();
         let mut extra: Vec<String> = self
             .extra
             .iter()

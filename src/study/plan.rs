@@ -70,11 +70,14 @@ pub fn expand(study: &Study) -> Result<Vec<PlannedRun>> {
             p
         })
     });
+    for (key, values) in &study.scientific {
+        check_linked(key, values)?;
+    }
     let mut runs = Vec::new();
     for point in grid(&axes).into_iter().chain(extra_points) {
         let mut value = base.clone();
         for (key, v) in &point {
-            set_path(&mut value, key, v.clone())?;
+            set_linked(&mut value, key, v)?;
         }
         let mut config: RunConfig = serde_json::from_value(value)
             .map_err(|e| usage!("study run {}: {e}", describe(&point)))?;
@@ -126,6 +129,38 @@ fn strengths(arm: &BTreeMap<String, Value>) -> Result<Vec<BTreeMap<String, Value
             one
         })
         .collect())
+}
+
+/// A linked axis's values are arrays of one value per linked key (`super::LINK`).
+fn check_linked(key: &str, values: &[Value]) -> Result<()> {
+    let keys = super::linked_keys(key);
+    if keys.len() < 2 {
+        return Ok(());
+    }
+    match values
+        .iter()
+        .find(|v| v.as_array().is_none_or(|a| a.len() != keys.len()))
+    {
+        Some(bad) => Err(usage!(
+            "study axis {key}: value {bad} must be an array of {} values, one for each of {}",
+            keys.len(),
+            keys.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Set an axis's value: one key, or each key of a linked axis from its array.
+fn set_linked(root: &mut Value, key: &str, value: &Value) -> Result<()> {
+    let keys = super::linked_keys(key);
+    match (keys.len(), value.as_array()) {
+        (1, _) => set_path(root, key, value.clone()),
+        (_, Some(values)) => keys
+            .iter()
+            .zip(values)
+            .try_for_each(|(k, v)| set_path(root, k, v.clone())),
+        _ => Err(usage!("study axis {key}: {value} is not an array")),
+    }
 }
 
 /// `warmup.steps` set to 0 means no warmup; set to N on a `none` warmup means linear (as `--warmup N`).
