@@ -7,6 +7,7 @@
 //! Files of another schema version, other kinds of JSON and unreadable files are reported, one
 //! line each, and skipped; they never stop the comparison.
 
+pub mod edges;
 mod inputs;
 pub mod label;
 pub mod lr_curves;

@@ -2,6 +2,7 @@
 //! over seeds per configuration, as a markdown table, SVG plots and a self-contained
 //! `index.html` (with the claim verdicts).
 
+pub mod edges;
 pub mod html;
 pub mod lr_curves;
 pub mod plots;
@@ -38,6 +39,11 @@ pub fn write_report(
     if let Some(probes) = probe_plots::table(&loaded.groups) {
         let path = out.join("probes.md");
         crate::files::write_atomic(&path, probes.as_bytes())?;
+        written.push(path);
+    }
+    if let Some(table) = edges::markdown(loaded) {
+        let path = out.join("edges.md");
+        crate::files::write_atomic(&path, table.as_bytes())?;
         written.push(path);
     }
     written.extend(plot_paths);

@@ -38,6 +38,14 @@ pub fn write(loaded: &Loaded, verdicts: &[Verdict], root: &Path) -> Result<Vec<P
         );
         put("probes.md", probes)?;
     }
+    // Studies over a model size (issue 36) commit their failure edges; the others' reports keep
+    // the files they had.
+    let sized = ["model.n_layers", "model.d_model"]
+        .iter()
+        .any(|k| loaded.axis_keys.iter().any(|a| a == k));
+    if let (true, Some(table)) = (sized, super::edges::markdown(loaded)) {
+        put("edges.md", format!("{table}\nRegenerate: `{regenerate}`\n"))?;
+    }
     written.extend(plots::all(loaded, &out)?);
     written.extend(super::probe_plots::write(&loaded.groups, &out)?);
     written.extend(super::lr_curves::write(loaded, &out)?);
