@@ -2,20 +2,18 @@
 //! verdicts a study's seed counts can reach; `scripts/sweep.sh` warns about the claims they
 //! cannot decide; a study's margins are checked when it is read.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn lnwarm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn power(study: &str) -> String {
-    let out = lnwarm(&["sweep", "plan", study, "--power"]);
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
+    let out = common::lnwarm(
+        std::path::Path::new("."),
+        &["sweep", "plan", study, "--power"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
 }
 
 /// A Post-LN study of `seeds` seeds per arm, warmup {0, 10}, 20 updates, with `margins`.
@@ -99,9 +97,12 @@ fn bad_margins_are_one_line_naming_the_value() {
         ),
     ] {
         let study = warmup_study(dir.path(), 2, margins);
-        let out = lnwarm(&["sweep", "plan", study.to_str().unwrap(), "--power"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let out = common::lnwarm(
+            std::path::Path::new("."),
+            &["sweep", "plan", study.to_str().unwrap(), "--power"],
+        );
+        let stderr = &out.stderr;
+        assert_eq!(out.code, 2, "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
         assert!(out.stdout.is_empty());

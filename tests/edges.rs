@@ -97,7 +97,10 @@ fn compare_writes_the_edges_and_the_depth_exponent() {
     let out = dir.path().join("cmp");
     lnwarm::compare::write_report(&loaded, &[], &out).unwrap();
     let table = std::fs::read_to_string(out.join("edges.md")).unwrap();
-    assert!(table.contains("[4e-3, 8e-3]") && table.contains("[1e-3, 2e-3]"), "{table}");
+    assert!(
+        table.contains("[4e-3, 8e-3]") && table.contains("[1e-3, 2e-3]"),
+        "{table}"
+    );
     assert!(table.contains("## η* against depth L"), "{table}");
     assert!(table.contains("| [-1.50, -0.50] |"), "{table}");
 }

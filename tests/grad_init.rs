@@ -153,15 +153,10 @@ fn verdict_rules() {
     );
 }
 
+/// The exit code and stderr of `lnwarm ARGS` (the shared runner).
 fn lnwarm(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = common::lnwarm(std::path::Path::new("."), args);
+    (ran.code, ran.stderr)
 }
 
 #[test]

@@ -271,13 +271,6 @@ fn thresholds_follow_the_optimizer() {
     assert!((adam.ratio.unwrap() - adam.lambda_max / expected).abs() < 1e-12);
 }
 
-fn lnwarm(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .args(args)
-        .output()
-        .expect("run lnwarm")
-}
-
 fn without_ms(point: &serde_json::Value) -> serde_json::Value {
     let mut p = point.clone();
     p.as_object_mut().unwrap().remove("ms");
@@ -316,12 +309,8 @@ fn the_probe_command_measures_what_the_run_records() {
     args.extend(["--steps", "3", "--eval-every", "3", "--quiet"]);
     args.extend(probe_flags);
     args.extend(["--out", run_out.to_str().unwrap()]);
-    let out = lnwarm(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = lnwarm(std::path::Path::new("."), &args);
+    assert!(out.code == 0, "{}", out.stderr);
     let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&run_out).unwrap()).unwrap();
     let probes = run["probes"].as_array().unwrap();
 
@@ -331,13 +320,9 @@ fn the_probe_command_measures_what_the_run_records() {
     args.extend(["--steps", "3"]);
     args.extend(probe_flags);
     args.extend(["--out", at_init.to_str().unwrap()]);
-    let out = lnwarm(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = lnwarm(std::path::Path::new("."), &args);
+    assert!(out.code == 0, "{}", out.stderr);
+    let text = out.stdout.clone();
     assert!(
         text.contains("init (pre-ln, L=2), update 0:") && text.contains("sharpness: λmax"),
         "{text}"
@@ -350,22 +335,21 @@ fn the_probe_command_measures_what_the_run_records() {
 
     let from = dir.path().join("from.json");
     let ckpt = dir.path().join("run.json.ckpt");
-    let out = lnwarm(&[
-        "probe",
-        "--from",
-        ckpt.to_str().unwrap(),
-        "--probe",
-        "drift,attention,sharpness",
-        "--probe-batch",
-        "2",
-        "--out",
-        from.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = lnwarm(
+        std::path::Path::new("."),
+        &[
+            "probe",
+            "--from",
+            ckpt.to_str().unwrap(),
+            "--probe",
+            "drift,attention,sharpness",
+            "--probe-batch",
+            "2",
+            "--out",
+            from.to_str().unwrap(),
+        ],
     );
+    assert!(out.code == 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&from).unwrap()).unwrap();
     let at = &report["entries"][0]["at"];
     let last = probes.last().unwrap();
@@ -404,17 +388,20 @@ fn compare_draws_the_probe_panels() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        let o = lnwarm(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = lnwarm(std::path::Path::new("."), &args);
+        assert!(o.code == 0, "{}", o.stderr);
     }
     let report = dir.path().join("report");
-    let o = lnwarm(&[
-        "compare",
-        dir.path().to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = lnwarm(
+        std::path::Path::new("."),
+        &[
+            "compare",
+            dir.path().to_str().unwrap(),
+            "--out",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(o.code == 0, "{}", o.stderr);
     let svg = std::fs::read_to_string(report.join("probes.svg")).unwrap();
     for title in [
         "sharpness λmax(H)",
@@ -443,23 +430,26 @@ fn bench_reports_what_each_probe_costs() {
     let config = dir.path().join("tiny.json");
     std::fs::write(&config, serde_json::to_string(&cfg).unwrap()).unwrap();
     let out = dir.path().join("bench.json");
-    let o = lnwarm(&[
-        "bench",
-        "--config",
-        config.to_str().unwrap(),
-        "--steps",
-        "2",
-        "--warmup-steps",
-        "0",
-        "--probe",
-        "all",
-        "--probe-batch",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let o = lnwarm(
+        std::path::Path::new("."),
+        &[
+            "bench",
+            "--config",
+            config.to_str().unwrap(),
+            "--steps",
+            "2",
+            "--warmup-steps",
+            "0",
+            "--probe",
+            "all",
+            "--probe-batch",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.code == 0, "{}", o.stderr);
+    let text = o.stdout.clone();
     assert!(text.contains("probes: ms per measurement"), "{text}");
     assert!(
         text.contains("% of update time at --probe-every 50"),

@@ -3,23 +3,19 @@
 //! command `lnwarm sweep plan` prints for it, thread count included, and must give the same
 //! final and best validation loss and the same updates-to-target, digit for digit.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 const ROW_ID: &str = "pre-ln-adam-w0-lr3e-3-s1-2c560f47";
 
+/// The stdout of `lnwarm ARGS` run in the repository root, which must succeed (the shared
+/// runner).
 fn lnwarm(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("run lnwarm");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let ran = common::lnwarm(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), args);
+    assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+    ran.stdout
 }
 
 /// The committed row as column -> cell.

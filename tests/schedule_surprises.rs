@@ -3,22 +3,16 @@
 //! `schedule_notes`; plus the step-origin convention, the hold, and the new kinds' own rules
 //! that the peer fixtures cannot show (noise, validation, plateau state).
 
+mod common;
+
 use lnwarm::schedule::{
     Decay, LrSchedule, PlateauRule, PlateauState, ScheduleConfig, ThresholdMode, Warmup, WarmupKind,
 };
-use std::process::Command;
 
+/// Exit code, stdout and stderr of `lnwarm ARGS` (the shared runner).
 fn lnwarm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lnwarm"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = common::lnwarm(std::path::Path::new("."), args);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn usage_error(args: &[&str], expected: &str) {

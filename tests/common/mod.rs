@@ -107,12 +107,14 @@ pub struct Ran {
 }
 
 /// Run the built `lnwarm` binary with `args` in `dir` (`RAYON_NUM_THREADS` 1: the numbers of a
-/// run do not depend on the test machine's cores).
+/// run do not depend on the test machine's cores; `RUST_BACKTRACE` 1: a panic would show).
+/// Every test that runs the binary and only needs its exit code and output uses this one.
 pub fn lnwarm(dir: &std::path::Path, args: &[&str]) -> Ran {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lnwarm"))
         .args(args)
         .current_dir(dir)
         .env("RAYON_NUM_THREADS", "1")
+        .env("RUST_BACKTRACE", "1")
         .output()
         .expect("lnwarm runs");
     Ran {
