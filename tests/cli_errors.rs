@@ -311,7 +311,7 @@ fn bad_probe_flags_are_one_line() {
     );
     expect_usage_error(
         &["--probe-every", "10"],
-        "error: --probe-every/--probe-batch/--probe-gradhist without --probe: name the probes (e.g. --probe all)",
+        "error: --probe-every/--probe-batch/--probe-gradhist/--probe-smallest without --probe: name the probes (e.g. --probe all)",
     );
     expect_usage_error(
         &["probe", "--data", "synthetic"],

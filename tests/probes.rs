@@ -5,8 +5,9 @@
 mod common;
 
 use candle_core::DType;
+use common::hessian::{full_hessian, hessian_sized};
 use common::*;
-use lnwarm::config::{Activation, Arch, OptimizerKind, RunConfig};
+use lnwarm::config::{Arch, OptimizerKind, RunConfig};
 use lnwarm::probe::eigen::{lanczos, LanczosRule};
 use lnwarm::probe::hvp::Shadow;
 use lnwarm::probe::{parse_probe_list, ProbeConfig, ProbePoint};
@@ -17,37 +18,6 @@ use nalgebra::{DMatrix, SymmetricEigen};
 fn run(cfg: &RunConfig) -> RunResult {
     let setup = Setup::new(cfg).expect("setup");
     train(cfg, &setup, "test-run", &RunOptions::plain(true)).expect("train")
-}
-
-/// A model small enough to form its Hessian: d 4, one block, GELU (smooth, so the finite
-/// differences converge cleanly as ε²).
-fn hessian_sized(arch: Arch) -> RunConfig {
-    let mut cfg = tiny_run_config(arch, 1);
-    cfg.model.n_layers = 1;
-    cfg.model.d_model = 4;
-    cfg.model.n_heads = 2;
-    cfg.model.d_ff = 8;
-    cfg.model.activation = Activation::Gelu;
-    cfg.data.seq_len = 8;
-    cfg
-}
-
-/// H by central differences of the f64 gradient along each coordinate, symmetrised.
-fn full_hessian(shadow: &Shadow) -> DMatrix<f64> {
-    let w = shadow.weights().to_vec();
-    let n = w.len();
-    let h = 1e-5;
-    let mut cols = Vec::with_capacity(n * n);
-    for i in 0..n {
-        let mut plus = w.clone();
-        let mut minus = w.clone();
-        plus[i] += h;
-        minus[i] -= h;
-        let gp = shadow.loss_and_grad(&plus).unwrap().1;
-        let gm = shadow.loss_and_grad(&minus).unwrap().1;
-        cols.extend(gp.iter().zip(&gm).map(|(p, m)| (p - m) / (2.0 * h)));
-    }
-    DMatrix::from_vec(n, n, cols)
 }
 
 #[test]
@@ -170,6 +140,7 @@ fn all_probes(every: u64) -> ProbeConfig {
         gradhist_updates: 2,
         lanczos_steps: 8,
         lanczos_tol: 1e-2,
+        smallest: false,
     }
 }
 
@@ -256,6 +227,7 @@ fn thresholds_follow_the_optimizer() {
         every: 2.into(),
         lanczos_steps: 4,
         lanczos_tol: 1e-2,
+        smallest: false,
         ..ProbeConfig::default()
     };
     let r = run(&cfg);

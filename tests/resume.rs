@@ -64,6 +64,7 @@ fn resume_cases() -> Vec<(&'static str, RunConfig)> {
         gradhist_updates: 3,
         lanczos_steps: 5,
         lanczos_tol: 1e-2,
+        smallest: true,
     };
     cases.push(("pre-ln with every probe", c));
     // Issue 20's substitutes, stopped inside their window (30 updates): the v-fill is not

@@ -114,6 +114,7 @@ mod events {
             gradhist_updates: 2,
             lanczos_steps: 4,
             lanczos_tol: 1e-2,
+            smallest: false,
         };
         cfg.log.tensorboard = Some(dir.path().join("tb"));
         let cfg = cfg.finish().unwrap();

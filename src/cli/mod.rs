@@ -182,6 +182,10 @@ pub struct ProbeArgs {
     /// gradhist: a histogram at each of the first N updates [default: 50].
     #[arg(long, value_name = "N", value_parser = crate::cli::schedule_args::parse_steps)]
     pub probe_gradhist: Option<u64>,
+    /// sharpness: also the smallest Hessian eigenvalue (a second Lanczos run, on −H) and the
+    /// eigenvalue of largest magnitude (probe.smallest).
+    #[arg(long)]
+    pub probe_smallest: bool,
 }
 
 impl ProbeArgs {
@@ -196,12 +200,16 @@ impl ProbeArgs {
         }
         set!(self.probe_batch => cfg.probe.batch);
         set!(self.probe_gradhist => cfg.probe.gradhist_updates);
+        if self.probe_smallest {
+            cfg.probe.smallest = true;
+        }
         let tuned = self.probe_every.is_some()
             || self.probe_batch.is_some()
-            || self.probe_gradhist.is_some();
+            || self.probe_gradhist.is_some()
+            || self.probe_smallest;
         if tuned && cfg.probe.names.is_empty() {
             return Err(crate::usage!(
-                "--probe-every/--probe-batch/--probe-gradhist without --probe: name the probes (e.g. --probe all)"
+                "--probe-every/--probe-batch/--probe-gradhist/--probe-smallest without --probe: name the probes (e.g. --probe all)"
             ));
         }
         Ok(())

@@ -107,6 +107,10 @@ pub struct ProbeConfig {
     /// tiny model; tests/probes.rs checks 1e-6 at a tight one). Absent = 1e-2, as before the key.
     #[serde(skip_serializing_if = "is_default_tol")]
     pub lanczos_tol: f64,
+    /// `sharpness`: also the smallest eigenvalue (a second Lanczos run, on −H) and the
+    /// eigenvalue of largest magnitude. Absent = off, as before the key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub smallest: bool,
 }
 
 /// The Lanczos tolerance every run used before `probe.lanczos_tol` existed.
@@ -125,6 +129,7 @@ impl Default for ProbeConfig {
             gradhist_updates: 50,
             lanczos_steps: 20,
             lanczos_tol: DEFAULT_LANCZOS_TOL,
+            smallest: false,
         }
     }
 }
@@ -154,6 +159,11 @@ impl ProbeConfig {
             return Err(usage!(
                 "probe.lanczos_tol {}: must be a relative residual in (0, 1), e.g. 1e-2",
                 self.lanczos_tol
+            ));
+        }
+        if self.smallest && !self.has(ProbeKind::Sharpness) {
+            return Err(usage!(
+                "--probe-smallest (probe.smallest): measures with the sharpness probe; add sharpness to --probe"
             ));
         }
         if self.lanczos_steps < 2 {

@@ -285,7 +285,8 @@ impl Prober {
                 _ => 0.0,
             };
             let shadow = self.shadow.as_ref().expect("synced above");
-            point.sharpness = Some(self.sharpness.raw(shadow, rule, lr, momentum)?);
+            let smallest = self.cfg.smallest;
+            point.sharpness = Some(self.sharpness.raw(shadow, rule, (lr, momentum), smallest)?);
             point.ms.insert("sharpness".into(), ms(t));
         }
         if let (true, Some(adam)) = (wants_adam, adam) {
@@ -372,7 +373,8 @@ impl Prober {
         self.drift_warmup_end = refs;
         let raw = state.get("sharpness.raw").map(vec_of).transpose()?;
         let adam = state.get("sharpness.adam").map(vec_of).transpose()?;
-        self.sharpness.set_warm_starts(raw, adam);
+        let bottom = state.get("sharpness.bottom").map(vec_of).transpose()?;
+        self.sharpness.set_warm_starts(raw, adam, bottom);
         self.previous_grads = match state.get("previous_grads.step") {
             Some(step) => {
                 let step = step.to_vec1::<i64>()?[0] as u64;

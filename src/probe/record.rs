@@ -58,6 +58,26 @@ pub struct Sharpness {
     /// residual ≤ `probe.lanczos_tol` |λmax| (then |λmax − true| ≤ residual, typically ≪);
     /// it says nothing of `lowest_ritz`.
     pub converged: bool,
+    /// `probe.smallest` (the raw Hessian only): the smallest eigenvalue, by a Lanczos run of its
+    /// own on −H with its own warm start, residual and convergence flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smallest: Option<Smallest>,
+    /// With `smallest`: the eigenvalue of largest magnitude, λmax or λmin, whichever is
+    /// larger in absolute value (negative when the spectrum's bottom dominates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub largest_magnitude: Option<f64>,
+}
+
+/// The bottom of the spectrum, measured as the top of −H.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Smallest {
+    pub lambda_min: f64,
+    /// ‖Hv − λmin v‖ of the reported pair.
+    pub residual: f64,
+    /// residual ≤ `probe.lanczos_tol` |λmin|.
+    pub converged: bool,
+    /// Hessian-vector products this second run spent.
+    pub products: usize,
 }
 
 /// One parameter tensor's update.

@@ -9,7 +9,7 @@
 
 use super::eigen::{lanczos, Extremes, LanczosRule};
 use super::hvp::Shadow;
-use super::record::Sharpness;
+use super::record::{Sharpness, Smallest};
 use crate::error::Result;
 use crate::optim::SecondMoment;
 
@@ -18,6 +18,8 @@ use crate::optim::SecondMoment;
 pub struct SharpnessState {
     raw: Option<Vec<f64>>,
     preconditioned: Option<Vec<f64>>,
+    /// `probe.smallest`: the warm start of the search for λmin (the top of −H).
+    bottom: Option<Vec<f64>>,
 }
 
 impl SharpnessState {
@@ -30,26 +32,55 @@ impl SharpnessState {
         if let Some(v) = &self.preconditioned {
             out.push(("adam", v.as_slice()));
         }
+        if let Some(v) = &self.bottom {
+            out.push(("bottom", v.as_slice()));
+        }
         out
     }
 
-    pub fn set_warm_starts(&mut self, raw: Option<Vec<f64>>, adam: Option<Vec<f64>>) {
+    /// The warm starts a checkpoint held (`warm_starts`' names: raw, adam, bottom).
+    pub fn set_warm_starts(
+        &mut self,
+        raw: Option<Vec<f64>>,
+        adam: Option<Vec<f64>>,
+        bottom: Option<Vec<f64>>,
+    ) {
         self.raw = raw;
         self.preconditioned = adam;
+        self.bottom = bottom;
     }
 
-    /// λmax(H) at the shadow's weights against (2 + 2μ)/η.
+    /// λmax(H) at the shadow's weights against (2 + 2μ)/η; with `smallest`, λmin(H) too, by a
+    /// second Lanczos run on −H (its top is −λmin), and the eigenvalue of largest magnitude.
     pub fn raw(
         &mut self,
         shadow: &Shadow,
         rule: LanczosRule,
-        lr: f64,
-        momentum: f64,
+        (lr, momentum): (f64, f64),
+        smallest: bool,
     ) -> Result<Sharpness> {
         let e = lanczos(shadow.len(), |v| shadow.hvp(v), self.raw.as_deref(), rule)?;
         let threshold = (2.0 + 2.0 * momentum) / lr;
-        let out = record(&e, lr, threshold);
+        let mut out = record(&e, lr, threshold);
         self.raw = Some(e.vector);
+        if smallest {
+            let negated = |v: &[f64]| -> Result<Vec<f64>> {
+                Ok(shadow.hvp(v)?.into_iter().map(|x| -x).collect())
+            };
+            let b = lanczos(shadow.len(), negated, self.bottom.as_deref(), rule)?;
+            let lambda_min = -b.max;
+            out.largest_magnitude = Some(match lambda_min.abs() > out.lambda_max.abs() {
+                true => lambda_min,
+                false => out.lambda_max,
+            });
+            out.smallest = Some(Smallest {
+                lambda_min,
+                residual: b.residual,
+                converged: b.converged,
+                products: b.products,
+            });
+            self.bottom = Some(b.vector);
+        }
         Ok(out)
     }
 
@@ -97,5 +128,7 @@ fn record(e: &Extremes, lr: f64, threshold: f64) -> Sharpness {
         products: e.products,
         residual: e.residual,
         converged: e.converged,
+        smallest: None,
+        largest_magnitude: None,
     }
 }
