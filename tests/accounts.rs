@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::tiny_run_config;
-use lnwarm::analysis::load_dir;
+use common::made::{claims_on, made, tiny_result, verdict_of};
 use lnwarm::config::{Activation, Arch};
 use lnwarm::probe::{Attention, ProbePoint, UpdateStats};
-use lnwarm::results::{EvalPoint, RunResult, RunStatus};
+use lnwarm::results::RunResult;
 use lnwarm::verdict::{Outcome, Verdict};
 use std::collections::BTreeMap;
 
@@ -17,30 +16,13 @@ const SEEDS: u64 = 12;
 /// One seed's result; `fails` picks the stalled curve. `q`, `inactive`, `log_z`: the probe
 /// quantities at update 20.
 fn run(template: &RunResult, seed: u64, fails: bool, quantities: (f64, f64, f64)) -> RunResult {
-    let mut r = template.clone();
-    r.config.model.arch = Arch::PostLn;
-    r.config.schedule.peak_lr = 4e-3;
-    r.config.train.seed = seed;
-    r.config.train.steps = 300;
-    r.seed = seed;
-    r.status = RunStatus::Ok;
     let j = 0.001 * seed as f64;
     let curve = match fails {
         true => [4.5, 3.0, 3.0, 3.0 + j],
         false => [4.5, 2.6, 2.3, 2.2 + j],
     };
-    r.eval = curve
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| EvalPoint {
-            step: 100 * i as u64,
-            val_loss: v,
-        })
-        .collect();
-    r.summary.val_unigram_entropy = 3.0;
-    r.summary.steps_done = 300;
-    r.summary.final_val_loss = Some(curve[3]);
-    r.summary.best_val_loss = Some(curve[3].min(curve[2]));
+    // Each arm sets its warmup (`warmup`, `group`).
+    let mut r = made(template, Arch::PostLn, 0, 4e-3, seed, &curve);
     let (q, inactive, log_z) = quantities;
     let stats = |g: f64| UpdateStats {
         relative: None,
@@ -99,29 +81,14 @@ fn group(spec: &'static str) -> impl Fn(&mut RunResult) {
     }
 }
 
+/// The claims on `runs`, updates-to-loss at 2.5 nats.
 fn verdicts(runs: Vec<RunResult>) -> Vec<Verdict> {
-    let dir = tempfile::tempdir().unwrap();
-    for (i, r) in runs.iter().enumerate() {
-        r.write(&dir.path().join(format!("r{i}.json"))).unwrap();
-    }
-    lnwarm::claims::verdicts(&load_dir(dir.path(), Some(2.5)).unwrap(), None)
-}
-
-fn find<'a>(v: &'a [Verdict], prefix: &str) -> &'a Verdict {
-    v.iter()
-        .find(|v| v.claim.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no verdict {prefix}"))
-}
-
-fn template() -> RunResult {
-    let cfg = tiny_run_config(Arch::PostLn, 5);
-    let setup = lnwarm::train::Setup::new(&cfg).unwrap();
-    lnwarm::train::train(&cfg, &setup, "t", &lnwarm::train::RunOptions::plain(true)).unwrap()
+    claims_on(runs, 2.5)
 }
 
 #[test]
 fn each_account_verdict_comes_from_its_rule() {
-    let t = template();
+    let t = tiny_result(Arch::PostLn, 0);
     let mut runs = arm(&t, &warmup(0), true, AS_NONE);
     runs.extend(arm(&t, &warmup(100), false, AS_WARM));
     // attn-qk carries warmup: alone like warmup, all but it like no warmup.
@@ -145,26 +112,26 @@ fn each_account_verdict_comes_from_its_rule() {
         runs.extend(arm(&t, &z, true, AS_NONE));
     }
     let v = verdicts(runs);
-    let attention = find(&v, "M the attention account");
+    let attention = verdict_of(&v, "M the attention account");
     assert_eq!(attention.outcome, Outcome::Holds, "{attention:#?}");
     assert_eq!(attention.word(), "supported");
-    let dead = find(&v, "M the dead-unit account");
+    let dead = verdict_of(&v, "M the dead-unit account");
     assert_eq!(dead.outcome, Outcome::DoesNotHold, "{dead:#?}");
     assert_eq!(dead.word(), "contradicted");
     assert!(dead.evidence.contains("warmup on ffn only (12/12 failed): like no warmup; warmup on ffn only: manipulation check passed"), "{}", dead.evidence);
-    let logits = find(&v, "M the output-logit account");
+    let logits = verdict_of(&v, "M the output-logit account");
     assert_eq!(logits.outcome, Outcome::Inconclusive, "{logits:#?}");
     assert!(
         logits.evidence.contains("manipulation check failed"),
         "{}",
         logits.evidence
     );
-    assert_eq!(find(&v, "M reason (1)").outcome, Outcome::NotTested);
-    assert_eq!(find(&v, "M reason (1)").word(), "not tested");
-    assert!(find(&v, "M Adam's early second moment")
+    assert_eq!(verdict_of(&v, "M reason (1)").outcome, Outcome::NotTested);
+    assert_eq!(verdict_of(&v, "M reason (1)").word(), "not tested");
+    assert!(verdict_of(&v, "M Adam's early second moment")
         .evidence
         .contains("1/(1 - beta2) = 50 updates (beta2 = 0.98"));
-    let at = find(
+    let at = verdict_of(
         &v,
         "G one parameter group, or a set of them, carries warmup",
     );
@@ -185,7 +152,7 @@ fn each_account_verdict_comes_from_its_rule() {
 
 #[test]
 fn no_group_carrying_warmup_asks_for_the_second_stage() {
-    let t = template();
+    let t = tiny_result(Arch::PostLn, 0);
     let mut runs = arm(&t, &warmup(0), true, AS_NONE);
     runs.extend(arm(&t, &warmup(100), false, AS_WARM));
     // Neither attn-qk nor ffn alone does it; leaving either out fails: U = attn-qk,ffn.
@@ -195,7 +162,7 @@ fn no_group_carrying_warmup_asks_for_the_second_stage() {
     runs.extend(arm(&t, &group("!attn-qk"), true, AS_NONE));
     runs.extend(arm(&t, &group("!ffn"), true, AS_NONE));
     let v = verdicts(runs.clone());
-    let at = find(&v, "G one parameter group");
+    let at = verdict_of(&v, "G one parameter group");
     assert_eq!(at.outcome, Outcome::Inconclusive);
     assert!(
         at.evidence.contains(
@@ -208,11 +175,11 @@ fn no_group_carrying_warmup_asks_for_the_second_stage() {
     runs.extend(arm(&t, &group("attn-qk,ffn"), false, AS_WARM));
     runs.extend(arm(&t, &group("!attn-qk,ffn"), true, AS_NONE));
     let second = verdicts(runs);
-    let at = find(&second, "G one parameter group");
+    let at = verdict_of(&second, "G one parameter group");
     assert_eq!(at.outcome, Outcome::Holds, "{at:#?}");
     // An account nothing aimed at: not tested.
     assert_eq!(
-        find(&v, "M the output-logit account").outcome,
+        verdict_of(&v, "M the output-logit account").outcome,
         Outcome::NotTested
     );
 }
@@ -222,7 +189,7 @@ fn a_depth_account_is_contradicted_only_by_the_complementary_arms() {
     // rules.md: reason (2) and the gradient-scale argument are contradicted when each "warmup on
     // X only" is like no warmup *and* each "warmup on all but X" is like warmup. Two "only" arms
     // like no warmup are not enough (the code at 3ca4bed said "contradicted" here).
-    let t = template();
+    let t = tiny_result(Arch::PostLn, 0);
     let mut runs = arm(&t, &warmup(0), true, AS_NONE);
     runs.extend(arm(&t, &warmup(100), false, AS_WARM));
     for spec in ["top:2", "embed", "!top:2"] {
@@ -230,7 +197,7 @@ fn a_depth_account_is_contradicted_only_by_the_complementary_arms() {
     }
     runs.extend(arm(&t, &group("!embed"), false, AS_WARM));
     let v = verdicts(runs.clone());
-    let scale = find(&v, "M the paper's gradient-scale argument");
+    let scale = verdict_of(&v, "M the paper's gradient-scale argument");
     assert_eq!(scale.outcome, Outcome::Inconclusive, "{scale:#?}");
     assert!(
         scale
@@ -247,8 +214,8 @@ fn a_depth_account_is_contradicted_only_by_the_complementary_arms() {
     runs.extend(arm(&t, &group("!top:2"), false, AS_WARM));
     let v = verdicts(runs);
     assert_eq!(
-        find(&v, "M the paper's gradient-scale argument").word(),
+        verdict_of(&v, "M the paper's gradient-scale argument").word(),
         "contradicted"
     );
-    assert_eq!(find(&v, "M reason (2)").word(), "contradicted");
+    assert_eq!(verdict_of(&v, "M reason (2)").word(), "contradicted");
 }

@@ -109,17 +109,9 @@ fn post_ln_normalises_the_residual_stream_and_pre_ln_does_not() {
     );
 }
 
-#[test]
-fn hidden_norms_grow_with_depth_in_pre_ln_and_stay_d_in_post_ln() {
-    // Lemma 2: E||x_l||^2 grows linearly in l for Pre-LN; stays ~constant for Post-LN.
-    let mut cfg = tiny_model_config(Arch::PreLn);
-    cfg.n_layers = 6;
-    cfg.d_model = 64;
-    cfg.n_heads = 4;
-    let (model, _) = tiny_model(&cfg, DType::F32, 2);
-    let (ids, _) = tiny_batch();
-    let kept = model.hidden_states(&ids).unwrap().entering;
-    let sq: Vec<f32> = kept
+/// Per state, the mean over positions of its squared norm.
+fn mean_sq_norms(states: &[Tensor]) -> Vec<f32> {
+    states
         .iter()
         .map(|h| {
             h.sqr()
@@ -131,23 +123,26 @@ fn hidden_norms_grow_with_depth_in_pre_ln_and_stay_d_in_post_ln() {
                 .to_scalar()
                 .unwrap()
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn hidden_norms_grow_with_depth_in_pre_ln_and_stay_d_in_post_ln() {
+    // Lemma 2: E||x_l||^2 grows linearly in l for Pre-LN; stays ~constant for Post-LN.
+    let mut cfg = tiny_model_config(Arch::PreLn);
+    cfg.n_layers = 6;
+    cfg.d_model = 64;
+    cfg.n_heads = 4;
+    let (model, _) = tiny_model(&cfg, DType::F32, 2);
+    let (ids, _) = tiny_batch();
+    let sq = mean_sq_norms(&model.hidden_states(&ids).unwrap().entering);
     assert!(sq[6] > 1.5 * sq[0], "squared norms by layer: {sq:?}");
     // Post-LN of the same size: every state after a block is LayerNorm'd (gain 1, bias 0), so
     // its squared norm is d at every layer.
     cfg.arch = Arch::PostLn;
     let (post, _) = tiny_model(&cfg, DType::F32, 2);
-    let kept = post.hidden_states(&ids).unwrap().entering;
-    for (l, h) in kept.iter().enumerate().skip(1) {
-        let norm_sq: f32 = h
-            .sqr()
-            .unwrap()
-            .sum(D::Minus1)
-            .unwrap()
-            .mean_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+    let sq = mean_sq_norms(&post.hidden_states(&ids).unwrap().entering);
+    for (l, &norm_sq) in sq.iter().enumerate().skip(1) {
         assert!(
             (norm_sq / 64.0 - 1.0).abs() < 1e-3,
             "Post-LN layer {l}: {norm_sq}"

@@ -75,6 +75,24 @@ fn sweep(study: &Path, results: &Path) -> Command {
     cmd
 }
 
+/// Run the sweep again to its end: it must succeed and say every run is complete; the result
+/// files, each a complete result.
+fn finish(study: &Path, results: &Path) -> Vec<PathBuf> {
+    let out = sweep(study, results).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
+    let files = result_files(&results.join("tiny"));
+    for p in &files {
+        RunResult::read(p).unwrap();
+    }
+    files
+}
+
 #[test]
 fn sweep_resumes_after_a_kill_with_every_result_once() {
     use std::os::unix::process::CommandExt;
@@ -99,15 +117,7 @@ fn sweep_resumes_after_a_kill_with_every_result_once() {
         finished_before < 6,
         "the kill came too late to test anything ({finished_before} results)"
     );
-    let out = sweep(&study, &results).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let jsons = result_files(&results.join("tiny"));
+    let jsons = finish(&study, &results);
     assert_eq!(jsons.len(), 6);
     for path in &jsons {
         let r = RunResult::read(path).unwrap();
@@ -141,20 +151,8 @@ fn a_rerun_waits_for_runs_orphaned_by_a_killed_script() {
         !orphaned.is_empty(),
         "the kill interrupted nothing: every started run had finished"
     );
-    let out = sweep(&study, &results).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all 6 runs complete"), "{stdout}");
-    let files = result_files(&results.join("tiny"));
-    for p in &files {
-        RunResult::read(p).unwrap();
-    }
-    let n = files.len();
-    assert_eq!(n, 6);
+    let files = finish(&study, &results);
+    assert_eq!(files.len(), 6);
     // Each orphan's run finished once, complete (the rerun waited on its lock, it did not
     // start the run a second time beside it).
     for id in &orphaned {
@@ -218,11 +216,5 @@ fn a_background_sweep_stops_on_sigint_and_continues() {
         })
         .count();
     assert!(checkpointed > 0, "no run was checkpointed");
-    let again = sweep(&study, &results).output().unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    assert_eq!(result_files(&tiny).len(), 6);
+    assert_eq!(finish(&study, &results).len(), 6);
 }

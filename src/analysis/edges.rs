@@ -6,9 +6,7 @@
 //! a line in log–log that passes through every size's bracket (`slope_range`), so a coarse grid
 //! gives a wide range instead of a precise-looking number.
 
-use super::{partition, Group, Loaded};
-
-const RATE_KEY: &str = "schedule.peak_lr";
+use super::{partition, Group, Loaded, RATE_KEY};
 
 /// One configuration's runs over the peak rates.
 #[derive(Debug, Clone)]
@@ -29,28 +27,34 @@ impl Edge<'_> {
         failed == 0 && decided > 0
     }
 
+    /// The index of the first rate with a failed (or no decided) seed.
+    fn first_bad(&self) -> Option<usize> {
+        (0..self.rates.len()).find(|&i| !self.clean(i))
+    }
+
     /// η*: the largest rate below the first rate with a failed (or no decided) seed; None when
     /// even the smallest rate failed.
     pub fn largest_clean(&self) -> Option<f64> {
-        let first_bad = (0..self.rates.len()).find(|&i| !self.clean(i));
-        match first_bad {
+        match self.first_bad() {
             Some(0) => None,
             Some(i) => Some(self.rates[i - 1]),
             None => self.rates.last().copied(),
         }
     }
 
-    /// The bracket of the edge: [η*, the first failing rate), with None for an end the grid
+    /// The bracket of the edge: [η*, the first failing rate], with None for an end the grid
     /// does not reach (no clean rate: below the grid; no failing rate: above it).
     pub fn bracket(&self) -> (Option<f64>, Option<f64>) {
-        let first_bad = (0..self.rates.len()).find(|&i| !self.clean(i));
-        (self.largest_clean(), first_bad.map(|i| self.rates[i]))
+        (
+            self.largest_clean(),
+            self.first_bad().map(|i| self.rates[i]),
+        )
     }
 
-    /// A rate above η* with no failed seed: the failures are not monotone in the rate.
+    /// A rate above the first failing one with no failed seed: failures not monotone in rate.
     pub fn non_monotone(&self) -> bool {
-        let first_bad = (0..self.rates.len()).find(|&i| !self.clean(i));
-        first_bad.is_some_and(|b| (b + 1..self.rates.len()).any(|i| self.clean(i)))
+        self.first_bad()
+            .is_some_and(|b| (b + 1..self.rates.len()).any(|i| self.clean(i)))
     }
 }
 

@@ -8,7 +8,7 @@
 //! median of min(final loss, ℓ0); the interval is a seed bootstrap (each rate's seeds resampled
 //! with replacement, 2,000 times, fixed RNG seed), percentile 2.5–97.5%.
 
-use super::{Group, Loaded};
+use super::{Group, Loaded, RATE_KEY};
 use crate::stats::binomial::Rate;
 use crate::stats::rank::MedianInterval;
 use rand::{Rng, SeedableRng};
@@ -18,8 +18,6 @@ pub const MIN_RATES: usize = 5;
 /// Bootstrap resamples, and the RNG seed that makes the interval reproducible.
 pub const RESAMPLES: usize = 2000;
 const BOOTSTRAP_SEED: u64 = 0x006c_722d_7365_6e73;
-
-pub const RATE_KEY: &str = "schedule.peak_lr";
 
 /// One configuration's final loss over the peak rates.
 #[derive(Debug, Clone)]

@@ -374,16 +374,24 @@ impl Group {
 /// Partition `groups` into sets that agree on every axis except `free` (so the members of a set
 /// differ only in those), in the given order.
 pub fn partition<'a>(groups: &[&'a Group], free: &[&str]) -> Vec<Vec<&'a Group>> {
-    let mut sets: Vec<(String, Vec<&Group>)> = Vec::new();
-    for g in groups {
-        let k = g.key_without(free);
-        match sets.iter_mut().find(|(key, _)| *key == k) {
-            Some((_, set)) => set.push(g),
-            None => sets.push((k, vec![g])),
+    partition_by(groups, |g| g.key_without(free))
+}
+
+/// Partition `items` into sets of equal `key`, sets and members in order of first appearance.
+pub fn partition_by<T: Copy>(items: &[T], key: impl Fn(T) -> String) -> Vec<Vec<T>> {
+    let mut sets: Vec<(String, Vec<T>)> = Vec::new();
+    for &item in items {
+        let k = key(item);
+        match sets.iter_mut().find(|(existing, _)| *existing == k) {
+            Some((_, set)) => set.push(item),
+            None => sets.push((k, vec![item])),
         }
     }
     sets.into_iter().map(|(_, set)| set).collect()
 }
+
+/// The config key of the peak learning rate: the axis of the LR curves and the failure edges.
+pub const RATE_KEY: &str = "schedule.peak_lr";
 
 /// `n` loss levels evenly spaced from `top` down to `bottom` (none unless bottom < top): the
 /// levels of the updates-to-loss curves and of claim 3.

@@ -27,6 +27,19 @@ pub enum Account {
     OutputLogits,
 }
 
+impl Account {
+    pub const ALL: [Account; 8] = [
+        Account::OverFitting,
+        Account::DeepLayers,
+        Account::GradientScale,
+        Account::Sharpness,
+        Account::SecondMoment,
+        Account::Attention,
+        Account::DeadUnits,
+        Account::OutputLogits,
+    ];
+}
+
 /// Whether an intervention replaces warmup in the optimizer or schedule (a substitute: the
 /// why-warmup-cpu studies) or changes the model (the where-warmup-acts study).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,9 +197,7 @@ impl Intervention {
 
     /// The intervention of a run of `kind`, the first of `ALL` it has.
     pub fn of(c: &RunConfig, kind: Kind) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|i| i.row().kind == kind && i.present(c))
+        Self::all_of(c, kind).first().copied()
     }
 
     /// Every intervention of `kind` a run with config `c` has, in `ALL`'s order.
@@ -231,17 +242,7 @@ mod tests {
 
     #[test]
     fn every_account_has_an_intervention_and_labels_are_distinct() {
-        use Account::*;
-        for account in [
-            OverFitting,
-            DeepLayers,
-            GradientScale,
-            Sharpness,
-            SecondMoment,
-            Attention,
-            DeadUnits,
-            OutputLogits,
-        ] {
+        for account in Account::ALL {
             assert!(!Intervention::aimed_at(account).is_empty(), "{account:?}");
         }
         let mut labels: Vec<&str> = Intervention::ALL.iter().map(|i| i.label()).collect();

@@ -3,9 +3,7 @@
 //! of η* ∝ size^a that every size's bracket allows (issue 36).
 
 use crate::analysis::edges::{edges, slope_range, Edge};
-use crate::analysis::Loaded;
-
-const RATE_KEY: &str = "schedule.peak_lr";
+use crate::analysis::{partition_by, Loaded, RATE_KEY};
 
 /// The size axes, each with the keys a linked width axis moves with it.
 const SIZE_AXES: [(&str, &str, &[&str]); 2] = [
@@ -58,20 +56,12 @@ fn scaling(found: &[Edge]) -> String {
     for (name, key, moved) in SIZE_AXES {
         let mut free: Vec<&str> = moved.to_vec();
         free.push(RATE_KEY);
-        let mut sets: Vec<(String, Vec<&Edge>)> = Vec::new();
-        for e in found
+        let sized: Vec<&Edge> = found
             .iter()
             .filter(|e| e.arms[0].config_value(key).is_some())
-        {
-            let k = e.arms[0].key_without(&free);
-            match sets.iter_mut().find(|(key, _)| *key == k) {
-                Some((_, set)) => set.push(e),
-                None => sets.push((k, vec![e])),
-            }
-        }
-        let sets: Vec<Vec<&Edge>> = sets
+            .collect();
+        let sets: Vec<Vec<&Edge>> = partition_by(&sized, |e| e.arms[0].key_without(&free))
             .into_iter()
-            .map(|(_, set)| set)
             .filter(|set| set.len() >= 2)
             .collect();
         if sets.is_empty() {

@@ -1,8 +1,9 @@
 //! `lr-sensitivity.md` and `lr-sensitivity.svg`: the LR curves of `analysis::lr_curves`
 //! (Wortsman et al. 2023's LR sensitivity, with its seed bootstrap) as a table and a plot.
 
-use crate::analysis::lr_curves::{curves, LrCurve, RATE_KEY};
+use crate::analysis::lr_curves::{curves, LrCurve};
 use crate::analysis::Loaded;
+use crate::analysis::RATE_KEY;
 use crate::config::Arch;
 use crate::error::Result;
 use crate::plot::{panel_grid_rates, Panel, Series};

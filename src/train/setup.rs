@@ -21,7 +21,12 @@ impl Setup {
         let device = make_device(cfg.train.device)?;
         // Before anything computes: every run sets the mode its config asks for, on or off
         // (a process that ran another config before must not keep its mode).
-        crate::numerics::flush_everywhere(cfg.train.flush_subnormals);
+        if !crate::numerics::flush_everywhere(cfg.train.flush_subnormals) {
+            return Err(crate::error::Error::Internal(format!(
+                "train.flush_subnormals {}: a compute thread did not take the mode",
+                cfg.train.flush_subnormals
+            )));
+        }
         let corpus = Corpus::load(&cfg.data)?;
         if cfg.train.device == DeviceKind::Cpu {
             let available = crate::memory::available_bytes();
